@@ -1,0 +1,369 @@
+//! The five CRMs. Each file holds one CRM's webhook payload format (and, later, its API
+//! client), side by side, so everything about a CRM's wire format is in one place.
+//!
+//! A webhook body is read once: as a [`Form`] or as a [`JsonBody`], the union of the JSON
+//! shapes the CRMs send, typed so that serde skips everything we do not name. Each CRM
+//! then picks what its format means into a [`Payload`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::error::{OptionError, WebhookError};
+use crate::form::Form;
+use crate::text::Text;
+
+pub mod activecampaign;
+pub mod convertkit;
+pub mod fluentcrm;
+pub mod funnelkit;
+pub mod keap;
+
+/// A CRM crmhook talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Crm {
+    /// ActiveCampaign (API v3).
+    ActiveCampaign,
+    /// ConvertKit (API v3).
+    ConvertKit,
+    /// Kit, ConvertKit's new name (API v4).
+    Kit,
+    /// FluentCRM on another WordPress site, over REST.
+    FluentCrm,
+    /// FunnelKit Automations (formerly Autonami) on another WordPress site.
+    FunnelKit,
+    /// Infusionsoft / Keap.
+    Keap,
+}
+
+impl Crm {
+    /// Every CRM, in the order the settings screen lists them.
+    pub const ALL: [Crm; 6] =
+        [Crm::ActiveCampaign, Crm::ConvertKit, Crm::Kit, Crm::FluentCrm, Crm::FunnelKit, Crm::Keap];
+
+    /// Reads the slug used in settings (`activecampaign`, `convertkit`, `kit`, `fluentcrm`,
+    /// `funnelkit`, `keap`).
+    pub fn from_slug(slug: &str) -> Result<Crm, OptionError> {
+        Crm::ALL.into_iter().find(|c| c.slug().eq_ignore_ascii_case(slug.trim())).ok_or_else(|| {
+            OptionError(format!(
+                "unknown crm \"{}\": use activecampaign, convertkit, kit, fluentcrm, funnelkit or keap",
+                crate::text::echo(slug)
+            ))
+        })
+    }
+
+    /// The slug used in settings and in the webhook result.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Crm::ActiveCampaign => "activecampaign",
+            Crm::ConvertKit => "convertkit",
+            Crm::Kit => "kit",
+            Crm::FluentCrm => "fluentcrm",
+            Crm::FunnelKit => "funnelkit",
+            Crm::Keap => "keap",
+        }
+    }
+
+    /// The name a site owner knows it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Crm::ActiveCampaign => "ActiveCampaign",
+            Crm::ConvertKit => "ConvertKit",
+            Crm::Kit => "Kit",
+            Crm::FluentCrm => "FluentCRM",
+            Crm::FunnelKit => "FunnelKit",
+            Crm::Keap => "Keap",
+        }
+    }
+
+    /// The slug in the `{crm}_contact_id` / `{crm}_tags` meta keys, as the incumbent plugin
+    /// names them, so sites moving over keep their links.
+    pub fn meta_slug(self) -> &'static str {
+        match self {
+            Crm::ActiveCampaign => "activecampaign",
+            Crm::ConvertKit => "convertkit",
+            Crm::Kit => "kit",
+            Crm::FluentCrm => "fluentcrm-rest",
+            Crm::FunnelKit => "autonami",
+            Crm::Keap => "infusionsoft",
+        }
+    }
+
+    /// Where this CRM puts the contact id, for the "no contact id" message.
+    pub fn contact_id_hint(self) -> &'static str {
+        match self {
+            Crm::ActiveCampaign => {
+                "ActiveCampaign sends it as contact[id] — is this URL on an automation's webhook step?"
+            }
+            Crm::ConvertKit | Crm::Kit => {
+                "ConvertKit sends it as subscriber.id — is this URL on an automation rule's webhook?"
+            }
+            Crm::FluentCrm => {
+                "FluentCRM sends it as id — set the outgoing webhook's body to Full Subscriber Data, as JSON"
+            }
+            Crm::FunnelKit => "add contact_id = {{contact_id}} to the HTTP request's data",
+            Crm::Keap => "add contactId = ~Contact.Id~ to the HTTP Post's name/value pairs",
+        }
+    }
+
+    /// Reads this CRM's contact out of a form body.
+    pub(crate) fn payload_from_form(self, form: &Form<'_>) -> Result<Payload, WebhookError> {
+        match self {
+            Crm::ActiveCampaign => activecampaign::payload_from_form(form),
+            Crm::Keap => keap::payload_from_form(form),
+            Crm::FunnelKit => funnelkit::payload_from_form(form),
+            // ConvertKit, Kit and FluentCRM only send JSON; a form carries just the URL contract.
+            Crm::ConvertKit | Crm::Kit | Crm::FluentCrm => Ok(Payload::default()),
+        }
+    }
+
+    /// Reads this CRM's contact out of a JSON body.
+    pub(crate) fn payload_from_json(self, body: JsonBody<'_>) -> Result<Payload, WebhookError> {
+        match self {
+            Crm::ConvertKit | Crm::Kit => convertkit::payload_from_json(self, body),
+            Crm::FluentCrm => fluentcrm::payload_from_json(body),
+            Crm::ActiveCampaign | Crm::FunnelKit | Crm::Keap => Ok(Payload::default()),
+        }
+    }
+}
+
+impl fmt::Display for Crm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a CRM's own payload said about the contact (beyond the URL contract).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Payload {
+    /// The contact id where the CRM's format carries it.
+    pub contact_id: Option<String>,
+    /// The contact's email.
+    pub email: Option<String>,
+    /// Tags, when the payload carries them (`None` means "not in the payload", not "no tags").
+    pub tags: Option<Vec<String>>,
+    /// Contact fields present in the payload: `first_name`, `last_name`, `phone`, and custom
+    /// fields by the CRM's field id or key.
+    pub fields: Vec<(String, String)>,
+    /// Where the change came from, when the CRM says (ActiveCampaign's `initiated_from`).
+    pub initiated_from: Option<String>,
+}
+
+impl Payload {
+    pub(crate) fn field(&mut self, key: &str, value: &str) {
+        self.fields.push((key.to_owned(), value.to_owned()));
+    }
+}
+
+/// Every JSON shape a CRM sends, in one typed pass: the URL contract's parameters (FunnelKit
+/// and generic senders put them in the body) plus the ConvertKit/Kit and FluentCRM contact
+/// keys. Keys not named here are skipped without being built.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct JsonBody<'a> {
+    #[serde(borrow)]
+    pub access_key: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub wpf_action: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub contact_id: Option<Text<'a>>,
+    #[serde(borrow, rename = "contactId")]
+    pub contact_id_camel: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub email: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub role: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub send_notification: Option<Text<'a>>,
+    #[serde(borrow, rename = "async")]
+    pub run_async: Option<Text<'a>>,
+    /// FluentCRM's subscriber id, Kit v4's top-level id.
+    #[serde(borrow)]
+    pub id: Option<Text<'a>>,
+    /// ConvertKit v3 / Kit v4.
+    #[serde(borrow)]
+    pub subscriber: Option<convertkit::Subscriber<'a>>,
+    /// Kit v4.
+    #[serde(borrow)]
+    pub subscriber_id: Option<Text<'a>>,
+    /// FluentCRM.
+    #[serde(borrow)]
+    pub first_name: Option<Text<'a>>,
+    /// FluentCRM.
+    #[serde(borrow)]
+    pub last_name: Option<Text<'a>>,
+    /// FluentCRM: `[{"id": 3, "title": "VIP", "slug": "vip"}]`.
+    #[serde(borrow)]
+    pub tags: Option<Vec<TagRef<'a>>>,
+    /// FluentCRM: `{"slug": "value"}` (or `[]` when empty: PHP encodes an empty array so).
+    #[serde(borrow)]
+    pub custom_values: Option<FieldValues<'a>>,
+}
+
+/// A tag in a JSON payload: an object with an `id` (FluentCRM), or a bare id or name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TagRef<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for TagRef<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TagVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TagVisitor<'a> {
+            type Value = TagRef<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a tag (an object with an id, or a tag id or name)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut id = None;
+                while let Some(key) = map.next_key::<Cow<'a, str>>()? {
+                    if key == "id" {
+                        let t: Text<'a> = map.next_value()?;
+                        id = Some(t.0);
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+                id.map(TagRef).ok_or_else(|| de::Error::missing_field("id"))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(TagRef(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(TagRef(Cow::Owned(v.to_owned())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(TagRef(Cow::Owned(v.to_string())))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(TagRef(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_any(TagVisitor(PhantomData))
+    }
+}
+
+/// A JSON object of field key → value. Values may be text, numbers, booleans, null (skipped)
+/// or a list of those (a multi-select, joined with ", "). An empty JSON array is an empty map,
+/// because PHP encodes an empty associative array as `[]`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct FieldValues<'a>(pub Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FieldValues<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
+            type Value = FieldValues<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of field values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(key) = map.next_key::<Cow<'a, str>>()? {
+                    if let Some(FieldValue(v)) = map.next_value::<Option<FieldValue<'a>>>()? {
+                        out.push((key, v));
+                    }
+                }
+                Ok(FieldValues(out))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                match seq.next_element::<de::IgnoredAny>()? {
+                    None => Ok(FieldValues::default()),
+                    Some(_) => Err(de::Error::custom("expected an object of field values, found a list")),
+                }
+            }
+        }
+        d.deserialize_any(FieldsVisitor(PhantomData))
+    }
+}
+
+struct FieldValue<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FieldValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ValueVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for ValueVisitor<'a> {
+            type Value = FieldValue<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field value (text, a number or a list of them)")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(FieldValue(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(FieldValue(Cow::Owned(v.to_owned())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(FieldValue(Cow::Owned(v.to_string())))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(FieldValue(Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                crate::text::float_text(v).map(FieldValue)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(FieldValue(Cow::Borrowed(if v { "1" } else { "0" })))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut joined = String::new();
+                while let Some(Text(item)) = seq.next_element::<Text<'a>>()? {
+                    if !joined.is_empty() {
+                        joined.push_str(", ");
+                    }
+                    joined.push_str(&item);
+                }
+                Ok(FieldValue(Cow::Owned(joined)))
+            }
+        }
+        d.deserialize_any(ValueVisitor(PhantomData))
+    }
+}
+
+/// Splits a list of tag names or ids: trims each, drops empties and repeats, keeps order.
+pub(crate) fn clean_tags<'s>(tags: impl IntoIterator<Item = &'s str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim();
+        if !tag.is_empty() && !out.iter().any(|t| t == tag) {
+            out.push(tag.to_owned());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_round_trip() {
+        for crm in Crm::ALL {
+            assert_eq!(Crm::from_slug(crm.slug()), Ok(crm));
+        }
+        assert!(Crm::from_slug("hubspot").is_err());
+    }
+
+    #[test]
+    fn meta_slugs_match_the_incumbent() {
+        assert_eq!(Crm::FluentCrm.meta_slug(), "fluentcrm-rest");
+        assert_eq!(Crm::FunnelKit.meta_slug(), "autonami");
+        assert_eq!(Crm::Keap.meta_slug(), "infusionsoft");
+    }
+
+    #[test]
+    fn tags_are_trimmed_deduplicated_and_kept_in_order() {
+        assert_eq!(clean_tags([" b", "a", "b ", "", "c", "a"]), vec!["b", "a", "c"]);
+    }
+
+    #[test]
+    fn field_values_accept_lists_numbers_and_empty_arrays() {
+        let v: FieldValues = serde_json::from_str(r#"{"a":"x","b":2,"c":[1,"y"],"d":null,"e":true}"#).unwrap();
+        let got: Vec<(&str, &str)> = v.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+        assert_eq!(got, vec![("a", "x"), ("b", "2"), ("c", "1, y"), ("e", "1")]);
+        let empty: FieldValues = serde_json::from_str("[]").unwrap();
+        assert!(empty.0.is_empty());
+        assert!(serde_json::from_str::<FieldValues>("[1]").is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! Every way a webhook can be refused, and the one HTTP status each maps to.
+
+use crate::crm::Crm;
+
+/// Why a webhook request was refused. [`WebhookError::status`] is the HTTP status the site
+/// answers with; the message is written for the site owner reading the CRM's webhook log,
+/// and never contains the access key or any other secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// The site has no access key configured, so every request is refused (fail closed).
+    #[error("crmhook has no access key configured: set one under Settings → CRM Webhooks")]
+    NoAccessKeyConfigured,
+
+    /// The request carried no access key, or the wrong one.
+    #[error("wrong or missing access key: copy the URL again from Settings → CRM Webhooks")]
+    BadAccessKey,
+
+    /// The body is larger than `max_body_bytes`.
+    #[error("request body is {size} bytes, over the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// Size of the body received.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+
+    /// The body could not be read in its declared format (broken JSON, invalid UTF-8, …).
+    #[error("malformed {format} body: {reason}")]
+    MalformedBody {
+        /// `JSON` or `form`.
+        format: &'static str,
+        /// What was wrong, in plain words.
+        reason: String,
+    },
+
+    /// A parameter is present but its value is not acceptable.
+    #[error("invalid {name}: {reason}")]
+    InvalidParameter {
+        /// The parameter's name as the CRM sends it.
+        name: &'static str,
+        /// What was wrong, in plain words.
+        reason: String,
+    },
+
+    /// No `wpf_action` anywhere in the request.
+    #[error("no wpf_action: add ?wpf_action=test, add, update or update_tags to the URL")]
+    MissingAction,
+
+    /// `wpf_action` is not one of the known actions.
+    #[error("unknown wpf_action \"{0}\": use test, add, update or update_tags")]
+    UnknownAction(String),
+
+    /// `add`, `update` and `update_tags` need a contact id and none was found.
+    #[error("no contact id: {hint}")]
+    MissingContactId {
+        /// The CRM the site is configured for.
+        crm: Crm,
+        /// Where that CRM puts the contact id, for the site owner.
+        hint: &'static str,
+    },
+
+    /// The contact the plan was asked for cannot become a WordPress user.
+    #[error("{0}")]
+    UnusableContact(String),
+
+    /// A bug inside crmhook (a caught panic). Never expected; reported instead of crashing PHP.
+    #[error("internal error in crmhook: {0}")]
+    Internal(String),
+}
+
+impl WebhookError {
+    /// The HTTP status the site answers with: the one place this mapping lives.
+    pub fn status(&self) -> u16 {
+        match self {
+            WebhookError::NoAccessKeyConfigured | WebhookError::BadAccessKey => 403,
+            WebhookError::BodyTooLarge { .. } => 413,
+            WebhookError::MalformedBody { .. }
+            | WebhookError::InvalidParameter { .. }
+            | WebhookError::MissingAction
+            | WebhookError::UnknownAction(_) => 400,
+            WebhookError::MissingContactId { .. } | WebhookError::UnusableContact(_) => 422,
+            WebhookError::Internal(_) => 500,
+        }
+    }
+
+    pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
+        WebhookError::InvalidParameter { name, reason: reason.into() }
+    }
+}
+
+/// A caller passed options that cannot work (an unknown username format, an unknown CRM).
+/// This is a programming or configuration error, not bad webhook input: PHP sees a `ValueError`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct OptionError(pub String);

@@ -1,0 +1,558 @@
+//! Contact + options + existing user → [`UserPlan`]: what WordPress should create or change.
+//!
+//! Every rule of DESIGN.md's "Rules the plan enforces" lives here, in one place:
+//! safe logins, passwords (given, or generated and returned to the CRM, never logged), the
+//! role policy judged on capabilities, privileged users left alone, and the field map.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::access::generate_password;
+use crate::contact::Contact;
+use crate::error::{OptionError, WebhookError};
+use crate::login::{login_for, sanitize_login, survives_sanitize, UsernameFormat};
+
+/// Length of generated passwords.
+pub const GENERATED_PASSWORD_LENGTH: usize = 24;
+
+/// Capabilities a webhook may never grant, whatever the settings say: each lets its holder
+/// take over the site.
+pub const DANGEROUS_CAPABILITIES: [&str; 9] = [
+    "manage_options",
+    "edit_users",
+    "promote_users",
+    "create_users",
+    "delete_users",
+    "edit_plugins",
+    "install_plugins",
+    "activate_plugins",
+    "unfiltered_html",
+];
+
+/// WordPress user keys a field map may target; they go into the user, not into meta.
+const USER_KEYS: [&str; 7] = ["user_login", "user_pass", "user_email", "first_name", "last_name", "display_name", "role"];
+
+/// How the site maps contacts to users.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// CRM field id → WordPress key (a user key from the list above, or a meta key).
+    pub field_map: Vec<(String, String)>,
+    /// How new usernames are formed.
+    pub username_format: UsernameFormat,
+    /// The site's default role for new users.
+    pub default_role: String,
+    /// Roles a webhook or CRM field may set (empty: only the default role).
+    pub allowed_roles: Vec<String>,
+    /// The role the webhook asked for.
+    pub requested_role: Option<String>,
+    /// CRM field to send a generated password back to.
+    pub return_password_field: Option<String>,
+    /// Every role on the site: slug → the capabilities it grants.
+    pub roles: HashMap<String, Vec<String>>,
+}
+
+/// The WordPress user the contact is linked to (found by the contact index, then by email).
+#[derive(Debug, Clone, Default)]
+pub struct ExistingUser {
+    /// `ID`.
+    pub id: u64,
+    /// `user_login`.
+    pub login: String,
+    /// `user_email`.
+    pub email: String,
+    /// Role slugs.
+    pub roles: Vec<String>,
+    /// The plugin's own judgement that this user holds dangerous capabilities.
+    pub privileged: bool,
+}
+
+/// Create, or update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `wp_insert_user`.
+    Create,
+    /// `wp_update_user`.
+    Update,
+}
+
+/// A password that never prints: `Debug` and `Display` show `[hidden]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// The password itself, for the one place that needs it (the binding).
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[hidden]")
+    }
+}
+
+/// The `wp_insert_user` / `wp_update_user` fields. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFields {
+    /// `ID`, on update.
+    pub id: Option<u64>,
+    /// `user_login`, on create.
+    pub login: Option<String>,
+    /// `user_email`.
+    pub email: Option<String>,
+    /// `user_pass`.
+    pub password: Option<Password>,
+    /// `first_name`.
+    pub first_name: Option<String>,
+    /// `last_name`.
+    pub last_name: Option<String>,
+    /// `display_name`.
+    pub display_name: Option<String>,
+    /// `role`, when it is set or changes.
+    pub role: Option<String>,
+}
+
+/// What WordPress should do for this contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPlan {
+    /// Create or update.
+    pub op: Op,
+    /// User fields.
+    pub user: UserFields,
+    /// Meta key → value, from the field map.
+    pub meta: Vec<(String, String)>,
+    /// The contact's tags.
+    pub tags: Vec<String>,
+    /// True when the password was generated here.
+    pub password_generated: bool,
+    /// CRM field and password to send back, when configured.
+    pub return_password: Option<(String, Password)>,
+    /// Lines for the activity log. Never a password.
+    pub notices: Vec<String>,
+}
+
+/// Builds the plan. Fails when a new user cannot be made (no email) or the options are off.
+pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&ExistingUser>) -> Result<UserPlan, PlanError> {
+    let mut notices = Vec::new();
+    let mapped = |target: &str| -> Option<&str> {
+        options
+            .field_map
+            .iter()
+            .filter(|(_, wp)| wp == target)
+            .find_map(|(crm_field, _)| contact.field(crm_field))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+
+    let email = mapped("user_email").unwrap_or(contact.email.trim());
+    let first_name = mapped("first_name").unwrap_or(contact.first_name.trim());
+    let last_name = mapped("last_name").unwrap_or(contact.last_name.trim());
+    let given_password = mapped("user_pass");
+    let requested_role = options.requested_role.as_deref().or_else(|| mapped("role"));
+
+    let mut fields = UserFields::default();
+    non_empty(first_name).map(|v| fields.first_name = Some(v.to_owned()));
+    non_empty(last_name).map(|v| fields.last_name = Some(v.to_owned()));
+
+    let mut password_generated = false;
+    let mut return_password = None;
+
+    let op = match user {
+        None => {
+            if email.is_empty() {
+                return Err(PlanError::Unusable(format!(
+                    "contact {} has no email address, and WordPress needs one to create a user",
+                    contact.id
+                )));
+            }
+            fields.email = Some(email.to_owned());
+            fields.login = Some(choose_login(options, mapped("user_login"), email, first_name, last_name, &mut notices));
+            fields.display_name = Some(match (first_name, last_name) {
+                ("", "") => fields.login.clone().unwrap_or_default(),
+                (f, "") => f.to_owned(),
+                ("", l) => l.to_owned(),
+                (f, l) => format!("{f} {l}"),
+            });
+            fields.password = Some(match given_password {
+                Some(p) => {
+                    notices.push("password taken from the CRM's password field".to_owned());
+                    Password(p.to_owned())
+                }
+                None => {
+                    password_generated = true;
+                    let p = Password(generate_password(GENERATED_PASSWORD_LENGTH).map_err(PlanError::Options)?);
+                    if let Some(field) = options.return_password_field.as_deref().filter(|f| !f.trim().is_empty()) {
+                        notices.push(format!("generated password will be sent back to CRM field {field}"));
+                        return_password = Some((field.to_owned(), p.clone()));
+                    }
+                    p
+                }
+            });
+            fields.role = Some(grant_role(options, requested_role, &mut notices));
+            Op::Create
+        }
+        Some(existing) => {
+            fields.id = Some(existing.id);
+            let privileged = existing.privileged || existing.roles.iter().any(|r| role_is_dangerous(options, r));
+            if privileged {
+                notices.push(format!(
+                    "user {} is privileged: role, password and email left unchanged",
+                    existing.id
+                ));
+            } else {
+                if !email.is_empty() && !email.eq_ignore_ascii_case(&existing.email) {
+                    notices.push("email updated from the CRM".to_owned());
+                    fields.email = Some(email.to_owned());
+                }
+                if let Some(p) = given_password {
+                    notices.push("password updated from the CRM's password field".to_owned());
+                    fields.password = Some(Password(p.to_owned()));
+                }
+                if let Some(requested) = requested_role {
+                    let role = grant_role(options, Some(requested), &mut notices);
+                    if role == requested && !(existing.roles.len() == 1 && existing.roles[0] == role) {
+                        fields.role = Some(role);
+                    }
+                }
+            }
+            Op::Update
+        }
+    };
+
+    let mut meta: Vec<(String, String)> = Vec::new();
+    for (crm_field, wp_key) in &options.field_map {
+        let wp_key = wp_key.trim();
+        if wp_key.is_empty() || USER_KEYS.contains(&wp_key) {
+            continue;
+        }
+        if is_protected_meta(wp_key) {
+            notices.push(format!("field {crm_field} is mapped to {wp_key}, which a webhook may not write: skipped"));
+            continue;
+        }
+        if let Some(value) = contact.field(crm_field) {
+            match meta.iter_mut().find(|(k, _)| k == wp_key) {
+                Some(slot) => slot.1 = value.to_owned(),
+                None => meta.push((wp_key.to_owned(), value.to_owned())),
+            }
+        }
+    }
+
+    Ok(UserPlan {
+        op,
+        user: fields,
+        meta,
+        tags: crate::crm::clean_tags(contact.tags.iter().map(String::as_str)),
+        password_generated,
+        return_password,
+        notices,
+    })
+}
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// The contact cannot become a user (no email).
+    #[error("{0}")]
+    Unusable(String),
+    /// The options cannot work.
+    #[error(transparent)]
+    Options(#[from] OptionError),
+}
+
+impl From<PlanError> for WebhookError {
+    fn from(e: PlanError) -> Self {
+        WebhookError::UnusableContact(e.to_string())
+    }
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+fn choose_login(
+    options: &PlanOptions,
+    mapped_login: Option<&str>,
+    email: &str,
+    first_name: &str,
+    last_name: &str,
+    notices: &mut Vec<String>,
+) -> String {
+    if let Some(raw) = mapped_login {
+        if survives_sanitize(raw) {
+            return raw.to_owned();
+        }
+        let safe = sanitize_login(raw);
+        if !safe.is_empty() {
+            notices.push(format!("username from the CRM was changed to \"{safe}\" so WordPress keeps it as is"));
+            return safe;
+        }
+        notices.push("username from the CRM has no usable characters: using the username format".to_owned());
+    }
+    login_for(options.username_format, email, first_name, last_name)
+}
+
+/// The role to give: the requested one if allowed, else the default; never a dangerous one.
+fn grant_role(options: &PlanOptions, requested: Option<&str>, notices: &mut Vec<String>) -> String {
+    let default = options.default_role.trim();
+    if let Some(requested) = requested.map(str::trim).filter(|r| !r.is_empty()) {
+        let allowed = if options.allowed_roles.is_empty() {
+            requested == default
+        } else {
+            options.allowed_roles.iter().any(|r| r == requested)
+        };
+        let refusal = if !options.roles.contains_key(requested) {
+            Some("is not registered on this site")
+        } else if role_is_dangerous(options, requested) {
+            Some("carries administrative capabilities, which a webhook never grants")
+        } else if !allowed {
+            Some("is not in the allowed roles")
+        } else {
+            None
+        };
+        match refusal {
+            None => return requested.to_owned(),
+            Some(why) => notices.push(format!("role \"{requested}\" refused: it {why}")),
+        }
+    }
+    if !default.is_empty() && options.roles.contains_key(default) && !role_is_dangerous(options, default) {
+        return default.to_owned();
+    }
+    let fallback = "subscriber";
+    if options.roles.contains_key(fallback) && !role_is_dangerous(options, fallback) {
+        notices.push(format!("default role \"{default}\" cannot be granted by a webhook: using subscriber"));
+        return fallback.to_owned();
+    }
+    notices.push("no safe role is available: the user gets no role".to_owned());
+    String::new()
+}
+
+fn role_is_dangerous(options: &PlanOptions, role: &str) -> bool {
+    options
+        .roles
+        .get(role)
+        .is_some_and(|caps| caps.iter().any(|c| DANGEROUS_CAPABILITIES.contains(&c.as_str())))
+}
+
+/// Meta keys that hold a user's powers or sessions: writing them from CRM data would let the
+/// CRM (or whoever can edit a contact there) grant capabilities.
+fn is_protected_meta(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.ends_with("capabilities") || key.ends_with("user_level") || key == "session_tokens" || key.ends_with("_contact_id")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roles() -> HashMap<String, Vec<String>> {
+        let caps = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        HashMap::from([
+            ("subscriber".to_owned(), caps(&["read"])),
+            ("customer".to_owned(), caps(&["read"])),
+            ("editor".to_owned(), caps(&["read", "edit_posts", "unfiltered_html"])),
+            ("shop_boss".to_owned(), caps(&["read", "promote_users"])),
+            ("administrator".to_owned(), caps(&["read", "manage_options"])),
+        ])
+    }
+
+    fn options() -> PlanOptions {
+        PlanOptions { default_role: "subscriber".into(), roles: roles(), ..PlanOptions::default() }
+    }
+
+    fn contact() -> Contact {
+        Contact {
+            id: "42".into(),
+            email: "Ann+vip@Example.com".into(),
+            first_name: "Ann".into(),
+            last_name: "Lee".into(),
+            fields: vec![("12".into(), "Gold".into()), ("13".into(), "annlee".into()), ("14".into(), "Secret123".into())],
+            tags: vec![" VIP".into(), "Customer".into(), "VIP ".into(), "".into()],
+        }
+    }
+
+    fn existing(roles: &[&str]) -> ExistingUser {
+        ExistingUser { id: 7, login: "ann".into(), email: "old@example.com".into(), roles: roles.iter().map(|r| r.to_string()).collect(), privileged: false }
+    }
+
+    #[test]
+    fn create_uses_an_email_login_that_survives_sanitize_user() {
+        let plan = map_contact(&contact(), &options(), None).unwrap();
+        assert_eq!(plan.op, Op::Create);
+        assert_eq!(plan.user.login.as_deref(), Some("ann-vip@example.com"));
+        assert_eq!(plan.user.email.as_deref(), Some("Ann+vip@Example.com"));
+        assert_eq!(plan.user.display_name.as_deref(), Some("Ann Lee"));
+        assert_eq!(plan.user.role.as_deref(), Some("subscriber"));
+    }
+
+    #[test]
+    fn create_generates_a_password_and_returns_it_when_asked() {
+        let mut o = options();
+        o.return_password_field = Some("15".into());
+        let plan = map_contact(&contact(), &o, None).unwrap();
+        assert!(plan.password_generated);
+        let pass = plan.user.password.as_ref().unwrap();
+        assert_eq!(pass.reveal().len(), GENERATED_PASSWORD_LENGTH);
+        assert_eq!(plan.return_password, Some(("15".to_owned(), pass.clone())));
+        assert!(!format!("{plan:?}").contains(pass.reveal()));
+        assert!(plan.notices.iter().all(|n| !n.contains(pass.reveal())));
+    }
+
+    #[test]
+    fn no_return_password_without_a_field() {
+        let plan = map_contact(&contact(), &options(), None).unwrap();
+        assert!(plan.password_generated);
+        assert_eq!(plan.return_password, None);
+    }
+
+    #[test]
+    fn mapped_login_and_password_are_used_as_given() {
+        let mut o = options();
+        o.field_map = vec![("13".into(), "user_login".into()), ("14".into(), "user_pass".into())];
+        o.return_password_field = Some("15".into());
+        let plan = map_contact(&contact(), &o, None).unwrap();
+        assert_eq!(plan.user.login.as_deref(), Some("annlee"));
+        assert_eq!(plan.user.password.as_ref().map(Password::reveal), Some("Secret123"));
+        assert!(!plan.password_generated);
+        assert_eq!(plan.return_password, None);
+    }
+
+    #[test]
+    fn mapped_login_that_wordpress_would_change_is_sanitized() {
+        let mut c = contact();
+        c.fields[1].1 = "Ann+Lée".into();
+        let mut o = options();
+        o.field_map = vec![("13".into(), "user_login".into())];
+        let plan = map_contact(&c, &o, None).unwrap();
+        assert_eq!(plan.user.login.as_deref(), Some("AnnLee"));
+    }
+
+    #[test]
+    fn username_formats_apply() {
+        let mut o = options();
+        o.username_format = UsernameFormat::FirstLastName;
+        assert_eq!(map_contact(&contact(), &o, None).unwrap().user.login.as_deref(), Some("annlee"));
+        o.username_format = UsernameFormat::FirstNameNumber;
+        let login = map_contact(&contact(), &o, None).unwrap().user.login.unwrap();
+        assert!(login.starts_with("ann") && login.len() == 7, "{login}");
+    }
+
+    #[test]
+    fn create_without_email_is_refused() {
+        let mut c = contact();
+        c.email = " ".into();
+        let err = map_contact(&c, &options(), None).unwrap_err();
+        assert_eq!(WebhookError::from(err).status(), 422);
+    }
+
+    #[test]
+    fn an_allowed_registered_role_is_granted() {
+        let mut o = options();
+        o.allowed_roles = vec!["subscriber".into(), "customer".into()];
+        o.requested_role = Some("customer".into());
+        assert_eq!(map_contact(&contact(), &o, None).unwrap().user.role.as_deref(), Some("customer"));
+    }
+
+    #[test]
+    fn a_role_not_allowed_falls_back_to_the_default() {
+        let mut o = options();
+        o.requested_role = Some("customer".into());
+        let plan = map_contact(&contact(), &o, None).unwrap();
+        assert_eq!(plan.user.role.as_deref(), Some("subscriber"));
+        assert!(plan.notices.iter().any(|n| n.contains("not in the allowed roles")));
+    }
+
+    #[test]
+    fn dangerous_roles_are_never_granted_even_when_allowed() {
+        for role in ["administrator", "editor", "shop_boss"] {
+            let mut o = options();
+            o.allowed_roles = vec![role.into()];
+            o.requested_role = Some(role.into());
+            let plan = map_contact(&contact(), &o, None).unwrap();
+            assert_eq!(plan.user.role.as_deref(), Some("subscriber"), "{role}");
+        }
+    }
+
+    #[test]
+    fn unregistered_roles_are_refused() {
+        let mut o = options();
+        o.allowed_roles = vec!["ghost".into()];
+        o.requested_role = Some("ghost".into());
+        let plan = map_contact(&contact(), &o, None).unwrap();
+        assert_eq!(plan.user.role.as_deref(), Some("subscriber"));
+        assert!(plan.notices.iter().any(|n| n.contains("not registered")));
+    }
+
+    #[test]
+    fn a_dangerous_default_role_is_not_granted() {
+        let mut o = options();
+        o.default_role = "administrator".into();
+        assert_eq!(map_contact(&contact(), &o, None).unwrap().user.role.as_deref(), Some("subscriber"));
+    }
+
+    #[test]
+    fn a_role_from_a_crm_field_follows_the_same_policy() {
+        let mut c = contact();
+        c.fields.push(("16".into(), "administrator".into()));
+        let mut o = options();
+        o.field_map = vec![("16".into(), "role".into())];
+        o.allowed_roles = vec!["administrator".into()];
+        assert_eq!(map_contact(&c, &o, None).unwrap().user.role.as_deref(), Some("subscriber"));
+    }
+
+    #[test]
+    fn update_changes_email_names_and_an_allowed_role() {
+        let mut o = options();
+        o.allowed_roles = vec!["customer".into()];
+        o.requested_role = Some("customer".into());
+        let plan = map_contact(&contact(), &o, Some(&existing(&["subscriber"]))).unwrap();
+        assert_eq!(plan.op, Op::Update);
+        assert_eq!(plan.user.id, Some(7));
+        assert_eq!(plan.user.login, None);
+        assert_eq!(plan.user.email.as_deref(), Some("Ann+vip@Example.com"));
+        assert_eq!(plan.user.role.as_deref(), Some("customer"));
+        assert_eq!(plan.user.password, None);
+        assert!(!plan.password_generated);
+    }
+
+    #[test]
+    fn update_without_a_requested_role_keeps_the_role() {
+        let plan = map_contact(&contact(), &options(), Some(&existing(&["customer"]))).unwrap();
+        assert_eq!(plan.user.role, None);
+    }
+
+    #[test]
+    fn privileged_users_keep_role_password_and_email() {
+        let mut o = options();
+        o.field_map = vec![("14".into(), "user_pass".into())];
+        o.allowed_roles = vec!["subscriber".into()];
+        o.requested_role = Some("subscriber".into());
+        for user in [existing(&["administrator"]), ExistingUser { privileged: true, ..existing(&["subscriber"]) }] {
+            let plan = map_contact(&contact(), &o, Some(&user)).unwrap();
+            assert_eq!(plan.user.role, None);
+            assert_eq!(plan.user.password, None);
+            assert_eq!(plan.user.email, None);
+            assert!(plan.notices.iter().any(|n| n.contains("privileged")));
+        }
+    }
+
+    #[test]
+    fn field_map_fills_meta_but_not_protected_keys() {
+        let mut o = options();
+        o.field_map = vec![
+            ("12".into(), "membership_level".into()),
+            ("13".into(), "wp_capabilities".into()),
+            ("13".into(), "wp_user_level".into()),
+            ("99".into(), "absent".into()),
+        ];
+        let plan = map_contact(&contact(), &o, None).unwrap();
+        assert_eq!(plan.meta, vec![("membership_level".to_owned(), "Gold".to_owned())]);
+        assert_eq!(plan.notices.iter().filter(|n| n.contains("may not write")).count(), 2);
+    }
+
+    #[test]
+    fn tags_are_trimmed_deduplicated_in_order() {
+        let plan = map_contact(&contact(), &options(), None).unwrap();
+        assert_eq!(plan.tags, vec!["VIP", "Customer"]);
+    }
+}

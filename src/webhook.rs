@@ -1,0 +1,417 @@
+//! A raw HTTP request → [`Webhook`]: the action, the contact id and the URL contract's
+//! parameters, read from whichever wire format the CRM uses.
+//!
+//! The order matters and is the point of this module: the access key is checked **first**,
+//! before anything in the payload is interpreted or reported on, so a caller without the key
+//! learns nothing but "403". Only then is the body's format held against the caller.
+
+use std::borrow::Cow;
+
+use crate::access::verify_access_key;
+use crate::crm::{Crm, JsonBody, Payload};
+use crate::error::WebhookError;
+use crate::form::{Form, FormError};
+use crate::text::{check_contact_id, check_email, check_no_nul, check_role, echo, parse_bool};
+
+/// Default limit on the request body: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The raw request, as the plugin hands it over.
+#[derive(Debug, Default, Clone)]
+pub struct Request<'a> {
+    /// `GET`, `POST`, …
+    pub method: &'a str,
+    /// The raw query string, still percent-encoded.
+    pub query: &'a [u8],
+    /// The raw body.
+    pub body: &'a [u8],
+    /// The `Content-Type` header.
+    pub content_type: &'a str,
+    /// The `X-Crmhook-Key` header, if sent.
+    pub key_header: Option<&'a [u8]>,
+    /// PHP's `$_POST`, for multipart bodies, whose raw body PHP does not keep.
+    pub form: Option<Form<'a>>,
+}
+
+/// What the site is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings<'a> {
+    /// The CRM whose wire format to expect.
+    pub crm: Crm,
+    /// The site's access key; empty refuses every request.
+    pub access_key: &'a str,
+    /// The largest body accepted.
+    pub max_body_bytes: usize,
+}
+
+/// What the CRM asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Check the URL and key; nothing else happens.
+    Test,
+    /// Create the user, or update them if they exist.
+    Add,
+    /// Reload tags and mapped fields.
+    Update,
+    /// Reload tags.
+    UpdateTags,
+}
+
+impl Action {
+    /// Reads `wpf_action`, case-insensitively, from the allow-list.
+    pub fn parse(raw: &str) -> Result<Action, WebhookError> {
+        let v = raw.trim();
+        [("test", Action::Test), ("add", Action::Add), ("update", Action::Update), ("update_tags", Action::UpdateTags)]
+            .into_iter()
+            .find(|(name, _)| v.eq_ignore_ascii_case(name))
+            .map(|(_, action)| action)
+            .ok_or_else(|| WebhookError::UnknownAction(echo(v)))
+    }
+
+    /// The name as it appears in URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Test => "test",
+            Action::Add => "add",
+            Action::Update => "update",
+            Action::UpdateTags => "update_tags",
+        }
+    }
+}
+
+/// A parsed, authenticated webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// What to do.
+    pub action: Action,
+    /// The CRM it came from.
+    pub crm: Crm,
+    /// The CRM contact id; always set except for `test`.
+    pub contact_id: Option<String>,
+    /// The contact's email, from the `email` parameter or the payload.
+    pub email: Option<String>,
+    /// Tags carried by the payload (`None` when the payload has none; then they are loaded).
+    pub tags: Option<Vec<String>>,
+    /// Contact fields present in the payload.
+    pub fields: Vec<(String, String)>,
+    /// The requested role (whether it may be granted is the plan's decision).
+    pub role: Option<String>,
+    /// Whether to send WordPress's new-user email.
+    pub send_notification: bool,
+    /// `async=true|false` when given.
+    pub run_async: Option<bool>,
+    /// Where the change came from, when the CRM says (ActiveCampaign's `initiated_from`).
+    pub initiated_from: Option<String>,
+}
+
+/// The body, read once in its format. Errors wait until the key has been checked.
+enum Body<'a> {
+    Empty,
+    Form(Result<Form<'a>, FormError>),
+    Json(Result<JsonBody<'a>, String>),
+}
+
+/// Parses and authenticates a webhook request.
+///
+/// ```
+/// use crmhook::crm::Crm;
+/// use crmhook::webhook::{parse_webhook, Action, Request, Settings};
+///
+/// let request = Request {
+///     method: "POST",
+///     query: b"wpf_action=add&access_key=s3cret",
+///     body: b"contactId=42",
+///     content_type: "application/x-www-form-urlencoded",
+///     ..Request::default()
+/// };
+/// let settings = Settings { crm: Crm::Keap, access_key: "s3cret", max_body_bytes: 1 << 20 };
+/// let hook = parse_webhook(&request, &settings).unwrap();
+/// assert_eq!(hook.action, Action::Add);
+/// assert_eq!(hook.contact_id.as_deref(), Some("42"));
+/// ```
+pub fn parse_webhook(request: &Request<'_>, settings: &Settings<'_>) -> Result<Webhook, WebhookError> {
+    if settings.access_key.trim().is_empty() {
+        return Err(WebhookError::NoAccessKeyConfigured);
+    }
+    if request.body.len() > settings.max_body_bytes {
+        return Err(WebhookError::BodyTooLarge { size: request.body.len(), limit: settings.max_body_bytes });
+    }
+
+    let query = Form::parse(request.query);
+    let body = read_body(request);
+
+    let given_key: Option<Cow<'_, [u8]>> = request
+        .key_header
+        .map(Cow::Borrowed)
+        .or_else(|| match &query {
+            Ok(q) => q.get("access_key").map(|k| Cow::Owned(k.as_bytes().to_vec())),
+            Err(_) => None,
+        })
+        .or_else(|| match &body {
+            Body::Form(Ok(f)) => f.get("access_key").map(|k| Cow::Owned(k.as_bytes().to_vec())),
+            Body::Json(Ok(j)) => j.access_key.as_ref().map(|k| Cow::Owned(k.as_str().as_bytes().to_vec())),
+            _ => None,
+        })
+        .or_else(|| request.form.as_ref().and_then(|f| f.get("access_key")).map(|k| Cow::Owned(k.as_bytes().to_vec())));
+    let given_key = given_key.unwrap_or(Cow::Borrowed(b""));
+    if !verify_access_key(&given_key, settings.access_key.as_bytes()) {
+        return Err(WebhookError::BadAccessKey);
+    }
+
+    // Authenticated: from here on, say exactly what is wrong with the request.
+    let query = query.map_err(|e| WebhookError::MalformedBody { format: "query string", reason: e.to_string() })?;
+    let (body_form, json) = match body {
+        Body::Empty => (request.form.clone(), None),
+        Body::Form(form) => {
+            (Some(form.map_err(|e| WebhookError::MalformedBody { format: "form", reason: e.to_string() })?), None)
+        }
+        Body::Json(json) => (None, Some(json.map_err(|reason| WebhookError::MalformedBody { format: "JSON", reason })?)),
+    };
+    let params = Params { query: &query, form: body_form.as_ref(), json: json.as_ref() };
+
+    let action = Action::parse(&params.get("wpf_action").ok_or(WebhookError::MissingAction)?)?;
+    let crm = settings.crm;
+    if action == Action::Test {
+        return Ok(Webhook {
+            action,
+            crm,
+            contact_id: None,
+            email: None,
+            tags: None,
+            fields: Vec::new(),
+            role: None,
+            send_notification: false,
+            run_async: None,
+            initiated_from: None,
+        });
+    }
+
+    let contract_id = params.get("contact_id").or_else(|| params.get("contactId")).map(Cow::into_owned);
+    let contract_email = params.get("email").map(Cow::into_owned);
+    let role = params.get("role").filter(|r| !r.trim().is_empty()).map(|r| check_role(&r)).transpose()?;
+    let send_notification =
+        params.get("send_notification").map(|v| parse_bool("send_notification", &v)).transpose()?.unwrap_or(false);
+    let run_async = params.get("async").map(|v| parse_bool("async", &v)).transpose()?;
+
+    let mut payload = match (&body_form, json) {
+        (Some(form), _) => crm.payload_from_form(form)?,
+        (None, Some(json)) => crm.payload_from_json(json)?,
+        (None, None) => Payload::default(),
+    };
+
+    let contact_id = contract_id
+        .or(payload.contact_id.take())
+        .ok_or(WebhookError::MissingContactId { crm, hint: crm.contact_id_hint() })?;
+    let contact_id = check_contact_id(crm, &contact_id)?;
+    let email = contract_email
+        .or(payload.email.take())
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| check_email(&e))
+        .transpose()?;
+    for (key, value) in &payload.fields {
+        check_no_nul("field", key).and(check_no_nul("field", value)).map_err(|_| {
+            WebhookError::invalid("field", format!("\"{}\" contains a NUL byte", echo(key)))
+        })?;
+    }
+    if let Some(tags) = &payload.tags {
+        if tags.iter().any(|t| t.contains('\0')) {
+            return Err(WebhookError::invalid("tags", "a tag contains a NUL byte"));
+        }
+    }
+
+    Ok(Webhook {
+        action,
+        crm,
+        contact_id: Some(contact_id),
+        email,
+        tags: payload.tags,
+        fields: payload.fields,
+        role,
+        send_notification,
+        run_async,
+        initiated_from: payload.initiated_from,
+    })
+}
+
+/// The URL contract's parameters, looked up in the query string, then the body.
+struct Params<'p, 'a> {
+    query: &'p Form<'a>,
+    form: Option<&'p Form<'a>>,
+    json: Option<&'p JsonBody<'a>>,
+}
+
+impl<'p> Params<'p, '_> {
+    fn get(&self, name: &str) -> Option<Cow<'p, str>> {
+        if let Some(v) = self.query.get(name) {
+            return Some(Cow::Borrowed(v));
+        }
+        if let Some(v) = self.form.and_then(|f| f.get(name)) {
+            return Some(Cow::Borrowed(v));
+        }
+        let json = self.json?;
+        let text = match name {
+            "wpf_action" => &json.wpf_action,
+            "contact_id" => &json.contact_id,
+            "contactId" => &json.contact_id_camel,
+            "email" => &json.email,
+            "role" => &json.role,
+            "send_notification" => &json.send_notification,
+            "async" => &json.run_async,
+            _ => return None,
+        };
+        text.as_ref().map(|t| Cow::Borrowed(t.as_str()))
+    }
+}
+
+fn read_body<'a>(request: &Request<'a>) -> Body<'a> {
+    let method = request.method.trim();
+    if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
+        return Body::Empty;
+    }
+    let body = request.body;
+    let Some(first) = body.iter().position(|b| !b.is_ascii_whitespace()) else { return Body::Empty };
+    let essence = request.content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let is_json = match essence.as_str() {
+        "application/json" | "text/json" => true,
+        e if e.ends_with("+json") => true,
+        "application/x-www-form-urlencoded" => false,
+        // No or a vague content type: CRMs are not always precise, so look at the body.
+        _ => matches!(body[first], b'{' | b'['),
+    };
+    if is_json {
+        Body::Json(parse_json(&body[first..]))
+    } else {
+        Body::Form(Form::parse(body))
+    }
+}
+
+fn parse_json(body: &[u8]) -> Result<JsonBody<'_>, String> {
+    if body.first() != Some(&b'{') {
+        return Err("expected a JSON object".to_owned());
+    }
+    // serde_json limits nesting to 128 levels, so a deeply nested body is an error, not a
+    // stack overflow; invalid UTF-8 and trailing garbage are errors too.
+    serde_json::from_slice::<JsonBody<'_>>(body).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "k3y-0123456789abcdef";
+
+    fn settings(crm: Crm) -> Settings<'static> {
+        Settings { crm, access_key: KEY, max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+    }
+
+    fn get(crm: Crm, query: &str) -> Result<Webhook, WebhookError> {
+        let request = Request { method: "GET", query: query.as_bytes(), ..Request::default() };
+        parse_webhook(&request, &settings(crm))
+    }
+
+    fn post(crm: Crm, query: &str, content_type: &str, body: &str) -> Result<Webhook, WebhookError> {
+        let request = Request { method: "POST", query: query.as_bytes(), body: body.as_bytes(), content_type, ..Request::default() };
+        parse_webhook(&request, &settings(crm))
+    }
+
+    #[test]
+    fn test_action_needs_only_the_key() {
+        let hook = get(Crm::ActiveCampaign, &format!("wpf_action=test&access_key={KEY}")).unwrap();
+        assert_eq!(hook.action, Action::Test);
+        assert_eq!(hook.contact_id, None);
+    }
+
+    #[test]
+    fn actions_are_case_insensitive_and_allow_listed() {
+        let hook = get(Crm::Keap, &format!("wpf_action=UPDATE_TAGS&access_key={KEY}&contact_id=5")).unwrap();
+        assert_eq!(hook.action, Action::UpdateTags);
+        let err = get(Crm::Keap, &format!("wpf_action=delete&access_key={KEY}&contact_id=5")).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert_eq!(get(Crm::Keap, &format!("access_key={KEY}")).unwrap_err(), WebhookError::MissingAction);
+    }
+
+    #[test]
+    fn wrong_missing_or_unconfigured_key_is_403() {
+        assert_eq!(get(Crm::Keap, "wpf_action=test&access_key=nope").unwrap_err(), WebhookError::BadAccessKey);
+        assert_eq!(get(Crm::Keap, "wpf_action=test").unwrap_err(), WebhookError::BadAccessKey);
+        let open = Settings { crm: Crm::Keap, access_key: "", max_body_bytes: 10 };
+        let request = Request { method: "GET", query: b"wpf_action=test&access_key=", ..Request::default() };
+        assert_eq!(parse_webhook(&request, &open).unwrap_err(), WebhookError::NoAccessKeyConfigured);
+    }
+
+    #[test]
+    fn the_key_is_checked_before_the_body_is_judged() {
+        let err = post(Crm::FluentCrm, "wpf_action=add&access_key=wrong", "application/json", "{broken").unwrap_err();
+        assert_eq!(err, WebhookError::BadAccessKey);
+        let err = post(Crm::FluentCrm, &format!("wpf_action=add&access_key={KEY}"), "application/json", "{broken").unwrap_err();
+        assert_eq!(err.status(), 400);
+    }
+
+    #[test]
+    fn the_key_may_come_from_a_header_a_form_or_json() {
+        let request = Request { method: "GET", query: b"wpf_action=test", key_header: Some(KEY.as_bytes()), ..Request::default() };
+        assert!(parse_webhook(&request, &settings(Crm::Keap)).is_ok());
+        assert!(post(Crm::Keap, "", "application/x-www-form-urlencoded", &format!("wpf_action=test&access_key={KEY}")).is_ok());
+        assert!(post(Crm::FunnelKit, "", "application/json", &format!(r#"{{"wpf_action":"test","access_key":"{KEY}"}}"#)).is_ok());
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_413() {
+        let request = Request { method: "POST", query: b"", body: &[b'a'; 11], ..Request::default() };
+        let s = Settings { crm: Crm::Keap, access_key: KEY, max_body_bytes: 10 };
+        assert_eq!(parse_webhook(&request, &s).unwrap_err().status(), 413);
+    }
+
+    #[test]
+    fn missing_contact_id_is_422_with_the_crm_hint() {
+        let err = post(Crm::ActiveCampaign, &format!("wpf_action=add&access_key={KEY}"), "application/x-www-form-urlencoded", "type=update").unwrap_err();
+        assert_eq!(err.status(), 422);
+        assert!(err.to_string().contains("contact[id]"), "{err}");
+    }
+
+    #[test]
+    fn query_contact_id_wins_over_the_payload() {
+        let hook = post(Crm::FluentCrm, &format!("wpf_action=update&access_key={KEY}&contact_id=9"), "application/json", r#"{"id":55}"#).unwrap();
+        assert_eq!(hook.contact_id.as_deref(), Some("9"));
+    }
+
+    #[test]
+    fn booleans_role_and_async_are_read() {
+        let hook = get(Crm::FunnelKit, &format!("wpf_action=add&access_key={KEY}&contact_id=3&send_notification=yes&role=Customer&async=false")).unwrap();
+        assert!(hook.send_notification);
+        assert_eq!(hook.role.as_deref(), Some("customer"));
+        assert_eq!(hook.run_async, Some(false));
+        let err = get(Crm::FunnelKit, &format!("wpf_action=add&access_key={KEY}&contact_id=3&send_notification=sure")).unwrap_err();
+        assert_eq!(err.status(), 400);
+    }
+
+    #[test]
+    fn malformed_bodies_are_400() {
+        let q = format!("wpf_action=add&access_key={KEY}");
+        for (ct, body) in [
+            ("application/json", "[1,2]"),
+            ("application/json", r#"{"id": [1]}"#),
+            ("application/json", r#"{"id": 1, "id": 2}"#),
+            ("application/json", r#"{"id": 1} trailing"#),
+            ("application/x-www-form-urlencoded", "contactId=%FF"),
+        ] {
+            let err = post(Crm::FluentCrm, &q, ct, body).unwrap_err();
+            assert_eq!(err.status(), 400, "{body}: {err}");
+        }
+        let deep = "[".repeat(100_000);
+        let err = post(Crm::FluentCrm, &q, "application/json", &format!(r#"{{"x":{deep}"#)).unwrap_err();
+        assert_eq!(err.status(), 400);
+    }
+
+    #[test]
+    fn an_empty_json_body_is_no_body() {
+        let hook = post(Crm::FunnelKit, &format!("wpf_action=add&access_key={KEY}&contact_id=1"), "application/json", "  ").unwrap();
+        assert_eq!(hook.contact_id.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn get_ignores_any_body() {
+        let request = Request { method: "GET", query: format!("wpf_action=add&access_key={KEY}&contact_id=1").leak().as_bytes(), body: b"{bad", content_type: "application/json", ..Request::default() };
+        assert!(parse_webhook(&request, &settings(Crm::FunnelKit)).is_ok());
+    }
+}
