@@ -1,3 +1,550 @@
+//! The binding: the only file that knows ext-php-rs. It converts PHP arrays to the core's
+//! types and back, registers the `CrmHook\` exceptions and the INI settings, and runs every
+//! exported function under [`no_panic`], so even a bug reaches PHP as an exception.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use ext_php_rs::args::ArgInfoTables;
+use ext_php_rs::binary_slice::BinarySlice;
+
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::builders::ClassBuilder;
+use ext_php_rs::exception::PhpException;
+use ext_php_rs::flags::IniEntryPermission;
 use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use ext_php_rs::zend::{ce, ClassEntry, ExecutorGlobals, IniEntryDef, IniEntryDefs, ModuleEntry};
+use ext_php_rs::{info_table_end, info_table_header, info_table_row, info_table_start};
+
+use crate::access;
+use crate::contact::Contact;
+use crate::crm::Crm;
+use crate::error::{OptionError, WebhookError};
+use crate::form::Form;
+use crate::guard::no_panic;
+use crate::login::UsernameFormat;
+use crate::plan::{self, ExistingUser, Op, PlanOptions, UserPlan};
+use crate::webhook::{self, Request, Settings, Webhook, DEFAULT_MAX_BODY_BYTES};
+
+const WEBHOOK_EXCEPTION: &str = "CrmHook\\WebhookException";
+const CRM_EXCEPTION: &str = "CrmHook\\CrmException";
+static WEBHOOK_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
+static CRM_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
+
+static INI_ENTRIES: IniEntryDefs<3> = IniEntryDefs::new([
+    IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All),
+    IniEntryDef::new(c"crmhook.http_timeout", c"10", IniEntryPermission::All),
+    IniEntryDef::end(),
+]);
+
+
+/// How a crmhook function can fail, and the PHP exception each becomes.
+enum Failure {
+    /// `CrmHook\WebhookException`, its code the HTTP status.
+    Webhook(WebhookError),
+    /// `\ValueError`: an argument that cannot work.
+    Value(String),
+    /// `\TypeError`: an argument of the wrong shape.
+    Type(String),
+}
+
+impl From<WebhookError> for Failure {
+    fn from(e: WebhookError) -> Self {
+        Failure::Webhook(e)
+    }
+}
+
+impl From<OptionError> for Failure {
+    fn from(e: OptionError) -> Self {
+        Failure::Value(e.0)
+    }
+}
+
+impl From<plan::PlanError> for Failure {
+    fn from(e: plan::PlanError) -> Self {
+        match e {
+            plan::PlanError::Options(o) => Failure::Value(o.0),
+            unusable => Failure::Webhook(unusable.into()),
+        }
+    }
+}
+
+impl From<ext_php_rs::error::Error> for Failure {
+    fn from(e: ext_php_rs::error::Error) -> Self {
+        Failure::Webhook(WebhookError::Internal(e.to_string()))
+    }
+}
+
+impl From<Failure> for PhpException {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Webhook(e) => {
+                let status = i32::from(e.status());
+                PhpException::new(e.to_string(), status, exception_class(&WEBHOOK_CE))
+            }
+            Failure::Value(m) => PhpException::new(m, 0, ce::value_error()),
+            Failure::Type(m) => PhpException::new(m, 0, ce::type_error()),
+        }
+    }
+}
+
+/// Our exception classes, kept when MINIT registers them. `\Exception` is only a last resort
+/// should that ever not have happened.
+fn exception_class(class: &AtomicPtr<ClassEntry>) -> &'static ClassEntry {
+    // SAFETY: the pointer is null or a class entry that lives as long as the process.
+    unsafe { class.load(Ordering::Acquire).as_ref() }.unwrap_or_else(ce::exception)
+}
+
+type PhpResultOf<T> = Result<T, PhpException>;
+
+fn run<T>(f: impl FnOnce() -> Result<T, Failure>) -> PhpResultOf<T> {
+    no_panic(f).map_err(PhpException::from)
+}
+
+// ---------------------------------------------------------------------------------------
+// The PHP API
+// ---------------------------------------------------------------------------------------
+
+/// Parses and authenticates a CRM webhook request.
+///
+/// `$request`: `method`, `query` (raw query string), `body` (raw body), `content_type`,
+/// `headers` (lower-case names → values), optional `form` (`$_POST`, for multipart bodies).
+/// `$settings`: `crm`, `access_key`, optional `max_body_bytes`.
+///
+/// The access key is checked first (query, form body, JSON body or `X-Crmhook-Key` header).
+/// Returns `action`, `crm`, `contact_id`, `email`, `tags` (null when the payload has none),
+/// `fields`, `role`, `send_notification`, `async` (null/true/false), `initiated_from`.
+///
+/// @throws \CrmHook\WebhookException whose code is the HTTP status to answer with.
+#[php_function]
+pub fn crmhook_parse_webhook(request: &ZendHashTable, settings: &ZendHashTable) -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| {
+        let crm = Crm::from_slug(&string_of(settings, "crm", "$settings")?.unwrap_or_default())?;
+        let access_key = string_of(settings, "access_key", "$settings")?.unwrap_or_default();
+        let max_body_bytes = match settings.get("max_body_bytes") {
+            Some(v) if !v.is_null() => usize::try_from(v.long().ok_or_else(|| {
+                Failure::Type("$settings['max_body_bytes'] must be an int".into())
+            })?)
+            .map_err(|_| Failure::Value("$settings['max_body_bytes'] must not be negative".into()))?,
+            _ => ini_max_body_bytes(),
+        };
+
+        let method = string_of(request, "method", "$request")?.unwrap_or_else(|| "GET".into());
+        let content_type = string_of(request, "content_type", "$request")?.unwrap_or_default();
+        let query = bytes_of(request, "query", "$request")?;
+        let body = bytes_of(request, "body", "$request")?;
+        let key_header = match request.get("headers") {
+            Some(h) if h.is_array() => h.array().and_then(header_key),
+            Some(h) if !h.is_null() => return Err(Failure::Type("$request['headers'] must be an array".into())),
+            _ => None,
+        };
+        let form = match request.get("form") {
+            Some(f) if f.is_array() => {
+                let mut pairs = Vec::new();
+                flatten_form(f.array().into_iter().flatten(), "", &mut pairs, 0)?;
+                Some(Form::from_pairs(pairs))
+            }
+            _ => None,
+        };
+
+        let request = Request { method: &method, query, body, content_type: &content_type, key_header, form };
+        let settings = Settings { crm, access_key: &access_key, max_body_bytes };
+        let hook = webhook::parse_webhook(&request, &settings)?;
+        Ok(webhook_array(&hook)?)
+    })
+}
+
+/// Compares an access key with the expected one in constant time. False when either is empty.
+#[php_function]
+pub fn crmhook_verify_access_key(given: BinarySlice<u8>, expected: BinarySlice<u8>) -> PhpResultOf<bool> {
+    run(|| Ok(access::verify_access_key(&given, &expected)))
+}
+
+/// A new access key: 32 letters and digits (190 bits) from the OS CSPRNG, URL-safe.
+#[php_function]
+pub fn crmhook_generate_access_key() -> PhpResultOf<String> {
+    run(|| Ok(access::generate_access_key()?))
+}
+
+/// A new password of letters and digits (at least one upper-case, one lower-case, one digit),
+/// from the OS CSPRNG. `$length` is 8 to 256.
+#[php_function]
+#[php(defaults(length = 24))]
+pub fn crmhook_generate_password(length: i64) -> PhpResultOf<String> {
+    run(|| {
+        let length = usize::try_from(length).map_err(|_| Failure::Value(format!("password length must be between 8 and 256, got {length}")))?;
+        Ok(access::generate_password(length)?)
+    })
+}
+
+/// Turns a normalized CRM contact into a user plan: `op` (`create` | `update`), `user` (the
+/// `wp_insert_user` / `wp_update_user` fields), `meta`, `tags`, `password_generated`,
+/// `return_password` (null or `['field' => …, 'value' => …]`) and `notices`.
+///
+/// `$contact`: `id`, `email`, `first_name`, `last_name`, `fields`, `tags`.
+/// `$options`: `field_map`, `username_format` (`email` | `flname` | `fnamenum`), `default_role`,
+/// `allowed_roles`, `requested_role`, `return_password_field`, `roles` (slug → capabilities).
+/// `$user`: null, or `ID`, `user_login`, `user_email`, `roles`, `privileged`.
+///
+/// @throws \CrmHook\WebhookException (code 422) when a new user cannot be made (no email).
+#[php_function]
+pub fn crmhook_map_contact(contact: &ZendHashTable, options: &ZendHashTable, user: Option<&ZendHashTable>) -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| {
+        let contact = contact_from(contact)?;
+        let options = options_from(options)?;
+        let user = user.map(user_from).transpose()?;
+        let plan = plan::map_contact(&contact, &options, user.as_ref())?;
+        Ok(plan_array(&plan)?)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Module, exceptions, INI, phpinfo
+// ---------------------------------------------------------------------------------------
+
+/// Registers the INI settings and the exception classes. Plain classes built here (not
+/// `#[php_class]`) so PHP code can construct and extend them and they carry a real trace.
+extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
+    IniEntryDef::register(INI_ENTRIES.as_slice(), module_number);
+    const FAILURE: i32 = -1;
+    // SPL is built into every PHP 8, but a missing parent must fail the start, not crash.
+    if runtime_exception().is_none() {
+        return FAILURE;
+    }
+    let classes: [(&str, fn(&'static mut ClassEntry, ArgInfoTables)); 2] = [
+        (WEBHOOK_EXCEPTION, |ce, _| WEBHOOK_CE.store(ce, Ordering::Release)),
+        (CRM_EXCEPTION, |ce, _| CRM_CE.store(ce, Ordering::Release)),
+    ];
+    for (name, keep) in classes {
+        let parent = || runtime_exception().unwrap_or_else(ce::exception);
+        let class = ClassBuilder::new(name).extends((parent, "\\RuntimeException")).registration(keep);
+        if class.register().is_err() {
+            return FAILURE;
+        }
+    }
+    0
+}
+
+/// SPL's `RuntimeException`. During MINIT the executor's class table is not set up yet, so
+/// it is read from the compiler's, where SPL (built into every PHP 8) registered it.
+fn runtime_exception() -> Option<&'static ClassEntry> {
+    // SAFETY: the compiler globals and their class table live as long as the process.
+    let globals = unsafe { ext_php_rs::ffi::ext_php_rs_compiler_globals().as_ref() }?;
+    let table = unsafe { globals.class_table.as_ref() }?;
+    let entry = table.get("runtimeexception").filter(|zv| zv.is_ptr())?;
+    // SAFETY: class table entries are `IS_PTR` zvals holding a `zend_class_entry *`.
+    unsafe { entry.value.ptr.cast::<ClassEntry>().as_ref() }
+}
+
+extern "C" fn module_info(_module: *mut ModuleEntry) {
+    info_table_start!();
+    info_table_row!("crmhook support", "enabled");
+    info_table_row!("version", env!("CARGO_PKG_VERSION"));
+    info_table_row!("git revision", env!("CRMHOOK_GIT_REV"));
+    info_table_row!("built for PHP", env!("CRMHOOK_PHP_VERSION"));
+    info_table_row!("PHP API", env!("CRMHOOK_PHP_API"));
+    info_table_row!("compiler", env!("CRMHOOK_RUSTC"));
+    info_table_row!("build profile", env!("CRMHOOK_PROFILE"));
+    info_table_row!("CRMs", "ActiveCampaign, ConvertKit, Kit, FluentCRM, FunnelKit, Keap");
+    info_table_end!();
+    info_table_start!();
+    info_table_header!("Directive", "Local Value", "Master Value");
+    for name in ["crmhook.max_body_bytes", "crmhook.http_timeout"] {
+        let (local, master) = ini_value(name).unwrap_or_default();
+        info_table_row!(name, local, master);
+    }
+    info_table_end!();
+}
+
+/// An INI setting's current and original value, read from the engine's INI table.
+///
+/// Read through `EG(ini_directives)` rather than `zend_ini_long()` so the extension links
+/// only against what ext-php-rs already uses, and `cargo php stubs` can load it outside PHP.
+fn ini_value(name: &str) -> Option<(String, String)> {
+    let globals = ExecutorGlobals::get();
+    // SAFETY: EG(ini_directives) is set up before any module starts and lives until shutdown.
+    let table = unsafe { globals.ini_directives.as_ref() }?;
+    let entry = table.get(name).filter(|zv| zv.is_ptr())?;
+    // SAFETY: INI table entries are `IS_PTR` zvals holding a `zend_ini_entry *`.
+    let entry = unsafe { entry.value.ptr.cast::<ext_php_rs::ffi::zend_ini_entry>().as_ref() }?;
+    let text = |s: *mut ext_php_rs::ffi::zend_string| {
+        // SAFETY: INI values are valid zend_strings or null.
+        unsafe { s.as_ref() }.map(|z| String::from_utf8_lossy(z.as_bytes()).into_owned()).unwrap_or_default()
+    };
+    let current = text(entry.value);
+    let original = if entry.modified != 0 { text(entry.orig_value) } else { current.clone() };
+    Some((current, original))
+}
+
+/// A whole-number INI setting, falling back to `default` when unset, negative or not a number.
+fn ini_number(name: &str, default: usize) -> usize {
+    ini_value(name).and_then(|(v, _)| v.trim().parse::<usize>().ok()).filter(|&n| n > 0).unwrap_or(default)
+}
+
+fn ini_max_body_bytes() -> usize {
+    ini_number("crmhook.max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+}
+
 #[php_module]
-pub fn get_module(module: ModuleBuilder) -> ModuleBuilder { module }
+pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
+    module
+        .startup_function(startup)
+        .info_function(module_info)
+        .function(wrap_function!(crmhook_parse_webhook))
+        .function(wrap_function!(crmhook_verify_access_key))
+        .function(wrap_function!(crmhook_generate_access_key))
+        .function(wrap_function!(crmhook_generate_password))
+        .function(wrap_function!(crmhook_map_contact))
+}
+
+// ---------------------------------------------------------------------------------------
+// PHP arrays → core types
+// ---------------------------------------------------------------------------------------
+
+/// `$arr[$key]` as text: strings (UTF-8), ints and floats; null or absent is `None`.
+fn string_of(arr: &ZendHashTable, key: &str, what: &str) -> Result<Option<String>, Failure> {
+    match arr.get(key) {
+        None => Ok(None),
+        Some(v) => scalar_text(v).map_err(|why| Failure::Type(format!("{what}['{key}'] {why}"))),
+    }
+}
+
+fn scalar_text(v: &Zval) -> Result<Option<String>, &'static str> {
+    if v.is_null() {
+        Ok(None)
+    } else if let Some(s) = v.zend_str() {
+        s.as_str().map(|s| Some(s.to_owned())).map_err(|_| "must be valid UTF-8")
+    } else if let Some(n) = v.long() {
+        Ok(Some(n.to_string()))
+    } else if let Some(f) = v.double() {
+        Ok(Some(f.to_string()))
+    } else if let Some(b) = v.bool() {
+        Ok(Some(if b { "1".into() } else { String::new() }))
+    } else {
+        Err("must be a string")
+    }
+}
+
+/// `$arr[$key]` as raw bytes (the query and body may hold anything).
+fn bytes_of<'a>(arr: &'a ZendHashTable, key: &str, what: &str) -> Result<&'a [u8], Failure> {
+    match arr.get(key) {
+        None => Ok(b""),
+        Some(v) if v.is_null() => Ok(b""),
+        Some(v) => v.zend_str().map(|s| s.as_bytes()).ok_or_else(|| Failure::Type(format!("{what}['{key}'] must be a string"))),
+    }
+}
+
+fn key_text(key: &ArrayKey<'_>) -> String {
+    match key {
+        ArrayKey::Long(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The `X-Crmhook-Key` header, whatever the case of its name; a list takes its first value.
+fn header_key(headers: &ZendHashTable) -> Option<&[u8]> {
+    headers.iter().find_map(|(name, value)| {
+        if !key_text(&name).eq_ignore_ascii_case("x-crmhook-key") {
+            return None;
+        }
+        let value = match value.array() {
+            Some(list) => list.values().next()?,
+            None => value,
+        };
+        value.zend_str().map(|s| s.as_bytes())
+    })
+}
+
+/// `$_POST` back into flat bracket keys (`contact[fields][12]`), as the raw body had them.
+fn flatten_form<'a>(
+    entries: impl Iterator<Item = (ArrayKey<'a>, &'a Zval)>,
+    prefix: &str,
+    out: &mut Vec<(String, String)>,
+    depth: usize,
+) -> Result<(), Failure> {
+    if depth > 16 {
+        return Err(Failure::Webhook(WebhookError::MalformedBody { format: "form", reason: "nested too deeply".into() }));
+    }
+    for (key, value) in entries {
+        let key = key_text(&key);
+        let name = if prefix.is_empty() { key } else { format!("{prefix}[{key}]") };
+        if let Some(inner) = value.array() {
+            flatten_form(inner.iter(), &name, out, depth + 1)?;
+        } else {
+            let text = scalar_text(value)
+                .map_err(|_| WebhookError::invalid("form", format!("\"{}\" is not text", crate::text::echo(&name))))?
+                .unwrap_or_default();
+            out.push((name, text));
+        }
+    }
+    Ok(())
+}
+
+fn text_list(v: Option<&Zval>, what: &str) -> Result<Vec<String>, Failure> {
+    let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    let list = v.array().ok_or_else(|| Failure::Type(format!("{what} must be an array")))?;
+    list.values()
+        .map(|item| {
+            scalar_text(item)
+                .map(Option::unwrap_or_default)
+                .map_err(|why| Failure::Type(format!("each of {what} {why}")))
+        })
+        .collect()
+}
+
+fn text_pairs(v: Option<&Zval>, what: &str) -> Result<Vec<(String, String)>, Failure> {
+    let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    let map = v.array().ok_or_else(|| Failure::Type(format!("{what} must be an array")))?;
+    let mut out = Vec::with_capacity(map.len());
+    for (key, item) in map.iter() {
+        // A multi-select arrives as a list: joined the way the CRMs show it.
+        let value = match item.array() {
+            Some(list) => list
+                .values()
+                .filter_map(|x| scalar_text(x).ok().flatten())
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key_text(&key))))?.unwrap_or_default(),
+        };
+        out.push((key_text(&key), value));
+    }
+    Ok(out)
+}
+
+fn contact_from(arr: &ZendHashTable) -> Result<Contact, Failure> {
+    let text = |key: &str| string_of(arr, key, "$contact").map(Option::unwrap_or_default);
+    Ok(Contact {
+        id: text("id")?,
+        email: text("email")?,
+        first_name: text("first_name")?,
+        last_name: text("last_name")?,
+        fields: text_pairs(arr.get("fields"), "$contact['fields']")?,
+        tags: text_list(arr.get("tags"), "$contact['tags']")?,
+    })
+}
+
+fn options_from(arr: &ZendHashTable) -> Result<PlanOptions, Failure> {
+    let text = |key: &str| string_of(arr, key, "$options");
+    let format_raw = text("username_format")?.unwrap_or_default();
+    let username_format = UsernameFormat::parse(&format_raw).ok_or_else(|| {
+        Failure::Value(format!("unknown username_format \"{}\": use email, flname or fnamenum", crate::text::echo(&format_raw)))
+    })?;
+    let mut roles = HashMap::new();
+    if let Some(all) = arr.get("roles").filter(|v| !v.is_null()) {
+        let all = all.array().ok_or_else(|| Failure::Type("$options['roles'] must be an array".into()))?;
+        for (slug, caps) in all.iter() {
+            // Either slug → capabilities, or the whole `wp_roles()->roles` entry.
+            let caps = caps.array().ok_or_else(|| Failure::Type("each of $options['roles'] must be an array".into()))?;
+            let caps = match caps.get("capabilities").and_then(Zval::array) {
+                Some(inner) => inner,
+                None => caps,
+            };
+            let granted = caps.iter().filter(|(_, on)| on.coerce_to_bool()).map(|(cap, _)| key_text(&cap)).collect();
+            roles.insert(key_text(&slug), granted);
+        }
+    }
+    Ok(PlanOptions {
+        field_map: text_pairs(arr.get("field_map"), "$options['field_map']")?,
+        username_format,
+        default_role: text("default_role")?.unwrap_or_else(|| "subscriber".into()),
+        allowed_roles: text_list(arr.get("allowed_roles"), "$options['allowed_roles']")?,
+        requested_role: text("requested_role")?.filter(|r| !r.trim().is_empty()),
+        return_password_field: text("return_password_field")?.filter(|r| !r.trim().is_empty()),
+        roles,
+    })
+}
+
+fn user_from(arr: &ZendHashTable) -> Result<ExistingUser, Failure> {
+    let id = match arr.get("ID") {
+        Some(v) => v.coerce_to_long().and_then(|n| u64::try_from(n).ok()).filter(|&n| n > 0),
+        None => None,
+    }
+    .ok_or_else(|| Failure::Value("$user['ID'] must be a positive user id".into()))?;
+    let text = |key: &str| string_of(arr, key, "$user").map(Option::unwrap_or_default);
+    Ok(ExistingUser {
+        id,
+        login: text("user_login")?,
+        email: text("user_email")?,
+        roles: text_list(arr.get("roles"), "$user['roles']")?,
+        privileged: arr.get("privileged").is_some_and(Zval::coerce_to_bool),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Core types → PHP arrays
+// ---------------------------------------------------------------------------------------
+
+fn pairs_array(pairs: &[(String, String)]) -> Result<ZBox<ZendHashTable>, Failure> {
+    let mut ht = ZendHashTable::with_capacity(u32::try_from(pairs.len()).unwrap_or(u32::MAX));
+    for (k, v) in pairs {
+        // `From<&str>` turns "12" into the integer key 12, as PHP itself would.
+        ht.insert(k.as_str(), v.as_str())?;
+    }
+    Ok(ht)
+}
+
+fn list_array(items: &[String]) -> Result<ZBox<ZendHashTable>, Failure> {
+    let mut ht = ZendHashTable::with_capacity(u32::try_from(items.len()).unwrap_or(u32::MAX));
+    for item in items {
+        ht.push(item.as_str())?;
+    }
+    Ok(ht)
+}
+
+fn webhook_array(hook: &Webhook) -> Result<ZBox<ZendHashTable>, Failure> {
+    let mut ht = ZendHashTable::with_capacity(10);
+    ht.insert("action", hook.action.as_str())?;
+    ht.insert("crm", hook.crm.slug())?;
+    ht.insert("contact_id", hook.contact_id.as_deref())?;
+    ht.insert("email", hook.email.as_deref())?;
+    match &hook.tags {
+        Some(tags) => ht.insert("tags", list_array(tags)?)?,
+        None => ht.insert("tags", ())?,
+    }
+    ht.insert("fields", pairs_array(&hook.fields)?)?;
+    ht.insert("role", hook.role.as_deref())?;
+    ht.insert("send_notification", hook.send_notification)?;
+    ht.insert("async", hook.run_async)?;
+    ht.insert("initiated_from", hook.initiated_from.as_deref())?;
+    Ok(ht)
+}
+
+fn plan_array(plan: &UserPlan) -> Result<ZBox<ZendHashTable>, Failure> {
+    let mut user = ZendHashTable::with_capacity(8);
+    let u = &plan.user;
+    if let Some(id) = u.id {
+        user.insert("ID", i64::try_from(id).unwrap_or(i64::MAX))?;
+    }
+    for (key, value) in [
+        ("user_login", u.login.as_deref()),
+        ("user_email", u.email.as_deref()),
+        ("user_pass", u.password.as_ref().map(plan::Password::reveal)),
+        ("first_name", u.first_name.as_deref()),
+        ("last_name", u.last_name.as_deref()),
+        ("display_name", u.display_name.as_deref()),
+        ("role", u.role.as_deref()),
+    ] {
+        if let Some(value) = value {
+            user.insert(key, value)?;
+        }
+    }
+
+    let mut ht = ZendHashTable::with_capacity(7);
+    ht.insert("op", if plan.op == Op::Create { "create" } else { "update" })?;
+    ht.insert("user", user)?;
+    ht.insert("meta", pairs_array(&plan.meta)?)?;
+    ht.insert("tags", list_array(&plan.tags)?)?;
+    ht.insert("password_generated", plan.password_generated)?;
+    match &plan.return_password {
+        Some((field, password)) => {
+            let mut ret = ZendHashTable::with_capacity(2);
+            ret.insert("field", field.as_str())?;
+            ret.insert("value", password.reveal())?;
+            ht.insert("return_password", ret)?;
+        }
+        None => ht.insert("return_password", ())?,
+    }
+    ht.insert("notices", list_array(&plan.notices)?)?;
+    Ok(ht)
+}

@@ -1,0 +1,58 @@
+# crmhook: `make demo` to see it work, `make test` to prove it. See README.md.
+SHELL := /bin/bash
+CARGO ?= cargo
+PHP ?= php
+PHPUNIT ?= /usr/bin/phpunit
+CARGO_PHP := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/cargo-php
+
+SO := $(CURDIR)/target/release/libcrmhook.so
+SO_DEBUG := $(CURDIR)/target/debug/libcrmhook.so
+PHP_EXT := $(PHP) -d extension=$(SO)
+
+.PHONY: all deps build test test-rust test-php test-stubs demo down stubs bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(CARGO) build --release
+
+## test: every suite. Rust first (logic), then PHP against the freshly built extension.
+test: deps build test-rust test-php test-stubs
+
+test-rust:
+	$(CARGO) test --release
+
+test-php: build
+	$(PHP_EXT) $(PHPUNIT) --configuration tests/php/phpunit.xml
+
+# The checked-in stubs must be exactly what the current code generates.
+test-stubs: deps
+	$(CARGO) build
+	@scripts/stubs.sh $(SO_DEBUG) > target/crmhook.stubs.php
+	@diff -u php-stubs/crmhook.stubs.php target/crmhook.stubs.php \
+		&& echo "stubs: php-stubs/crmhook.stubs.php matches the extension" \
+		|| { echo "stubs are stale: run 'make stubs' and commit php-stubs/"; exit 1; }
+
+stubs: deps
+	$(CARGO) build
+	scripts/stubs.sh $(SO_DEBUG) > php-stubs/crmhook.stubs.php
+
+demo: build
+	$(PHP_EXT) scripts/demo.php
+
+down:
+	@echo "nothing to stop yet: the demo runs in one PHP process"
+
+bench: build
+	$(PHP_EXT) -d opcache.enable_cli=1 bench/webhooks.php
+
+## fuzz: not part of `make test`. FUZZ_SECONDS=600 make fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse_webhook -- -max_total_time=$(FUZZ_SECONDS)
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,85 @@
+<?php
+
+// Stubs for crmhook
+
+namespace {
+    /**
+     * A new access key: 32 letters and digits (190 bits) from the OS CSPRNG, URL-safe.
+     *
+     * @return string
+     */
+    function crmhook_generate_access_key(): string {}
+
+    /**
+     * A new password of letters and digits (at least one upper-case, one lower-case, one digit),
+     * from the OS CSPRNG. `$length` is 8 to 256.
+     *
+     * @param int $length
+     * @return string
+     */
+    function crmhook_generate_password(int $length = 24): string {}
+
+    /**
+     * Turns a normalized CRM contact into a user plan: `op` (`create` | `update`), `user` (the
+     * `wp_insert_user` / `wp_update_user` fields), `meta`, `tags`, `password_generated`,
+     * `return_password` (null or `['field' => …, 'value' => …]`) and `notices`.
+     *
+     * `$contact`: `id`, `email`, `first_name`, `last_name`, `fields`, `tags`.
+     * `$options`: `field_map`, `username_format` (`email` | `flname` | `fnamenum`), `default_role`,
+     * `allowed_roles`, `requested_role`, `return_password_field`, `roles` (slug → capabilities).
+     * `$user`: null, or `ID`, `user_login`, `user_email`, `roles`, `privileged`.
+     *
+     * @throws \CrmHook\WebhookException (code 422) when a new user cannot be made (no email).
+     *
+     * @param array $contact
+     * @param array $options
+     * @param array|null $user
+     * @return array
+     */
+    function crmhook_map_contact(array $contact, array $options, ?array $user = null): array {}
+
+    /**
+     * Parses and authenticates a CRM webhook request.
+     *
+     * `$request`: `method`, `query` (raw query string), `body` (raw body), `content_type`,
+     * `headers` (lower-case names → values), optional `form` (`$_POST`, for multipart bodies).
+     * `$settings`: `crm`, `access_key`, optional `max_body_bytes`.
+     *
+     * The access key is checked first (query, form body, JSON body or `X-Crmhook-Key` header).
+     * Returns `action`, `crm`, `contact_id`, `email`, `tags` (null when the payload has none),
+     * `fields`, `role`, `send_notification`, `async` (null/true/false), `initiated_from`.
+     *
+     * @throws \CrmHook\WebhookException whose code is the HTTP status to answer with.
+     *
+     * @param array $request
+     * @param array $settings
+     * @return array
+     */
+    function crmhook_parse_webhook(array $request, array $settings): array {}
+
+    /**
+     * Compares an access key with the expected one in constant time. False when either is empty.
+     *
+     * @param string $given
+     * @param string $expected
+     * @return bool
+     */
+    function crmhook_verify_access_key(string $given, string $expected): bool {}
+}
+
+namespace CrmHook {
+    /**
+     * A webhook request was refused. The code is the HTTP status to answer with
+     * (400 malformed, 403 bad access key, 413 body too large, 422 no contact id or an
+     * unusable contact, 500 an internal error); the message is written for the site owner
+     * and never contains a secret.
+     */
+    class WebhookException extends \RuntimeException {}
+
+    /**
+     * A call to the CRM's API failed. The code is HTTP-like (401 bad credentials, 404 contact
+     * not found, 429 rate limited, 502 a bad answer, 504 timeout); the message names the CRM
+     * and the step that failed, and never contains a credential.
+     */
+    class CrmException extends \RuntimeException {}
+}

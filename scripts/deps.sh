@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what crmhook needs and is missing, and nothing else: safe to run again and again.
+# Debian 12 packages through apt, plus cargo-php (pinned, for `make stubs` and the stubs test).
+set -euo pipefail
+
+packages=(php8.2-dev php8.2-cli libclang-dev build-essential phpunit)
+CARGO_PHP_VERSION=0.2.2
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cargo_php="${CARGO_HOME:-$HOME/.cargo}/bin/cargo-php"
+if ! "$cargo_php" --version 2>/dev/null | grep -q "cargo-php $CARGO_PHP_VERSION"; then
+  echo "deps: installing cargo-php $CARGO_PHP_VERSION"
+  cargo install --locked --quiet cargo-php --version "$CARGO_PHP_VERSION"
+fi
