@@ -3,7 +3,8 @@
 # Debian 12 packages through apt, plus cargo-php (pinned, for `make stubs` and the stubs test).
 set -euo pipefail
 
-packages=(php8.2-dev php8.2-cli libclang-dev build-essential phpunit)
+packages=(php8.2-dev php8.2-cli libclang-dev build-essential phpunit php8.2-curl php8.2-mbstring php8.2-xml
+  wordpress mariadb-server mariadb-client php8.2-fpm php8.2-mysql nginx)
 CARGO_PHP_VERSION=0.2.2
 
 missing=()

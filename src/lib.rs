@@ -16,12 +16,14 @@
 //! - [`access`] — the access key check, key and password generation.
 //! - [`form`] — `application/x-www-form-urlencoded` and query strings, borrowing from the input.
 //! - [`text`] — the scalar JSON values and parameter checks that every wire format shares.
-//! - [`crm`] — one file per CRM: its webhook payload format (and, later, its API client).
+//! - [`crm`] — one file per CRM: its webhook payload format and its API client, side by side;
+//!   [`crm::api`] holds what the clients share.
 //! - [`contact`] — the normalized CRM contact.
 //! - [`login`] — WordPress-safe usernames (what `sanitize_user(…, true)` keeps unchanged).
 //! - [`plan`] — contact + options + existing user → [`plan::UserPlan`], with the role policy.
 //! - [`error`] — every failure, each mapped to one HTTP status.
 //! - [`guard`] — turns a panic into an error so it never reaches PHP.
+//! - [`http`] — the transport for CRM API calls: a shared ureq agent, timeouts, one retry.
 #![deny(missing_docs)]
 
 pub mod access;
@@ -30,6 +32,7 @@ pub mod crm;
 pub mod error;
 pub mod form;
 pub mod guard;
+pub mod http;
 pub mod login;
 pub mod plan;
 pub mod text;

@@ -19,7 +19,8 @@ use ext_php_rs::{info_table_end, info_table_header, info_table_row, info_table_s
 
 use crate::access;
 use crate::contact::Contact;
-use crate::crm::Crm;
+use crate::crm::api::{CrmConfig, CrmError};
+use crate::crm::{self, CallError, CallSettings, Crm};
 use crate::error::{OptionError, WebhookError};
 use crate::form::Form;
 use crate::guard::no_panic;
@@ -32,17 +33,21 @@ const CRM_EXCEPTION: &str = "CrmHook\\CrmException";
 static WEBHOOK_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 static CRM_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 
-static INI_ENTRIES: IniEntryDefs<3> = IniEntryDefs::new([
+static INI_ENTRIES: IniEntryDefs<4> = IniEntryDefs::new([
     IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All),
     IniEntryDef::new(c"crmhook.http_timeout", c"10", IniEntryPermission::All),
+    IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All),
     IniEntryDef::end(),
 ]);
+const INI_NAMES: [&str; 3] = ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.http_keepalive"];
 
 
 /// How a crmhook function can fail, and the PHP exception each becomes.
 enum Failure {
     /// `CrmHook\WebhookException`, its code the HTTP status.
     Webhook(WebhookError),
+    /// `CrmHook\CrmException`, its code HTTP-like (401, 404, 429, 502, 504).
+    Crm(CrmError),
     /// `\ValueError`: an argument that cannot work.
     Value(String),
     /// `\TypeError`: an argument of the wrong shape.
@@ -52,6 +57,15 @@ enum Failure {
 impl From<WebhookError> for Failure {
     fn from(e: WebhookError) -> Self {
         Failure::Webhook(e)
+    }
+}
+
+impl From<CallError> for Failure {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::Options(o) => Failure::Value(o.0),
+            CallError::Crm(c) => Failure::Crm(c),
+        }
     }
 }
 
@@ -83,6 +97,7 @@ impl From<Failure> for PhpException {
                 let status = i32::from(e.status());
                 PhpException::new(e.to_string(), status, exception_class(&WEBHOOK_CE))
             }
+            Failure::Crm(e) => PhpException::new(e.to_string(), i32::from(e.code()), exception_class(&CRM_CE)),
             Failure::Value(m) => PhpException::new(m, 0, ce::value_error()),
             Failure::Type(m) => PhpException::new(m, 0, ce::type_error()),
         }
@@ -199,6 +214,76 @@ pub fn crmhook_map_contact(contact: &ZendHashTable, options: &ZendHashTable, use
     })
 }
 
+/// Loads a contact from the CRM, normalized: `id`, `email`, `first_name`, `last_name`,
+/// `fields` (CRM field id → text), `tags` (names for ActiveCampaign, ids elsewhere).
+///
+/// `$crm`: `crm`, `api_url` (the CRM's public host by default, where it has one), and the
+/// credentials: `api_key`, `api_secret` (ConvertKit v3), `username` + `password` (FluentCRM,
+/// FunnelKit). Timeouts come from `crmhook.http_timeout`.
+///
+/// @throws \CrmHook\CrmException 401 bad credentials, 404 not found (or deleted), 429 rate
+/// limited, 502 a bad answer, 504 timeout; the message names the CRM and the step.
+#[php_function]
+pub fn crmhook_fetch_contact(crm: &ZendHashTable, contact_id: String) -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| {
+        let contact = crm::fetch_contact(&crm_config(crm)?, call_settings(), &contact_id)?;
+        contact_array(&contact)
+    })
+}
+
+/// The id of the CRM contact with this email, or null when there is none.
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_find_contact(crm: &ZendHashTable, email: String) -> PhpResultOf<Option<String>> {
+    run(|| Ok(crm::find_contact(&crm_config(crm)?, call_settings(), &email)?))
+}
+
+/// Writes fields (CRM field id → value) to a contact: the returned password, the username.
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_update_contact(crm: &ZendHashTable, contact_id: String, fields: &ZendHashTable) -> PhpResultOf<()> {
+    run(|| {
+        let fields = text_pairs_of(fields, "$fields")?;
+        Ok(crm::update_contact(&crm_config(crm)?, call_settings(), &contact_id, &fields)?)
+    })
+}
+
+/// Every tag of the CRM account, id → name, for the settings screen.
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_list_tags(crm: &ZendHashTable) -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| pairs_array(&crm::list_tags(&crm_config(crm)?, call_settings())?))
+}
+
+/// Registers a ConvertKit or Kit automation rule: when `$tag_id` is added (`$event`
+/// `subscriber.tag_add`), the CRM calls `$target_url`. Returns the rule id.
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_register_webhook(crm: &ZendHashTable, event: String, tag_id: String, target_url: String) -> PhpResultOf<String> {
+    run(|| Ok(crm::register_webhook(&crm_config(crm)?, call_settings(), &event, &tag_id, &target_url)?))
+}
+
+/// Deletes a ConvertKit or Kit automation rule.
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_unregister_webhook(crm: &ZendHashTable, rule_id: String) -> PhpResultOf<()> {
+    run(|| Ok(crm::unregister_webhook(&crm_config(crm)?, call_settings(), &rule_id)?))
+}
+
+/// Removes a tag from a ConvertKit or Kit subscriber (the update tag after an `update`
+/// webhook, so the rule can fire again).
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_remove_tag(crm: &ZendHashTable, contact_id: String, tag_id: String) -> PhpResultOf<()> {
+    run(|| Ok(crm::remove_tag(&crm_config(crm)?, call_settings(), &contact_id, &tag_id)?))
+}
+
 // ---------------------------------------------------------------------------------------
 // Module, exceptions, INI, phpinfo
 // ---------------------------------------------------------------------------------------
@@ -250,7 +335,7 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
     info_table_end!();
     info_table_start!();
     info_table_header!("Directive", "Local Value", "Master Value");
-    for name in ["crmhook.max_body_bytes", "crmhook.http_timeout"] {
+    for name in INI_NAMES {
         let (local, master) = ini_value(name).unwrap_or_default();
         info_table_row!(name, local, master);
     }
@@ -286,6 +371,16 @@ fn ini_max_body_bytes() -> usize {
     ini_number("crmhook.max_body_bytes", DEFAULT_MAX_BODY_BYTES)
 }
 
+fn call_settings() -> CallSettings {
+    let keep_alive = ini_value("crmhook.http_keepalive")
+        .map(|(v, _)| !matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "off" | "false" | "no" | ""))
+        .unwrap_or(true);
+    CallSettings {
+        timeout: std::time::Duration::from_secs(ini_number("crmhook.http_timeout", 10) as u64),
+        keep_alive,
+    }
+}
+
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
@@ -296,6 +391,13 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(crmhook_generate_access_key))
         .function(wrap_function!(crmhook_generate_password))
         .function(wrap_function!(crmhook_map_contact))
+        .function(wrap_function!(crmhook_fetch_contact))
+        .function(wrap_function!(crmhook_find_contact))
+        .function(wrap_function!(crmhook_update_contact))
+        .function(wrap_function!(crmhook_list_tags))
+        .function(wrap_function!(crmhook_register_webhook))
+        .function(wrap_function!(crmhook_unregister_webhook))
+        .function(wrap_function!(crmhook_remove_tag))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -412,6 +514,27 @@ fn text_pairs(v: Option<&Zval>, what: &str) -> Result<Vec<(String, String)>, Fai
     Ok(out)
 }
 
+fn text_pairs_of(arr: &ZendHashTable, what: &str) -> Result<Vec<(String, String)>, Failure> {
+    let mut out = Vec::with_capacity(arr.len());
+    for (key, item) in arr.iter() {
+        let value = scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key_text(&key))))?;
+        out.push((key_text(&key), value.unwrap_or_default()));
+    }
+    Ok(out)
+}
+
+fn crm_config(arr: &ZendHashTable) -> Result<CrmConfig, Failure> {
+    let text = |key: &str| string_of(arr, key, "$crm").map(Option::unwrap_or_default);
+    Ok(CrmConfig {
+        crm: Some(Crm::from_slug(&text("crm")?)?),
+        api_url: text("api_url")?,
+        api_key: text("api_key")?,
+        api_secret: text("api_secret")?,
+        username: text("username")?,
+        password: text("password")?,
+    })
+}
+
 fn contact_from(arr: &ZendHashTable) -> Result<Contact, Failure> {
     let text = |key: &str| string_of(arr, key, "$contact").map(Option::unwrap_or_default);
     Ok(Contact {
@@ -489,6 +612,17 @@ fn list_array(items: &[String]) -> Result<ZBox<ZendHashTable>, Failure> {
     for item in items {
         ht.push(item.as_str())?;
     }
+    Ok(ht)
+}
+
+fn contact_array(contact: &Contact) -> Result<ZBox<ZendHashTable>, Failure> {
+    let mut ht = ZendHashTable::with_capacity(6);
+    ht.insert("id", contact.id.as_str())?;
+    ht.insert("email", contact.email.as_str())?;
+    ht.insert("first_name", contact.first_name.as_str())?;
+    ht.insert("last_name", contact.last_name.as_str())?;
+    ht.insert("fields", pairs_array(&contact.fields)?)?;
+    ht.insert("tags", list_array(&contact.tags)?)?;
     Ok(ht)
 }
 

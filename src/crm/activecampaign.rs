@@ -5,9 +5,17 @@
 //! `contact[phone]`, `contact[tags]` (tag *names* joined by `", "`), `contact[fields][<id>]`,
 //! plus `type`, `date_time`, `initiated_by`, `initiated_from`. Tags are stored as names.
 
-use super::{clean_tags, Payload};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use serde::Deserialize;
+use ureq::http::Method;
+
+use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::form::{split_key, Form};
+use super::api::{Api, CrmError, CrmFailure, Loose};
+use super::{clean_tags, Payload};
 
 /// Reads the contact out of an ActiveCampaign webhook form.
 pub(crate) fn payload_from_form(form: &Form<'_>) -> Result<Payload, WebhookError> {
@@ -39,6 +47,164 @@ fn set_field(payload: &mut Payload, key: &str, value: &str) {
         Some(slot) => slot.1 = value.to_owned(),
         None => payload.field(key, value),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// API v3: `api_url` = https://ACCOUNT.api-us1.com, header `Api-Token`.
+// ---------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct ContactAnswer {
+    contact: AcContact,
+    #[serde(default, rename = "fieldValues")]
+    field_values: Vec<FieldValue>,
+    #[serde(default, rename = "contactTags")]
+    contact_tags: Vec<ContactTag>,
+}
+
+#[derive(Deserialize)]
+struct AcContact {
+    id: Loose,
+    #[serde(default)]
+    email: Loose,
+    #[serde(default, rename = "firstName")]
+    first_name: Loose,
+    #[serde(default, rename = "lastName")]
+    last_name: Loose,
+    #[serde(default)]
+    phone: Loose,
+}
+
+#[derive(Deserialize)]
+struct FieldValue {
+    field: Loose,
+    #[serde(default)]
+    value: Loose,
+}
+
+#[derive(Deserialize)]
+struct ContactTag {
+    tag: Loose,
+}
+
+#[derive(Deserialize)]
+struct TagsPage {
+    #[serde(default)]
+    tags: Vec<Tag>,
+    #[serde(default)]
+    meta: Option<Meta>,
+}
+
+#[derive(Deserialize)]
+struct Tag {
+    id: Loose,
+    tag: Loose,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    total: Loose,
+}
+
+#[derive(Deserialize)]
+struct Search {
+    #[serde(default)]
+    contacts: Vec<Found>,
+}
+
+#[derive(Deserialize)]
+struct Found {
+    id: Loose,
+}
+
+const PAGE: usize = 100;
+
+/// Tag id → name per account (`api_url`), kept for the life of the PHP process: the list
+/// changes rarely and a contact only carries ids.
+fn tag_cache() -> &'static Mutex<HashMap<String, HashMap<String, String>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, HashMap<String, String>>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError> {
+    let step = format!("loading contact {id}");
+    let answer: ContactAnswer = api.get(&step, &format!("/api/3/contacts/{id}"))?;
+    let email = answer.contact.email.0;
+    // A deleted contact lingers with a `deleted+…@` address: to us it is gone.
+    if email.starts_with("deleted+") {
+        return Err(api.fail(&step, CrmFailure::NotFound));
+    }
+    let mut fields: Vec<(String, String)> = Vec::with_capacity(answer.field_values.len() + 1);
+    if !answer.contact.phone.0.is_empty() {
+        fields.push(("phone".into(), answer.contact.phone.0));
+    }
+    for fv in answer.field_values {
+        fields.push((fv.field.0, multi_select(&fv.value.0)));
+    }
+    let tag_ids: Vec<String> = answer.contact_tags.into_iter().map(|t| t.tag.0).collect();
+    let tags = tag_names(api, &tag_ids)?;
+    Ok(Contact {
+        id: answer.contact.id.0,
+        email,
+        first_name: answer.contact.first_name.0,
+        last_name: answer.contact.last_name.0,
+        fields,
+        tags,
+    })
+}
+
+/// `||Red||Blue||` → `Red, Blue`: how ActiveCampaign stores a multi-select value.
+fn multi_select(value: &str) -> String {
+    if value.starts_with("||") {
+        value.split("||").filter(|s| !s.is_empty()).collect::<Vec<_>>().join(", ")
+    } else {
+        value.to_owned()
+    }
+}
+
+/// Names for tag ids, from the per-process cache; reloaded once when an id is unknown
+/// (a tag created since the list was loaded).
+fn tag_names(api: &Api<'_>, ids: &[String]) -> Result<Vec<String>, CrmError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = api.config.api_url.clone();
+    let cached = |cache: &HashMap<String, HashMap<String, String>>| -> Option<Vec<String>> {
+        let names = cache.get(&key)?;
+        ids.iter().map(|id| names.get(id).cloned()).collect()
+    };
+    if let Some(names) = cached(&tag_cache().lock().unwrap_or_else(|p| p.into_inner())) {
+        return Ok(names);
+    }
+    let all: HashMap<String, String> = list_tags(api)?.into_iter().collect();
+    let names = ids.iter().map(|id| all.get(id).cloned().unwrap_or_else(|| id.clone())).collect();
+    tag_cache().lock().unwrap_or_else(|p| p.into_inner()).insert(key, all);
+    Ok(names)
+}
+
+pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {
+    let mut out = Vec::new();
+    loop {
+        let page: TagsPage = api.get("loading the tag list", &format!("/api/3/tags?limit={PAGE}&offset={}", out.len()))?;
+        let got = page.tags.len();
+        out.extend(page.tags.into_iter().map(|t| (t.id.0, t.tag.0)));
+        let total = page.meta.and_then(|m| m.total.0.parse::<usize>().ok()).unwrap_or(0);
+        if got < PAGE || out.len() >= total {
+            return Ok(out);
+        }
+    }
+}
+
+pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>, CrmError> {
+    let search: Search = api.get("looking up the contact by email", &format!("/api/3/contacts?email={}", crate::form::encode(email)))?;
+    Ok(search.contacts.into_iter().next().map(|c| c.id.0))
+}
+
+pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {
+    let values: Vec<serde_json::Value> =
+        fields.iter().map(|(field, value)| serde_json::json!({ "field": field, "value": value })).collect();
+    let body = serde_json::json!({ "contact": { "fieldValues": values } });
+    api.send_ignoring_answer(&format!("updating contact {id}"), Method::PUT, &format!("/api/3/contacts/{id}"), Some(&body))
 }
 
 #[cfg(test)]

@@ -6,10 +6,13 @@
 //! Tags are not in the payload; they are stored as ids.
 
 use serde::Deserialize;
+use ureq::http::Method;
 
-use super::{Crm, FieldValues, JsonBody, Payload};
+use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::text::Text;
+use super::api::{Api, CrmError, Loose};
+use super::{Crm, FieldValues, JsonBody, Payload};
 
 /// The `subscriber` object of a ConvertKit or Kit webhook.
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +45,176 @@ pub(crate) fn payload_from_json(_crm: Crm, body: JsonBody<'_>) -> Result<Payload
         payload.field(&key, &value);
     }
     Ok(payload)
+}
+
+// ---------------------------------------------------------------------------------------
+// API v3 (https://api.convertkit.com, `api_secret` in the query or body) and
+// API v4 (https://api.kit.com, header `X-Kit-Api-Key`, cursor pagination).
+// ---------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct SubscriberAnswer {
+    subscriber: ApiSubscriber,
+}
+
+#[derive(Deserialize)]
+struct ApiSubscriber {
+    id: Loose,
+    #[serde(default)]
+    first_name: Loose,
+    #[serde(default)]
+    email_address: Loose,
+    #[serde(default)]
+    fields: std::collections::BTreeMap<String, Loose>,
+}
+
+#[derive(Deserialize)]
+struct TagList {
+    #[serde(default)]
+    tags: Vec<ApiTag>,
+    #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+#[derive(Deserialize)]
+struct ApiTag {
+    id: Loose,
+    #[serde(default)]
+    name: Loose,
+}
+
+#[derive(Deserialize)]
+struct Pagination {
+    #[serde(default)]
+    has_next_page: bool,
+    #[serde(default)]
+    end_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Search {
+    #[serde(default)]
+    subscribers: Vec<Found>,
+}
+
+#[derive(Deserialize)]
+struct Found {
+    id: Loose,
+}
+
+#[derive(Deserialize)]
+struct RuleAnswer {
+    #[serde(alias = "webhook")]
+    rule: Found,
+}
+
+/// `/v3` or `/v4`.
+fn version(api: &Api<'_>) -> &'static str {
+    if api.crm == Crm::Kit {
+        "/v4"
+    } else {
+        "/v3"
+    }
+}
+
+/// The v3 secret as a query parameter (`?` or `&` first); nothing for v4, whose key is a header.
+fn secret_query(api: &Api<'_>, first: char) -> String {
+    if api.crm == Crm::Kit {
+        String::new()
+    } else {
+        format!("{first}api_secret={}", crate::form::encode(&api.config.api_secret))
+    }
+}
+
+/// A v3 JSON body carries the secret; a v4 body does not.
+fn with_secret(api: &Api<'_>, mut body: serde_json::Value) -> serde_json::Value {
+    if api.crm != Crm::Kit {
+        body["api_secret"] = serde_json::Value::String(api.config.api_secret.clone());
+    }
+    body
+}
+
+pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError> {
+    let v = version(api);
+    let step = format!("loading subscriber {id}");
+    let answer: SubscriberAnswer = api.get(&step, &format!("{v}/subscribers/{id}{}", secret_query(api, '?')))?;
+    let s = answer.subscriber;
+    let fields: Vec<(String, String)> = s.fields.into_iter().map(|(k, v)| (k, v.0)).collect();
+    let last_name = fields.iter().find(|(k, _)| k == "last_name").map(|(_, v)| v.clone()).unwrap_or_default();
+    let tags = paged_tags(api, &format!("loading the tags of subscriber {id}"), &format!("{v}/subscribers/{id}/tags"))?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    Ok(Contact { id: s.id.0, email: s.email_address.0, first_name: s.first_name.0, last_name, fields, tags })
+}
+
+/// A tag list, following Kit's cursor pages (v3 answers in one page).
+fn paged_tags(api: &Api<'_>, step: &str, path: &str) -> Result<Vec<(String, String)>, CrmError> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{path}{}", secret_query(api, '?'));
+        if api.crm == Crm::Kit {
+            url.push_str("?per_page=1000");
+            if let Some(cursor) = &after {
+                url.push_str(&format!("&after={}", crate::form::encode(cursor)));
+            }
+        }
+        let page: TagList = api.get(step, &url)?;
+        out.extend(page.tags.into_iter().map(|t| (t.id.0, t.name.0)));
+        match page.pagination {
+            Some(Pagination { has_next_page: true, end_cursor: Some(cursor) }) if after.as_ref() != Some(&cursor) => {
+                after = Some(cursor)
+            }
+            _ => return Ok(out),
+        }
+    }
+}
+
+pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {
+    paged_tags(api, "loading the tag list", &format!("{}/tags", version(api)))
+}
+
+pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>, CrmError> {
+    let path = format!("{}/subscribers?email_address={}{}", version(api), crate::form::encode(email), secret_query(api, '&'));
+    let search: Search = api.get("looking up the subscriber by email", &path)?;
+    Ok(search.subscribers.into_iter().next().map(|s| s.id.0))
+}
+
+pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {
+    let map: serde_json::Map<String, serde_json::Value> =
+        fields.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let body = with_secret(api, serde_json::json!({ "fields": map }));
+    api.send_ignoring_answer(&format!("updating subscriber {id}"), Method::PUT, &format!("{}/subscribers/{id}", version(api)), Some(&body))
+}
+
+/// Registers the automation rule that calls `target_url` when `tag_id` is added; the rule id.
+pub(crate) fn register_webhook(api: &Api<'_>, event: &str, tag_id: &str, target_url: &str) -> Result<String, CrmError> {
+    let tag: serde_json::Value = tag_id.parse::<u64>().map(Into::into).unwrap_or_else(|_| tag_id.into());
+    let body = with_secret(api, serde_json::json!({ "target_url": target_url, "event": { "name": event, "tag_id": tag } }));
+    let path = if api.crm == Crm::Kit { "/v4/webhooks" } else { "/v3/automations/hooks" };
+    let answer: RuleAnswer = api.send(&format!("registering the {event} rule for tag {tag_id}"), Method::POST, path, &body)?;
+    Ok(answer.rule.id.0)
+}
+
+pub(crate) fn unregister_webhook(api: &Api<'_>, rule_id: &str) -> Result<(), CrmError> {
+    let step = format!("deleting automation rule {rule_id}");
+    if api.crm == Crm::Kit {
+        api.send_ignoring_answer(&step, Method::DELETE, &format!("/v4/webhooks/{rule_id}"), None)
+    } else {
+        let body = with_secret(api, serde_json::json!({}));
+        api.send_ignoring_answer(&step, Method::DELETE, &format!("/v3/automations/hooks/{rule_id}"), Some(&body))
+    }
+}
+
+/// Takes the update tag off a subscriber so the rule can fire again next time.
+pub(crate) fn remove_tag(api: &Api<'_>, id: &str, tag_id: &str) -> Result<(), CrmError> {
+    let step = format!("removing tag {tag_id} from subscriber {id}");
+    if api.crm == Crm::Kit {
+        api.send_ignoring_answer(&step, Method::DELETE, &format!("/v4/tags/{tag_id}/subscribers/{id}"), None)
+    } else {
+        api.send_ignoring_answer(&step, Method::DELETE, &format!("/v3/subscribers/{id}/tags/{tag_id}{}", secret_query(api, '?')), None)
+    }
 }
 
 #[cfg(test)]

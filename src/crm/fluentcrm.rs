@@ -5,8 +5,13 @@
 //! [{"id": 3, "title": "VIP", "slug": "vip"}], "custom_values": {"slug": "value"}}`.
 //! Tags are stored as ids (the payload's `tags[].id`).
 
-use super::{clean_tags, JsonBody, Payload};
+use serde::Deserialize;
+use ureq::http::Method;
+
+use crate::contact::Contact;
 use crate::error::WebhookError;
+use super::api::{Api, CrmError, Loose};
+use super::{clean_tags, JsonBody, Payload};
 
 /// Reads the subscriber out of a FluentCRM outgoing webhook body.
 pub(crate) fn payload_from_json(body: JsonBody<'_>) -> Result<Payload, WebhookError> {
@@ -26,6 +31,129 @@ pub(crate) fn payload_from_json(body: JsonBody<'_>) -> Result<Payload, WebhookEr
         payload.field(&key, &value);
     }
     Ok(payload)
+}
+
+// ---------------------------------------------------------------------------------------
+// REST: `api_url` = the FluentCRM site, `/wp-json/fluent-crm/v2`, HTTP Basic with a
+// WordPress application password.
+// ---------------------------------------------------------------------------------------
+
+const BASE: &str = "/wp-json/fluent-crm/v2";
+
+#[derive(Deserialize)]
+struct SubscriberAnswer {
+    subscriber: ApiSubscriber,
+}
+
+#[derive(Deserialize)]
+struct ApiSubscriber {
+    id: Loose,
+    #[serde(default)]
+    email: Loose,
+    #[serde(default)]
+    first_name: Loose,
+    #[serde(default)]
+    last_name: Loose,
+    #[serde(default)]
+    tags: Vec<ApiTag>,
+    #[serde(default)]
+    custom_values: CustomValues,
+}
+
+/// `{"slug": value}`, or `[]` when empty (PHP's encoding of an empty array).
+#[derive(Default)]
+struct CustomValues(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for CustomValues {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Object(map) => Ok(CustomValues(
+                map.into_iter()
+                    .map(|(k, v)| (k, serde_json::from_value::<Loose>(v).map(|l| l.0).unwrap_or_default()))
+                    .collect(),
+            )),
+            _ => Ok(CustomValues::default()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ApiTag {
+    id: Loose,
+    #[serde(default)]
+    title: Loose,
+}
+
+#[derive(Deserialize)]
+struct SearchAnswer {
+    subscribers: Paged<Found>,
+}
+
+#[derive(Deserialize)]
+struct TagsAnswer {
+    tags: Paged<ApiTag>,
+}
+
+/// Laravel's paginator, as FluentCRM answers lists.
+#[derive(Deserialize)]
+struct Paged<T> {
+    #[serde(default = "Vec::new")]
+    data: Vec<T>,
+    #[serde(default)]
+    current_page: Option<Loose>,
+    #[serde(default)]
+    last_page: Option<Loose>,
+}
+
+#[derive(Deserialize)]
+struct Found {
+    id: Loose,
+}
+
+pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError> {
+    let answer: SubscriberAnswer = api.get(
+        &format!("loading subscriber {id}"),
+        &format!("{BASE}/subscribers/{id}?with%5B%5D=subscriber.custom_values"),
+    )?;
+    let s = answer.subscriber;
+    Ok(Contact {
+        id: s.id.0,
+        email: s.email.0,
+        first_name: s.first_name.0,
+        last_name: s.last_name.0,
+        fields: s.custom_values.0,
+        tags: s.tags.into_iter().map(|t| t.id.0).collect(),
+    })
+}
+
+pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>, CrmError> {
+    let answer: SearchAnswer = api.get(
+        "looking up the subscriber by email",
+        &format!("{BASE}/subscribers?search={}&per_page=1", crate::form::encode(email)),
+    )?;
+    Ok(answer.subscribers.data.into_iter().next().map(|s| s.id.0))
+}
+
+pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {
+    let map: serde_json::Map<String, serde_json::Value> =
+        fields.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let body = serde_json::json!({ "subscriber": { "custom_values": map } });
+    api.send_ignoring_answer(&format!("updating subscriber {id}"), Method::PUT, &format!("{BASE}/subscribers/{id}"), Some(&body))
+}
+
+pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {
+    let mut out = Vec::new();
+    for page in 1..=100 {
+        let answer: TagsAnswer = api.get("loading the tag list", &format!("{BASE}/tags?per_page=100&page={page}"))?;
+        let last = answer.tags.last_page.and_then(|l| l.0.parse::<u32>().ok()).unwrap_or(1);
+        let current = answer.tags.current_page.and_then(|c| c.0.parse::<u32>().ok()).unwrap_or(page);
+        let empty = answer.tags.data.is_empty();
+        out.extend(answer.tags.data.into_iter().map(|t| (t.id.0, t.title.0)));
+        if empty || current >= last {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -5,12 +5,112 @@
 //! `access_key`, `wpf_action`, optional `send_notification` and `role`. The contact itself is
 //! always loaded from the API. Tags are stored as ids.
 
-use super::Payload;
+use serde::Deserialize;
+use ureq::http::Method;
+
+use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::form::Form;
+use super::Payload;
+use super::api::{Api, CrmError, Loose};
 
 /// FunnelKit's data carries nothing beyond the URL contract, which the webhook reads for
 /// every CRM; this is where a FunnelKit-only key would go.
 pub(crate) fn payload_from_form(_form: &Form<'_>) -> Result<Payload, WebhookError> {
     Ok(Payload::default())
+}
+
+// ---------------------------------------------------------------------------------------
+// REST: `api_url` = the FunnelKit site, `/wp-json/autonami-app/`, HTTP Basic with a
+// WordPress application password.
+// ---------------------------------------------------------------------------------------
+
+const BASE: &str = "/wp-json/autonami-app";
+
+#[derive(Deserialize)]
+struct ContactAnswer {
+    result: ApiContact,
+}
+
+#[derive(Deserialize)]
+struct ApiContact {
+    id: Loose,
+    #[serde(default)]
+    email: Loose,
+    #[serde(default)]
+    f_name: Loose,
+    #[serde(default)]
+    l_name: Loose,
+    #[serde(default)]
+    fields: FieldMap,
+    #[serde(default)]
+    tags: Vec<ApiTag>,
+}
+
+/// `{"<field id>": value}`, or `[]` when empty.
+#[derive(Default)]
+struct FieldMap(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for FieldMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Object(map) => Ok(FieldMap(
+                map.into_iter()
+                    .map(|(k, v)| (k, serde_json::from_value::<Loose>(v).map(|l| l.0).unwrap_or_default()))
+                    .collect(),
+            )),
+            _ => Ok(FieldMap::default()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ApiTag {
+    #[serde(alias = "id")]
+    #[serde(rename = "ID")]
+    id: Loose,
+    #[serde(default)]
+    name: Loose,
+}
+
+#[derive(Deserialize)]
+struct ListAnswer<T> {
+    #[serde(default = "Vec::new")]
+    result: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct Found {
+    id: Loose,
+}
+
+pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError> {
+    let answer: ContactAnswer = api.get(&format!("loading contact {id}"), &format!("{BASE}/contacts/{id}"))?;
+    let c = answer.result;
+    Ok(Contact {
+        id: c.id.0,
+        email: c.email.0,
+        first_name: c.f_name.0,
+        last_name: c.l_name.0,
+        fields: c.fields.0,
+        tags: c.tags.into_iter().map(|t| t.id.0).collect(),
+    })
+}
+
+pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>, CrmError> {
+    let answer: ListAnswer<Found> =
+        api.get("looking up the contact by email", &format!("{BASE}/contacts?search={}", crate::form::encode(email)))?;
+    Ok(answer.result.into_iter().next().map(|c| c.id.0))
+}
+
+pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {
+    let map: serde_json::Map<String, serde_json::Value> =
+        fields.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let body = serde_json::json!({ "fields": map });
+    api.send_ignoring_answer(&format!("updating contact {id}"), Method::POST, &format!("{BASE}/contacts/{id}/fields"), Some(&body))
+}
+
+pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {
+    let answer: ListAnswer<ApiTag> = api.get("loading the tag list", &format!("{BASE}/tags"))?;
+    Ok(answer.result.into_iter().map(|t| (t.id.0, t.name.0)).collect())
 }

@@ -6,9 +6,14 @@
 //! `LastName`, `Phone1`, custom fields as `_Name`) when the campaign is set to.
 //! Tags are stored as ids.
 
-use super::Payload;
+use serde::Deserialize;
+use ureq::http::Method;
+
+use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::form::Form;
+use super::Payload;
+use super::api::{Api, CrmError, Loose};
 
 /// Reads Keap's own merge fields out of an HTTP Post form. (`contactId` is read with the URL
 /// contract, for every CRM.)
@@ -25,6 +30,128 @@ pub(crate) fn payload_from_form(form: &Form<'_>) -> Result<Payload, WebhookError
         }
     }
     Ok(payload)
+}
+
+// ---------------------------------------------------------------------------------------
+// REST v2: https://api.infusionsoft.com/crm/rest, header `X-Keap-API-Key` (a service
+// account key). 429 and 503 are retried once by the transport.
+// ---------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct ApiContact {
+    id: Loose,
+    #[serde(default)]
+    given_name: Loose,
+    #[serde(default)]
+    family_name: Loose,
+    #[serde(default)]
+    email_addresses: Vec<EmailAddress>,
+    #[serde(default)]
+    custom_fields: Vec<CustomField>,
+    #[serde(default)]
+    tag_ids: Vec<Loose>,
+}
+
+#[derive(Deserialize)]
+struct EmailAddress {
+    #[serde(default)]
+    email: Loose,
+    #[serde(default)]
+    field: Loose,
+}
+
+#[derive(Deserialize)]
+struct CustomField {
+    id: Loose,
+    #[serde(default)]
+    content: Loose,
+}
+
+#[derive(Deserialize)]
+struct Search {
+    #[serde(default)]
+    contacts: Vec<Found>,
+}
+
+#[derive(Deserialize)]
+struct Found {
+    id: Loose,
+}
+
+#[derive(Deserialize)]
+struct TagsPage {
+    #[serde(default)]
+    tags: Vec<ApiTag>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ApiTag {
+    id: Loose,
+    #[serde(default)]
+    name: Loose,
+}
+
+pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError> {
+    let c: ApiContact = api.get(
+        &format!("loading contact {id}"),
+        &format!("/v2/contacts/{id}?fields=email_addresses,given_name,family_name,custom_fields,tag_ids"),
+    )?;
+    // The primary address is EMAIL1; fall back to the first one listed.
+    let email = c
+        .email_addresses
+        .iter()
+        .find(|e| e.field.0 == "EMAIL1")
+        .or(c.email_addresses.first())
+        .map(|e| e.email.0.clone())
+        .unwrap_or_default();
+    Ok(Contact {
+        id: c.id.0,
+        email,
+        first_name: c.given_name.0,
+        last_name: c.family_name.0,
+        fields: c.custom_fields.into_iter().map(|f| (f.id.0, f.content.0)).collect(),
+        tags: c.tag_ids.into_iter().map(|t| t.0).collect(),
+    })
+}
+
+pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>, CrmError> {
+    let filter = crate::form::encode(&format!("email=={email}"));
+    let search: Search = api.get("looking up the contact by email", &format!("/v2/contacts?filter={filter}"))?;
+    Ok(search.contacts.into_iter().next().map(|c| c.id.0))
+}
+
+pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {
+    let custom: Vec<serde_json::Value> = fields
+        .iter()
+        .map(|(field, value)| {
+            // Keap's custom field ids are numbers in its JSON.
+            let field: serde_json::Value = field.parse::<u64>().map(Into::into).unwrap_or_else(|_| field.as_str().into());
+            serde_json::json!({ "id": field, "content": value })
+        })
+        .collect();
+    let body = serde_json::json!({ "custom_fields": custom });
+    api.send_ignoring_answer(&format!("updating contact {id}"), Method::PATCH, &format!("/v2/contacts/{id}"), Some(&body))
+}
+
+pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..100 {
+        let mut path = "/v2/tags?page_size=1000".to_owned();
+        if let Some(t) = &token {
+            path.push_str(&format!("&page_token={}", crate::form::encode(t)));
+        }
+        let page: TagsPage = api.get("loading the tag list", &path)?;
+        let empty = page.tags.is_empty();
+        out.extend(page.tags.into_iter().map(|t| (t.id.0, t.name.0)));
+        match page.next_page_token.filter(|t| !t.is_empty()) {
+            Some(next) if !empty && token.as_ref() != Some(&next) => token = Some(next),
+            _ => break,
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

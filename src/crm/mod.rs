@@ -12,11 +12,14 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use crate::contact::Contact;
 use crate::error::{OptionError, WebhookError};
 use crate::form::Form;
 use crate::text::Text;
+use api::{path_id, Api, CrmConfig, CrmError};
 
 pub mod activecampaign;
+pub mod api;
 pub mod convertkit;
 pub mod fluentcrm;
 pub mod funnelkit;
@@ -106,6 +109,16 @@ impl Crm {
             }
             Crm::FunnelKit => "add contact_id = {{contact_id}} to the HTTP request's data",
             Crm::Keap => "add contactId = ~Contact.Id~ to the HTTP Post's name/value pairs",
+        }
+    }
+
+    /// The CRM's public API host, for those that have one; the others are per account or site.
+    pub fn default_api_url(self) -> Option<&'static str> {
+        match self {
+            Crm::ConvertKit => Some("https://api.convertkit.com"),
+            Crm::Kit => Some("https://api.kit.com"),
+            Crm::Keap => Some("https://api.infusionsoft.com/crm/rest"),
+            Crm::ActiveCampaign | Crm::FluentCrm | Crm::FunnelKit => None,
         }
     }
 
@@ -331,6 +344,137 @@ pub(crate) fn clean_tags<'s>(tags: impl IntoIterator<Item = &'s str>) -> Vec<Str
         }
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------
+// The API clients: one entry point per call, dispatching to the CRM's own file.
+// ---------------------------------------------------------------------------------------
+
+/// How CRM calls are made: the timeout (`crmhook.http_timeout`) and connection reuse.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSettings {
+    /// Limit for one whole call.
+    pub timeout: std::time::Duration,
+    /// Reuse connections across calls and requests (one pool per PHP process).
+    pub keep_alive: bool,
+}
+
+impl Default for CallSettings {
+    fn default() -> Self {
+        CallSettings { timeout: crate::http::DEFAULT_TIMEOUT, keep_alive: true }
+    }
+}
+
+/// A CRM call that could not be made (bad options) or that failed at the CRM.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The arguments cannot work: PHP sees a `ValueError`.
+    #[error(transparent)]
+    Options(#[from] OptionError),
+    /// The CRM call failed: PHP sees `CrmHook\CrmException`.
+    #[error(transparent)]
+    Crm(#[from] CrmError),
+}
+
+fn api<'c>(config: &'c CrmConfig, settings: CallSettings) -> Result<(Crm, Api<'c>), OptionError> {
+    let crm = config.crm.ok_or_else(|| OptionError("$crm['crm'] is missing".into()))?;
+    Ok((crm, Api::new(config, crm.default_api_url(), settings.timeout, settings.keep_alive)?))
+}
+
+fn only_convertkit(crm: Crm, what: &str) -> OptionError {
+    OptionError(format!("{} has no {what}: only ConvertKit and Kit rules are registered by the site", crm.name()))
+}
+
+/// Loads a contact with its fields and tags, normalized.
+pub fn fetch_contact(config: &CrmConfig, settings: CallSettings, contact_id: &str) -> Result<Contact, CallError> {
+    let (crm, api) = api(config, settings)?;
+    let id = path_id("contact id", contact_id)?;
+    Ok(match crm {
+        Crm::ActiveCampaign => activecampaign::fetch_contact(&api, &id)?,
+        Crm::ConvertKit | Crm::Kit => convertkit::fetch_contact(&api, &id)?,
+        Crm::FluentCrm => fluentcrm::fetch_contact(&api, &id)?,
+        Crm::FunnelKit => funnelkit::fetch_contact(&api, &id)?,
+        Crm::Keap => keap::fetch_contact(&api, &id)?,
+    })
+}
+
+/// The id of the contact with this email, if any.
+pub fn find_contact(config: &CrmConfig, settings: CallSettings, email: &str) -> Result<Option<String>, CallError> {
+    let (crm, api) = api(config, settings)?;
+    let email = crate::text::check_email(email).map_err(|e| OptionError(e.to_string()))?;
+    Ok(match crm {
+        Crm::ActiveCampaign => activecampaign::find_contact(&api, &email)?,
+        Crm::ConvertKit | Crm::Kit => convertkit::find_contact(&api, &email)?,
+        Crm::FluentCrm => fluentcrm::find_contact(&api, &email)?,
+        Crm::FunnelKit => funnelkit::find_contact(&api, &email)?,
+        Crm::Keap => keap::find_contact(&api, &email)?,
+    })
+}
+
+/// Writes fields (CRM field id → value) to a contact: the returned password, the username.
+pub fn update_contact(config: &CrmConfig, settings: CallSettings, contact_id: &str, fields: &[(String, String)]) -> Result<(), CallError> {
+    let (crm, api) = api(config, settings)?;
+    let id = path_id("contact id", contact_id)?;
+    if fields.is_empty() {
+        return Ok(());
+    }
+    match crm {
+        Crm::ActiveCampaign => activecampaign::update_contact(&api, &id, fields)?,
+        Crm::ConvertKit | Crm::Kit => convertkit::update_contact(&api, &id, fields)?,
+        Crm::FluentCrm => fluentcrm::update_contact(&api, &id, fields)?,
+        Crm::FunnelKit => funnelkit::update_contact(&api, &id, fields)?,
+        Crm::Keap => keap::update_contact(&api, &id, fields)?,
+    }
+    Ok(())
+}
+
+/// Every tag of the account: id → name, for the settings screen.
+pub fn list_tags(config: &CrmConfig, settings: CallSettings) -> Result<Vec<(String, String)>, CallError> {
+    let (crm, api) = api(config, settings)?;
+    Ok(match crm {
+        Crm::ActiveCampaign => activecampaign::list_tags(&api)?,
+        Crm::ConvertKit | Crm::Kit => convertkit::list_tags(&api)?,
+        Crm::FluentCrm => fluentcrm::list_tags(&api)?,
+        Crm::FunnelKit => funnelkit::list_tags(&api)?,
+        Crm::Keap => keap::list_tags(&api)?,
+    })
+}
+
+/// Registers a ConvertKit/Kit automation rule (`subscriber.tag_add` for `tag_id` → `target_url`).
+pub fn register_webhook(config: &CrmConfig, settings: CallSettings, event: &str, tag_id: &str, target_url: &str) -> Result<String, CallError> {
+    let (crm, api) = api(config, settings)?;
+    if !matches!(crm, Crm::ConvertKit | Crm::Kit) {
+        return Err(only_convertkit(crm, "automation rules to register").into());
+    }
+    let tag_id = path_id("tag id", tag_id)?;
+    if !(target_url.starts_with("https://") || target_url.starts_with("http://")) {
+        return Err(OptionError("the target URL must start with https:// or http://".into()).into());
+    }
+    if event.trim().is_empty() {
+        return Err(OptionError("the event name is empty".into()).into());
+    }
+    Ok(convertkit::register_webhook(&api, event.trim(), &tag_id, target_url)?)
+}
+
+/// Deletes a ConvertKit/Kit automation rule.
+pub fn unregister_webhook(config: &CrmConfig, settings: CallSettings, rule_id: &str) -> Result<(), CallError> {
+    let (crm, api) = api(config, settings)?;
+    if !matches!(crm, Crm::ConvertKit | Crm::Kit) {
+        return Err(only_convertkit(crm, "automation rules to delete").into());
+    }
+    let rule_id = path_id("rule id", rule_id)?;
+    Ok(convertkit::unregister_webhook(&api, &rule_id)?)
+}
+
+/// Removes a tag from a ConvertKit/Kit subscriber (the update tag, so it can fire again).
+pub fn remove_tag(config: &CrmConfig, settings: CallSettings, contact_id: &str, tag_id: &str) -> Result<(), CallError> {
+    let (crm, api) = api(config, settings)?;
+    if !matches!(crm, Crm::ConvertKit | Crm::Kit) {
+        return Err(only_convertkit(crm, "update tag to remove").into());
+    }
+    let id = path_id("contact id", contact_id)?;
+    let tag_id = path_id("tag id", tag_id)?;
+    Ok(convertkit::remove_tag(&api, &id, &tag_id)?)
 }
 
 #[cfg(test)]
