@@ -1,0 +1,274 @@
+<?php
+/**
+ * Settings → CRM Webhooks.
+ *
+ * @package crmhook
+ */
+
+declare(strict_types=1);
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * The settings screen: connection, access key and URL builder, user options, ConvertKit/Kit
+ * rules and the activity log. Every form carries a nonce and needs `manage_options`.
+ */
+final class CrmHook_Admin {
+
+	const PAGE = 'crmhook';
+
+	/** Credentials never printed back into the page; an empty field keeps the saved value. */
+	const SECRETS = array( 'api_key', 'api_secret', 'password' );
+
+	/**
+	 * Registers the admin hooks.
+	 */
+	public static function register(): void {
+		add_action( 'admin_menu', array( __CLASS__, 'menu' ) );
+		add_action( 'admin_init', array( __CLASS__, 'register_setting' ) );
+		add_action( 'admin_post_crmhook_regenerate_key', array( __CLASS__, 'regenerate_key' ) );
+		add_action( 'wp_ajax_crmhook_test_connection', array( __CLASS__, 'test_connection' ) );
+		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'assets' ) );
+		add_filter( 'plugin_action_links_' . plugin_basename( CRMHOOK_FILE ), array( __CLASS__, 'action_links' ) );
+		add_action( 'deleted_user', array( 'CrmHook_Contacts', 'forget_user' ) );
+	}
+
+	public static function menu(): void {
+		add_options_page( __( 'CRM Webhooks', 'crmhook' ), __( 'CRM Webhooks', 'crmhook' ), 'manage_options', self::PAGE, array( __CLASS__, 'render' ) );
+	}
+
+	/**
+	 * @param list<string> $links Plugin row links.
+	 * @return list<string>
+	 */
+	public static function action_links( array $links ): array {
+		array_unshift( $links, '<a href="' . esc_url( admin_url( 'options-general.php?page=' . self::PAGE ) ) . '">' . esc_html__( 'Settings', 'crmhook' ) . '</a>' );
+		return $links;
+	}
+
+	public static function register_setting(): void {
+		register_setting(
+			'crmhook',
+			CrmHook_Settings::OPTION,
+			array(
+				'type'              => 'array',
+				'sanitize_callback' => array( __CLASS__, 'sanitize' ),
+				'default'           => CrmHook_Settings::defaults(),
+			)
+		);
+	}
+
+	public static function assets( string $hook ): void {
+		if ( 'settings_page_' . self::PAGE !== $hook ) {
+			return;
+		}
+		wp_enqueue_style( 'crmhook-admin', plugins_url( 'assets/admin.css', CRMHOOK_FILE ), array(), CRMHOOK_VERSION );
+		wp_enqueue_script( 'crmhook-admin', plugins_url( 'assets/admin.js', CRMHOOK_FILE ), array(), CRMHOOK_VERSION, true );
+		wp_localize_script(
+			'crmhook-admin',
+			'crmhookAdmin',
+			array(
+				'ajaxUrl' => admin_url( 'admin-ajax.php' ),
+				'nonce'   => wp_create_nonce( 'crmhook_test_connection' ),
+				'copied'  => __( 'Copied', 'crmhook' ),
+				'testing' => __( 'Testing…', 'crmhook' ),
+			)
+		);
+	}
+
+	/**
+	 * Cleans what the form sent, keeps saved secrets when their fields are left empty, and
+	 * registers or replaces the ConvertKit/Kit automation rules when their tags changed.
+	 *
+	 * @param mixed $input The submitted option.
+	 * @return array<string, mixed>
+	 */
+	public static function sanitize( $input ): array {
+		$old = CrmHook_Settings::all();
+		if ( ! is_array( $input ) ) {
+			return $old;
+		}
+		if ( empty( $input['_form'] ) ) {
+			// Saved by code (CrmHook_Settings::update), already in stored shape.
+			return array_merge( CrmHook_Settings::defaults(), $input );
+		}
+		$new = $old;
+
+		$crm        = sanitize_key( (string) ( $input['crm'] ?? $old['crm'] ) );
+		$new['crm'] = isset( CrmHook_Settings::CRMS[ $crm ] ) ? $crm : $old['crm'];
+		$new['api_url']  = esc_url_raw( trim( (string) ( $input['api_url'] ?? '' ) ), array( 'https', 'http' ) );
+		$new['username'] = sanitize_text_field( (string) ( $input['username'] ?? '' ) );
+		foreach ( self::SECRETS as $secret ) {
+			$value = trim( (string) ( $input[ $secret ] ?? '' ) );
+			if ( '' !== $value ) {
+				$new[ $secret ] = $value;
+			}
+		}
+		$format                 = (string) ( $input['username_format'] ?? 'email' );
+		$new['username_format'] = in_array( $format, array( 'email', 'flname', 'fnamenum' ), true ) ? $format : 'email';
+
+		$roles                = array_keys( wp_roles()->roles );
+		$new['allowed_roles'] = array_values( array_intersect( array_map( 'sanitize_key', (array) ( $input['allowed_roles'] ?? array() ) ), $roles ) );
+
+		$new['return_password_field']    = sanitize_text_field( (string) ( $input['return_password_field'] ?? '' ) );
+		$new['send_welcome_email']       = ! empty( $input['send_welcome_email'] );
+		$new['async']                    = ! empty( $input['async'] );
+		$new['delete_data_on_uninstall'] = ! empty( $input['delete_data_on_uninstall'] );
+
+		$map = array();
+		foreach ( (array) ( $input['field_map'] ?? array() ) as $row ) {
+			$crm_field = sanitize_text_field( (string) ( $row['crm'] ?? '' ) );
+			$wp_key    = sanitize_key( (string) ( $row['wp'] ?? '' ) );
+			if ( '' !== $crm_field && '' !== $wp_key ) {
+				$map[ $crm_field ] = $wp_key;
+			}
+		}
+		$new['field_map'] = $map;
+
+		$new['ck_update_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_update_tag'] ?? '' ) );
+		$new['ck_import_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_import_tag'] ?? '' ) );
+		if ( CrmHook_Plugin::extension_loaded() && in_array( $new['crm'], array( 'convertkit', 'kit' ), true ) ) {
+			$new = self::sync_rules( $old, $new );
+		}
+		return $new;
+	}
+
+	/**
+	 * Keeps the ConvertKit/Kit rules in step with the chosen tags: a changed tag deletes the
+	 * old rule first, then registers the new one.
+	 *
+	 * @param array<string, mixed> $old Saved settings.
+	 * @param array<string, mixed> $new Settings being saved.
+	 * @return array<string, mixed>
+	 */
+	private static function sync_rules( array $old, array $new ): array {
+		static $done = null; // WordPress may sanitize twice on the first save.
+		if ( null !== $done ) {
+			return $done;
+		}
+		$config = array(
+			'crm'        => $new['crm'],
+			'api_url'    => $new['api_url'],
+			'api_key'    => $new['api_key'],
+			'api_secret' => $new['api_secret'],
+			'username'   => $new['username'],
+			'password'   => $new['password'],
+		);
+		foreach ( array( 'update' => 'update', 'import' => 'add' ) as $which => $action ) {
+			$tag_key  = "ck_{$which}_tag";
+			$rule_key = "ck_{$which}_rule";
+			$same_crm = $old['crm'] === $new['crm'];
+			if ( $same_crm && $old[ $tag_key ] === $new[ $tag_key ] && ( '' === $new[ $tag_key ] || '' !== $old[ $rule_key ] ) ) {
+				continue;
+			}
+			try {
+				if ( '' !== (string) $old[ $rule_key ] && $same_crm ) {
+					crmhook_unregister_webhook( $config, (string) $old[ $rule_key ] );
+				}
+				$new[ $rule_key ] = '';
+				if ( '' !== $new[ $tag_key ] ) {
+					$url              = add_query_arg( array( 'wpf_action' => $action, 'access_key' => $new['access_key'] ), home_url( '/' ) );
+					$new[ $rule_key ] = crmhook_register_webhook( $config, 'subscriber.tag_add', $new[ $tag_key ], $url );
+				}
+			} catch ( \Throwable $e ) {
+				add_settings_error( 'crmhook', 'crmhook_rule_' . $which, $e->getMessage() );
+			}
+		}
+		$done = $new;
+		return $new;
+	}
+
+	/**
+	 * Replaces the access key. Old webhook URLs stop working at once: that is the point.
+	 */
+	public static function regenerate_key(): void {
+		if ( ! current_user_can( 'manage_options' ) ) {
+			wp_die( esc_html__( 'You are not allowed to do that.', 'crmhook' ), 403 );
+		}
+		check_admin_referer( 'crmhook_regenerate_key' );
+		CrmHook_Settings::update( array( 'access_key' => crmhook_generate_access_key() ) );
+		add_settings_error( 'crmhook', 'crmhook_key', __( 'A new access key was generated. Update the URLs in your CRM.', 'crmhook' ), 'updated' );
+		set_transient( 'settings_errors', get_settings_errors(), 30 );
+		wp_safe_redirect( admin_url( 'options-general.php?page=' . self::PAGE . '&settings-updated=1' ) );
+		exit;
+	}
+
+	/**
+	 * *Test connection*: lists the CRM's tags with the saved credentials.
+	 */
+	public static function test_connection(): void {
+		if ( ! current_user_can( 'manage_options' ) ) {
+			wp_send_json_error( array( 'message' => __( 'You are not allowed to do that.', 'crmhook' ) ), 403 );
+		}
+		check_ajax_referer( 'crmhook_test_connection' );
+		if ( ! CrmHook_Plugin::extension_loaded() ) {
+			wp_send_json_error( array( 'message' => __( 'The crmhook PHP extension is not loaded.', 'crmhook' ) ), 503 );
+		}
+		try {
+			$tags = crmhook_list_tags( CrmHook_Settings::crm_config() );
+		} catch ( \Throwable $e ) {
+			wp_send_json_error( array( 'message' => $e->getMessage() ) );
+		}
+		wp_send_json_success(
+			array(
+				/* translators: 1: CRM name, 2: number of tags */
+				'message' => sprintf( __( 'Connected to %1$s: %2$d tags found.', 'crmhook' ), CrmHook_Settings::CRMS[ CrmHook_Settings::get( 'crm' ) ] ?? '', count( $tags ) ),
+			)
+		);
+	}
+
+	/**
+	 * The ConvertKit/Kit tags, for the rule selects; cached briefly so the page stays quick.
+	 *
+	 * @return array{0: array<string, string>, 1: string} Tags and an error message.
+	 */
+	public static function tag_choices(): array {
+		$config = CrmHook_Settings::crm_config();
+		$cache  = 'crmhook_tags_' . md5( wp_json_encode( $config ) );
+		$tags   = get_transient( $cache );
+		if ( is_array( $tags ) ) {
+			return array( $tags, '' );
+		}
+		try {
+			$tags = crmhook_list_tags( $config );
+			set_transient( $cache, $tags, 5 * MINUTE_IN_SECONDS );
+			return array( $tags, '' );
+		} catch ( \Throwable $e ) {
+			return array( array(), $e->getMessage() );
+		}
+	}
+
+	/**
+	 * The URLs or name/value pairs to paste into the CRM, per action, as the CRM's own
+	 * documentation shows them.
+	 *
+	 * @return array<string, string> action => text
+	 */
+	public static function builder_lines( string $crm, string $key ): array {
+		$lines = array();
+		foreach ( array( 'update_tags', 'update', 'add' ) as $action ) {
+			if ( in_array( $crm, array( 'funnelkit', 'keap' ), true ) ) {
+				$id_pair          = 'keap' === $crm ? 'contactId = ~Contact.Id~' : 'contact_id = {{contact_id}}';
+				$lines[ $action ] = "{$id_pair}\nwpf_action = {$action}\naccess_key = {$key}";
+			} else {
+				$lines[ $action ] = add_query_arg( array( 'wpf_action' => $action, 'access_key' => $key ), home_url( '/' ) );
+			}
+		}
+		return $lines;
+	}
+
+	/**
+	 * The page.
+	 */
+	public static function render(): void {
+		if ( ! current_user_can( 'manage_options' ) ) {
+			return;
+		}
+		$s         = CrmHook_Settings::all();
+		$name      = CrmHook_Settings::OPTION;
+		$loaded    = CrmHook_Plugin::extension_loaded();
+		$is_ck     = in_array( $s['crm'], array( 'convertkit', 'kit' ), true );
+		$dangerous = array( 'manage_options', 'edit_users', 'promote_users', 'create_users', 'delete_users', 'edit_plugins', 'install_plugins', 'activate_plugins', 'unfiltered_html' );
+		require CRMHOOK_DIR . '/includes/views/settings-page.php';
+	}
+}

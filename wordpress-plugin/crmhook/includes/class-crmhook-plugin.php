@@ -1,0 +1,77 @@
+<?php
+/**
+ * Wires the plugin's pieces to WordPress.
+ *
+ * @package crmhook
+ */
+
+declare(strict_types=1);
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Hooks, activation, and the notice shown when the extension is missing.
+ */
+final class CrmHook_Plugin {
+
+	/**
+	 * True when the crmhook PHP extension is loaded: everything but the notice needs it.
+	 */
+	public static function extension_loaded(): bool {
+		return extension_loaded( 'crmhook' );
+	}
+
+	/**
+	 * Registers the hooks. Webhooks are answered on `init` at priority 1: users, roles and
+	 * options are ready there, and nothing of the theme has run yet.
+	 */
+	public static function boot(): void {
+		add_action( 'init', array( 'CrmHook_Endpoint', 'maybe_handle' ), 1 );
+		add_action( CrmHook_Endpoint::ASYNC_HOOK, array( 'CrmHook_Endpoint', 'run_queued' ), 10, 1 );
+		add_action( 'plugins_loaded', array( __CLASS__, 'maybe_upgrade' ) );
+
+		if ( is_admin() ) {
+			CrmHook_Admin::register();
+		}
+		add_action( 'admin_notices', array( __CLASS__, 'missing_extension_notice' ) );
+	}
+
+	/**
+	 * Activation: the contact index table, links migrated from `{crm}_contact_id` meta, and
+	 * an access key so the site never runs with an empty one.
+	 */
+	public static function activate(): void {
+		CrmHook_Contacts::install();
+		CrmHook_Contacts::migrate_from_meta();
+		CrmHook_Settings::ensure_access_key();
+		update_option( 'crmhook_db_version', CrmHook_Contacts::SCHEMA_VERSION, false );
+	}
+
+	/**
+	 * Creates the table when the plugin was updated without being reactivated.
+	 */
+	public static function maybe_upgrade(): void {
+		if ( get_option( 'crmhook_db_version' ) !== CrmHook_Contacts::SCHEMA_VERSION ) {
+			self::activate();
+		}
+	}
+
+	/**
+	 * Without the extension there is no PHP fallback: say so, with the steps to install it.
+	 */
+	public static function missing_extension_notice(): void {
+		if ( self::extension_loaded() || ! current_user_can( 'manage_options' ) ) {
+			return;
+		}
+		printf(
+			'<div class="notice notice-error"><p><strong>%1$s</strong> %2$s</p><ol><li>%3$s</li><li>%4$s</li><li>%5$s</li></ol></div>',
+			esc_html__( 'crmhook is inactive: the crmhook PHP extension is not loaded.', 'crmhook' ),
+			esc_html__( 'CRM webhooks are answered with HTTP 503 until it is. To install it:', 'crmhook' ),
+			/* translators: %s: the PHP version */
+			esc_html( sprintf( __( 'Build libcrmhook.so for PHP %s: make build (see the README).', 'crmhook' ), PHP_MAJOR_VERSION . '.' . PHP_MINOR_VERSION ) ),
+			/* translators: %s: an ini line */
+			esc_html( sprintf( __( 'Add %s to an ini file of your web server\'s PHP (php-fpm).', 'crmhook' ), 'extension=/path/to/libcrmhook.so' ) ),
+			esc_html__( 'Restart php-fpm and reload this page.', 'crmhook' )
+		);
+	}
+}

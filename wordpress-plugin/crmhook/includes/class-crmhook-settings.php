@@ -1,0 +1,166 @@
+<?php
+/**
+ * The plugin's settings: one option, read through typed accessors.
+ *
+ * @package crmhook
+ */
+
+declare(strict_types=1);
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Reads and writes the `crmhook_settings` option.
+ *
+ * @phpstan-type Settings array{
+ *   access_key: string, crm: string, api_url: string, api_key: string, api_secret: string,
+ *   username: string, password: string, field_map: array<string, string>,
+ *   username_format: string, allowed_roles: list<string>, return_password_field: string,
+ *   send_welcome_email: bool, async: bool, ck_update_tag: string, ck_import_tag: string,
+ *   ck_update_rule: string, ck_import_rule: string, delete_data_on_uninstall: bool
+ * }
+ */
+final class CrmHook_Settings {
+
+	const OPTION = 'crmhook_settings';
+
+	/** The CRMs, slug => name. */
+	const CRMS = array(
+		'activecampaign' => 'ActiveCampaign',
+		'convertkit'     => 'ConvertKit',
+		'kit'            => 'Kit',
+		'fluentcrm'      => 'FluentCRM',
+		'funnelkit'      => 'FunnelKit',
+		'keap'           => 'Infusionsoft / Keap',
+	);
+
+	/**
+	 * Meta key prefixes, as the incumbent plugin names them, so links and tag-based
+	 * integrations keep working for sites that move over.
+	 */
+	const META_SLUGS = array(
+		'activecampaign' => 'activecampaign',
+		'convertkit'     => 'convertkit',
+		'kit'            => 'kit',
+		'fluentcrm'      => 'fluentcrm-rest',
+		'funnelkit'      => 'autonami',
+		'keap'           => 'infusionsoft',
+	);
+
+	/**
+	 * Defaults for every setting.
+	 *
+	 * @return Settings
+	 */
+	public static function defaults(): array {
+		return array(
+			'access_key'               => '',
+			'crm'                      => 'activecampaign',
+			'api_url'                  => '',
+			'api_key'                  => '',
+			'api_secret'               => '',
+			'username'                 => '',
+			'password'                 => '',
+			'field_map'                => array(),
+			'username_format'          => 'email',
+			'allowed_roles'            => array(),
+			'return_password_field'    => '',
+			'send_welcome_email'       => false,
+			'async'                    => false,
+			'ck_update_tag'            => '',
+			'ck_import_tag'            => '',
+			'ck_update_rule'           => '',
+			'ck_import_rule'           => '',
+			'delete_data_on_uninstall' => false,
+		);
+	}
+
+	/**
+	 * All settings, defaults filled in.
+	 *
+	 * @return Settings
+	 */
+	public static function all(): array {
+		$stored = get_option( self::OPTION, array() );
+		return array_merge( self::defaults(), is_array( $stored ) ? $stored : array() );
+	}
+
+	/**
+	 * One setting.
+	 *
+	 * @param string $key Setting name.
+	 * @return mixed
+	 */
+	public static function get( string $key ) {
+		return self::all()[ $key ] ?? null;
+	}
+
+	/**
+	 * Saves some settings, keeping the others.
+	 *
+	 * @param array<string, mixed> $values New values.
+	 */
+	public static function update( array $values ): void {
+		// Autoloaded: every webhook reads it, and it is small.
+		update_option( self::OPTION, array_merge( self::all(), $values ), true );
+	}
+
+	/**
+	 * Makes sure there is an access key: a site is never left open with an empty one.
+	 */
+	public static function ensure_access_key(): void {
+		if ( '' === (string) self::get( 'access_key' ) && CrmHook_Plugin::extension_loaded() ) {
+			self::update( array( 'access_key' => crmhook_generate_access_key() ) );
+		}
+	}
+
+	/**
+	 * The `{crm}_` meta prefix of the configured CRM.
+	 */
+	public static function meta_slug( ?string $crm = null ): string {
+		$crm = $crm ?? (string) self::get( 'crm' );
+		return self::META_SLUGS[ $crm ] ?? $crm;
+	}
+
+	/**
+	 * The `$crm` array the extension's CRM functions take.
+	 *
+	 * @return array{crm: string, api_url: string, api_key: string, api_secret: string, username: string, password: string}
+	 */
+	public static function crm_config(): array {
+		$s = self::all();
+		return array(
+			'crm'        => $s['crm'],
+			'api_url'    => $s['api_url'],
+			'api_key'    => $s['api_key'],
+			'api_secret' => $s['api_secret'],
+			'username'   => $s['username'],
+			'password'   => $s['password'],
+		);
+	}
+
+	/**
+	 * The `$options` array of crmhook_map_contact().
+	 *
+	 * @param string|null $requested_role The role the webhook asked for.
+	 * @return array<string, mixed>
+	 */
+	public static function plan_options( ?string $requested_role ): array {
+		$s     = self::all();
+		$roles = array();
+		foreach ( wp_roles()->roles as $slug => $role ) {
+			$roles[ $slug ] = $role['capabilities'] ?? array();
+		}
+		$default_role = (string) get_option( 'default_role', 'subscriber' );
+		$allowed      = $s['allowed_roles'] ? $s['allowed_roles'] : array( $default_role );
+		return array(
+			'field_map'             => $s['field_map'],
+			'username_format'       => $s['username_format'],
+			'default_role'          => $default_role,
+			'allowed_roles'         => array_values( $allowed ),
+			'requested_role'        => $requested_role,
+			'return_password_field' => $s['return_password_field'],
+			'roles'                 => $roles,
+		);
+	}
+}

@@ -1,0 +1,348 @@
+<?php
+/**
+ * Carries out a parsed webhook: load the contact, find or create the user, apply the plan.
+ *
+ * @package crmhook
+ */
+
+declare(strict_types=1);
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * The webhook flow. Everything that can fail at the CRM happens before anything is written,
+ * so a CRM outage never leaves a user without their contact link.
+ *
+ * @phpstan-type Outcome array{status: int, ok: bool, action: string, contact_id: ?string, user_id: ?int, queued: bool, message: string, notices: list<string>}
+ */
+final class CrmHook_Sync {
+
+	/**
+	 * Runs a webhook that `crmhook_parse_webhook()` accepted.
+	 *
+	 * @param array<string, mixed> $hook The parsed webhook.
+	 * @return Outcome
+	 */
+	public static function run( array $hook ): array {
+		$action     = (string) $hook['action'];
+		$crm        = (string) $hook['crm'];
+		$contact_id = (string) $hook['contact_id'];
+		$config     = CrmHook_Settings::crm_config();
+
+		// 1. Read from the CRM first. `update_tags` with tags in the payload needs no call.
+		$contact = null;
+		if ( 'update_tags' === $action && is_array( $hook['tags'] ) ) {
+			$tags = $hook['tags'];
+		} else {
+			try {
+				$contact = self::fetch_contact( $config, $contact_id, $hook['email'] );
+			} catch ( \CrmHook\CrmException $e ) {
+				if ( 404 === $e->getCode() ) {
+					return self::outcome( 200, false, $hook, null, $e->getMessage() );
+				}
+				return self::outcome( 504 === $e->getCode() ? 504 : 502, false, $hook, null, $e->getMessage() );
+			}
+			$contact_id = (string) $contact['id'];
+			$tags       = $contact['tags'];
+		}
+
+		// 2. One webhook at a time per contact and per email: no duplicate users, ever.
+		$email = strtolower( (string) ( $contact['email'] ?? $hook['email'] ?? '' ) );
+		$lock  = new CrmHook_Lock();
+		try {
+			if ( ! $lock->acquire( "contact:{$crm}:{$contact_id}" ) || ( '' !== $email && ! $lock->acquire( "email:{$email}" ) ) ) {
+				return self::outcome( 200, false, $hook, null, __( 'Another webhook for this contact is still running; this one was skipped.', 'crmhook' ) );
+			}
+			return self::run_locked( $hook, $action, $crm, $contact_id, $contact, $tags, $config );
+		} finally {
+			$lock->release_all();
+		}
+	}
+
+	/**
+	 * The part of the flow that writes, under the locks.
+	 *
+	 * @param array<string, mixed>      $hook       The parsed webhook.
+	 * @param array<string, mixed>|null $contact    The CRM contact (null for payload-only tags).
+	 * @param list<string>              $tags       The contact's tags.
+	 * @param array<string, string>     $config     The `$crm` array.
+	 * @return Outcome
+	 */
+	private static function run_locked( array $hook, string $action, string $crm, string $contact_id, ?array $contact, array $tags, array $config ): array {
+		$user_id = self::find_user( $crm, $contact_id, array( $contact['email'] ?? null, $hook['email'] ?? null ) );
+
+		if ( null === $user_id && 'add' !== $action ) {
+			/* translators: %s: CRM contact id */
+			return self::outcome( 200, false, $hook, null, sprintf( __( 'No WordPress user is linked to contact %s.', 'crmhook' ), $contact_id ) );
+		}
+
+		if ( 'update_tags' === $action ) {
+			CrmHook_Contacts::link( $crm, $contact_id, $user_id );
+			$changed = self::set_tags( $user_id, $crm, $tags );
+			/* translators: 1: user id, 2: number of tags */
+			return self::outcome( 200, true, $hook, $user_id, sprintf( __( 'Updated the tags of user %1$d (%2$d tags).', 'crmhook' ), $user_id, count( $tags ) ), $changed );
+		}
+
+		$existing = null === $user_id ? null : self::user_shape( $user_id );
+		try {
+			$plan = crmhook_map_contact( $contact, CrmHook_Settings::plan_options( $hook['role'] ?? null ), $existing );
+		} catch ( \CrmHook\WebhookException $e ) {
+			return self::outcome( 200, false, $hook, null, $e->getMessage() );
+		}
+		$notices = $plan['notices'];
+
+		if ( 'create' === $plan['op'] ) {
+			$user_id = self::create_user( $plan['user'] );
+			if ( is_wp_error( $user_id ) ) {
+				return self::outcome( 200, false, $hook, null, $user_id->get_error_message(), $notices );
+			}
+		} else {
+			$notices = array_merge( $notices, self::update_user( $user_id, $plan['user'] ) );
+		}
+
+		CrmHook_Contacts::link( $crm, $contact_id, $user_id );
+		foreach ( $plan['meta'] as $key => $value ) {
+			update_user_meta( $user_id, (string) $key, $value );
+		}
+
+		$tags = $plan['tags'];
+		if ( 'update' === $action && in_array( $crm, array( 'convertkit', 'kit' ), true ) ) {
+			$tags = self::release_update_tag( $config, $contact_id, $tags, $notices );
+		}
+		$notices = array_merge( $notices, self::set_tags( $user_id, $crm, $tags ) );
+
+		if ( $plan['return_password'] ) {
+			try {
+				crmhook_update_contact( $config, $contact_id, array( $plan['return_password']['field'] => $plan['return_password']['value'] ) );
+				$notices[] = __( 'Generated password sent back to the CRM.', 'crmhook' );
+			} catch ( \CrmHook\CrmException $e ) {
+				$notices[] = $e->getMessage();
+			}
+		}
+
+		if ( 'create' === $plan['op'] ) {
+			if ( ! empty( $hook['send_notification'] ) || CrmHook_Settings::get( 'send_welcome_email' ) ) {
+				// WordPress's own new-user email, to this user only: the admin copy is not sent.
+				wp_new_user_notification( $user_id, null, 'user' );
+				$notices[] = __( 'Welcome email sent.', 'crmhook' );
+			}
+			/**
+			 * A CRM webhook created a user.
+			 *
+			 * @param int                  $user_id The new user.
+			 * @param array<string, mixed> $contact The normalized CRM contact.
+			 * @param array<string, mixed> $hook    The parsed webhook.
+			 */
+			do_action( 'crmhook_user_created', $user_id, $contact, $hook );
+			/* translators: 1: user id, 2: contact id */
+			$message = sprintf( __( 'Created user %1$d for contact %2$s.', 'crmhook' ), $user_id, $contact_id );
+		} else {
+			/**
+			 * A CRM webhook updated a user.
+			 *
+			 * @param int                  $user_id The user.
+			 * @param array<string, mixed> $contact The normalized CRM contact.
+			 * @param array<string, mixed> $hook    The parsed webhook.
+			 */
+			do_action( 'crmhook_user_updated', $user_id, $contact, $hook );
+			/* translators: 1: user id, 2: contact id */
+			$message = sprintf( __( 'Updated user %1$d from contact %2$s.', 'crmhook' ), $user_id, $contact_id );
+		}
+		return self::outcome( 200, true, $hook, $user_id, $message, $notices );
+	}
+
+	/**
+	 * Loads the contact. A 404 with an email at hand is tried once more by email: ActiveCampaign
+	 * and others give a merged or re-created contact a new id.
+	 *
+	 * @param array<string, string> $config The `$crm` array.
+	 * @return array<string, mixed>
+	 */
+	private static function fetch_contact( array $config, string $contact_id, ?string $email ): array {
+		try {
+			return crmhook_fetch_contact( $config, $contact_id );
+		} catch ( \CrmHook\CrmException $e ) {
+			if ( 404 !== $e->getCode() || ! $email ) {
+				throw $e;
+			}
+			$other = crmhook_find_contact( $config, $email );
+			if ( null === $other || $other === $contact_id ) {
+				throw $e;
+			}
+			return crmhook_fetch_contact( $config, $other );
+		}
+	}
+
+	/**
+	 * The user for a contact: its link, else the first email that belongs to a user.
+	 *
+	 * @param list<string|null> $emails Candidate emails, in order.
+	 */
+	private static function find_user( string $crm, string $contact_id, array $emails ): ?int {
+		$user_id = CrmHook_Contacts::user_for( $crm, $contact_id );
+		if ( null !== $user_id ) {
+			return $user_id;
+		}
+		foreach ( $emails as $email ) {
+			if ( $email && ( $user = get_user_by( 'email', $email ) ) ) {
+				return (int) $user->ID;
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * An existing user, shaped for crmhook_map_contact().
+	 *
+	 * @return array{ID: int, user_login: string, user_email: string, roles: list<string>, privileged: bool}
+	 */
+	private static function user_shape( int $user_id ): array {
+		$user       = get_userdata( $user_id );
+		$privileged = false;
+		foreach ( array( 'manage_options', 'edit_users', 'promote_users', 'create_users', 'delete_users', 'edit_plugins', 'install_plugins', 'activate_plugins', 'unfiltered_html' ) as $cap ) {
+			$privileged = $privileged || $user->has_cap( $cap );
+		}
+		return array(
+			'ID'         => $user_id,
+			'user_login' => $user->user_login,
+			'user_email' => $user->user_email,
+			'roles'      => array_values( $user->roles ),
+			'privileged' => $privileged || is_super_admin( $user_id ),
+		);
+	}
+
+	/**
+	 * Creates the user; a login already taken gets a numeric suffix.
+	 *
+	 * @param array<string, string> $fields The plan's user fields.
+	 * @return int|\WP_Error
+	 */
+	private static function create_user( array $fields ) {
+		$base  = $fields['user_login'];
+		$login = $base;
+		for ( $n = 2; username_exists( $login ); $n++ ) {
+			$login = substr( $base, 0, 60 - strlen( (string) $n ) ) . $n;
+		}
+		$fields['user_login'] = $login;
+		// wp_insert_user() unslashes what it is given.
+		return wp_insert_user( wp_slash( $fields ) );
+	}
+
+	/**
+	 * Updates the user without WordPress's "your password/email changed" mails, which a CRM
+	 * sync would otherwise send on every change; the filters are removed right after.
+	 *
+	 * @param array<string, mixed> $fields The plan's user fields.
+	 * @return list<string> Notices.
+	 */
+	private static function update_user( int $user_id, array $fields ): array {
+		$fields['ID'] = $user_id;
+		add_filter( 'send_password_change_email', '__return_false' );
+		add_filter( 'send_email_change_email', '__return_false' );
+		$result = wp_update_user( wp_slash( $fields ) );
+		if ( is_wp_error( $result ) && isset( $fields['user_email'] ) ) {
+			// The new email belongs to another user: keep the old one, apply the rest.
+			unset( $fields['user_email'] );
+			$result = wp_update_user( wp_slash( $fields ) );
+			$notices = array( __( 'The CRM email belongs to another user: the email was left unchanged.', 'crmhook' ) );
+		}
+		remove_filter( 'send_password_change_email', '__return_false' );
+		remove_filter( 'send_email_change_email', '__return_false' );
+		if ( is_wp_error( $result ) ) {
+			return array( $result->get_error_message() );
+		}
+		return $notices ?? array();
+	}
+
+	/**
+	 * Stores the tags and fires the tag actions with what changed.
+	 *
+	 * @param list<string> $tags The contact's tags.
+	 * @return list<string> Notices.
+	 */
+	public static function set_tags( int $user_id, string $crm, array $tags ): array {
+		$key     = CrmHook_Settings::meta_slug( $crm ) . '_tags';
+		$before  = get_user_meta( $user_id, $key, true );
+		$before  = is_array( $before ) ? array_map( 'strval', $before ) : array();
+		$tags    = array_values( array_unique( array_map( 'strval', $tags ) ) );
+		$applied = array_values( array_diff( $tags, $before ) );
+		$removed = array_values( array_diff( $before, $tags ) );
+		if ( ! $applied && ! $removed ) {
+			return array();
+		}
+		update_user_meta( $user_id, $key, $tags );
+		if ( $applied ) {
+			/**
+			 * Tags were applied to a user by a CRM webhook.
+			 *
+			 * @param int          $user_id The user.
+			 * @param list<string> $applied The tags added.
+			 * @param string       $crm     The CRM slug.
+			 */
+			do_action( 'crmhook_tags_applied', $user_id, $applied, $crm );
+		}
+		if ( $removed ) {
+			/**
+			 * Tags were removed from a user by a CRM webhook.
+			 *
+			 * @param int          $user_id The user.
+			 * @param list<string> $removed The tags removed.
+			 * @param string       $crm     The CRM slug.
+			 */
+			do_action( 'crmhook_tags_removed', $user_id, $removed, $crm );
+		}
+		/**
+		 * A user's tags changed; `$tags` is the whole new list.
+		 *
+		 * @param int          $user_id The user.
+		 * @param list<string> $tags    All of the user's tags now.
+		 * @param string       $crm     The CRM slug.
+		 */
+		do_action( 'crmhook_tags_modified', $user_id, $tags, $crm );
+		/* translators: 1: tags added, 2: tags removed */
+		return array( sprintf( __( 'Tags: %1$d added, %2$d removed.', 'crmhook' ), count( $applied ), count( $removed ) ) );
+	}
+
+	/**
+	 * ConvertKit/Kit: takes the update tag off the subscriber so the rule can fire again.
+	 *
+	 * @param array<string, string> $config  The `$crm` array.
+	 * @param list<string>          $tags    The subscriber's tags.
+	 * @param list<string>          $notices Notices, appended to.
+	 * @return list<string> The tags without the update tag.
+	 */
+	private static function release_update_tag( array $config, string $contact_id, array $tags, array &$notices ): array {
+		$tag = (string) CrmHook_Settings::get( 'ck_update_tag' );
+		if ( '' === $tag ) {
+			return $tags;
+		}
+		try {
+			crmhook_remove_tag( $config, $contact_id, $tag );
+			$notices[] = __( 'Update tag removed from the subscriber.', 'crmhook' );
+			return array_values( array_diff( $tags, array( $tag ) ) );
+		} catch ( \CrmHook\CrmException $e ) {
+			$notices[] = $e->getMessage();
+			return $tags;
+		}
+	}
+
+	/**
+	 * The result of a webhook.
+	 *
+	 * @param array<string, mixed> $hook    The parsed webhook.
+	 * @param list<string>         $notices Details for the activity log.
+	 * @return Outcome
+	 */
+	private static function outcome( int $status, bool $ok, array $hook, ?int $user_id, string $message, array $notices = array() ): array {
+		return array(
+			'status'     => $status,
+			'ok'         => $ok,
+			'action'     => (string) $hook['action'],
+			'contact_id' => isset( $hook['contact_id'] ) ? (string) $hook['contact_id'] : null,
+			'user_id'    => $user_id,
+			'queued'     => false,
+			'message'    => $message,
+			'notices'    => $notices,
+		);
+	}
+}

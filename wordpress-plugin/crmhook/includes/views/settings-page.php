@@ -1,0 +1,267 @@
+<?php
+/**
+ * Settings → CRM Webhooks. Variables come from CrmHook_Admin::render().
+ *
+ * @package crmhook
+ *
+ * @var array<string, mixed> $s         Settings.
+ * @var string               $name      Option name.
+ * @var bool                 $loaded    Whether the extension is loaded.
+ * @var bool                 $is_ck     Whether the CRM is ConvertKit or Kit.
+ * @var list<string>         $dangerous Capabilities a webhook never grants.
+ */
+
+declare(strict_types=1);
+
+defined( 'ABSPATH' ) || exit;
+
+$field = static fn( string $key ): string => esc_attr( $name . '[' . $key . ']' );
+$crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
+?>
+<div class="wrap crmhook">
+	<h1><?php esc_html_e( 'CRM Webhooks', 'crmhook' ); ?></h1>
+	<?php settings_errors( 'crmhook' ); ?>
+
+	<form method="post" action="options.php" id="crmhook-settings">
+		<?php settings_fields( 'crmhook' ); ?>
+		<input type="hidden" name="<?php echo $field( '_form' ); ?>" value="1">
+
+		<h2><?php esc_html_e( 'Connection', 'crmhook' ); ?></h2>
+		<table class="form-table" role="presentation">
+			<tr>
+				<th scope="row"><label for="crmhook-crm"><?php esc_html_e( 'CRM', 'crmhook' ); ?></label></th>
+				<td>
+					<select id="crmhook-crm" name="<?php echo $field( 'crm' ); ?>">
+						<?php foreach ( CrmHook_Settings::CRMS as $slug => $label ) : ?>
+							<option value="<?php echo esc_attr( $slug ); ?>" <?php selected( $s['crm'], $slug ); ?>><?php echo esc_html( $label ); ?></option>
+						<?php endforeach; ?>
+					</select>
+				</td>
+			</tr>
+			<tr>
+				<th scope="row"><label for="crmhook-api-url"><?php esc_html_e( 'API URL', 'crmhook' ); ?></label></th>
+				<td>
+					<input type="url" class="regular-text" id="crmhook-api-url" name="<?php echo $field( 'api_url' ); ?>" value="<?php echo esc_attr( $s['api_url'] ); ?>" placeholder="https://ACCOUNT.api-us1.com">
+					<p class="description"><?php esc_html_e( 'ActiveCampaign: your account\'s API URL. FluentCRM and FunnelKit: the address of that WordPress site. ConvertKit, Kit and Keap: leave empty for their public API.', 'crmhook' ); ?></p>
+				</td>
+			</tr>
+			<?php
+			$secret_rows = array(
+				'api_key'    => __( 'API key', 'crmhook' ),
+				'api_secret' => __( 'API secret (ConvertKit)', 'crmhook' ),
+				'password'   => __( 'Application password (FluentCRM, FunnelKit)', 'crmhook' ),
+			);
+			?>
+			<tr>
+				<th scope="row"><label for="crmhook-username"><?php esc_html_e( 'Username (FluentCRM, FunnelKit)', 'crmhook' ); ?></label></th>
+				<td><input type="text" class="regular-text" id="crmhook-username" name="<?php echo $field( 'username' ); ?>" value="<?php echo esc_attr( $s['username'] ); ?>" autocomplete="off"></td>
+			</tr>
+			<?php foreach ( $secret_rows as $key => $label ) : ?>
+				<tr>
+					<th scope="row"><label for="crmhook-<?php echo esc_attr( $key ); ?>"><?php echo esc_html( $label ); ?></label></th>
+					<td>
+						<input type="password" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="" autocomplete="new-password"
+							placeholder="<?php echo '' !== $s[ $key ] ? esc_attr__( 'saved — leave empty to keep', 'crmhook' ) : ''; ?>">
+					</td>
+				</tr>
+			<?php endforeach; ?>
+			<tr>
+				<th scope="row"></th>
+				<td>
+					<button type="button" class="button" id="crmhook-test-connection" <?php disabled( ! $loaded ); ?>><?php esc_html_e( 'Test connection', 'crmhook' ); ?></button>
+					<span id="crmhook-test-result" role="status"></span>
+					<p class="description"><?php esc_html_e( 'Tests the saved settings: save first.', 'crmhook' ); ?></p>
+				</td>
+			</tr>
+		</table>
+
+		<h2><?php esc_html_e( 'New users', 'crmhook' ); ?></h2>
+		<table class="form-table" role="presentation">
+			<tr>
+				<th scope="row"><label for="crmhook-username-format"><?php esc_html_e( 'Username format', 'crmhook' ); ?></label></th>
+				<td>
+					<select id="crmhook-username-format" name="<?php echo $field( 'username_format' ); ?>">
+						<option value="email" <?php selected( $s['username_format'], 'email' ); ?>><?php esc_html_e( 'Email address', 'crmhook' ); ?></option>
+						<option value="flname" <?php selected( $s['username_format'], 'flname' ); ?>><?php esc_html_e( 'First and last name (johnsmith)', 'crmhook' ); ?></option>
+						<option value="fnamenum" <?php selected( $s['username_format'], 'fnamenum' ); ?>><?php esc_html_e( 'First name and a number (john4821)', 'crmhook' ); ?></option>
+					</select>
+				</td>
+			</tr>
+			<tr>
+				<th scope="row"><?php esc_html_e( 'Roles a webhook may set', 'crmhook' ); ?></th>
+				<td>
+					<fieldset>
+						<?php foreach ( wp_roles()->roles as $slug => $role ) : ?>
+							<?php $unsafe = (bool) array_intersect( array_keys( array_filter( $role['capabilities'] ) ), $dangerous ); ?>
+							<label>
+								<input type="checkbox" name="<?php echo $field( 'allowed_roles' ); ?>[]" value="<?php echo esc_attr( $slug ); ?>" <?php checked( in_array( $slug, $s['allowed_roles'], true ) ); ?> <?php disabled( $unsafe ); ?>>
+								<?php echo esc_html( translate_user_role( $role['name'] ) ); ?>
+								<?php if ( $unsafe ) : ?><em><?php esc_html_e( '(administrative: never granted by a webhook)', 'crmhook' ); ?></em><?php endif; ?>
+							</label><br>
+						<?php endforeach; ?>
+						<p class="description"><?php esc_html_e( 'None ticked: only the site\'s default role (Settings → General).', 'crmhook' ); ?></p>
+					</fieldset>
+				</td>
+			</tr>
+			<tr>
+				<th scope="row"><label for="crmhook-return-password"><?php esc_html_e( 'Return password', 'crmhook' ); ?></label></th>
+				<td>
+					<input type="text" class="regular-text" id="crmhook-return-password" name="<?php echo $field( 'return_password_field' ); ?>" value="<?php echo esc_attr( $s['return_password_field'] ); ?>">
+					<p class="description"><?php esc_html_e( 'CRM field id to save a generated password in, so your emails can merge it. Empty: the password is not sent back.', 'crmhook' ); ?></p>
+				</td>
+			</tr>
+			<tr>
+				<th scope="row"><?php esc_html_e( 'Welcome email', 'crmhook' ); ?></th>
+				<td><label><input type="checkbox" name="<?php echo $field( 'send_welcome_email' ); ?>" value="1" <?php checked( $s['send_welcome_email'] ); ?>> <?php esc_html_e( 'Always send WordPress\'s new-user email (otherwise only when the URL says send_notification=true)', 'crmhook' ); ?></label></td>
+			</tr>
+			<tr>
+				<th scope="row"><?php esc_html_e( 'Field mapping', 'crmhook' ); ?></th>
+				<td>
+					<table class="crmhook-map">
+						<thead><tr><th><?php esc_html_e( 'CRM field id', 'crmhook' ); ?></th><th><?php esc_html_e( 'WordPress field or meta key', 'crmhook' ); ?></th></tr></thead>
+						<tbody>
+						<?php
+						$rows   = array();
+						foreach ( $s['field_map'] as $crm_field => $wp_key ) {
+							$rows[] = array( (string) $crm_field, (string) $wp_key );
+						}
+						$rows = array_merge( $rows, array_fill( 0, 3, array( '', '' ) ) );
+						foreach ( $rows as $i => $row ) :
+							?>
+							<tr>
+								<td><input type="text" name="<?php echo $field( 'field_map' ); ?>[<?php echo (int) $i; ?>][crm]" value="<?php echo esc_attr( $row[0] ); ?>"></td>
+								<td><input type="text" list="crmhook-wp-keys" name="<?php echo $field( 'field_map' ); ?>[<?php echo (int) $i; ?>][wp]" value="<?php echo esc_attr( $row[1] ); ?>"></td>
+							</tr>
+						<?php endforeach; ?>
+						</tbody>
+					</table>
+					<datalist id="crmhook-wp-keys">
+						<?php foreach ( array( 'user_login', 'user_pass', 'user_email', 'first_name', 'last_name', 'display_name', 'role', 'description', 'billing_phone' ) as $key ) : ?>
+							<option value="<?php echo esc_attr( $key ); ?>"></option>
+						<?php endforeach; ?>
+					</datalist>
+					<p class="description"><?php esc_html_e( 'Map a CRM field to user_login or user_pass to give new users the username and password stored in the CRM.', 'crmhook' ); ?></p>
+				</td>
+			</tr>
+		</table>
+
+		<?php if ( $is_ck ) : ?>
+			<?php list( $tags, $tag_error ) = $loaded ? CrmHook_Admin::tag_choices() : array( array(), '' ); ?>
+			<h2><?php echo esc_html( $crm_name ); ?> <?php esc_html_e( 'automation rules', 'crmhook' ); ?></h2>
+			<p><?php esc_html_e( 'Pick a tag that updates users and one that imports new users. Saving registers an automation rule in your account for each: applying the tag calls this site.', 'crmhook' ); ?></p>
+			<?php if ( $tag_error ) : ?><div class="notice notice-warning inline"><p><?php echo esc_html( $tag_error ); ?></p></div><?php endif; ?>
+			<table class="form-table" role="presentation">
+				<?php foreach ( array( 'update' => __( 'Update tag', 'crmhook' ), 'import' => __( 'Import tag', 'crmhook' ) ) as $which => $label ) : ?>
+					<tr>
+						<th scope="row"><label for="crmhook-ck-<?php echo esc_attr( $which ); ?>"><?php echo esc_html( $label ); ?></label></th>
+						<td>
+							<select id="crmhook-ck-<?php echo esc_attr( $which ); ?>" name="<?php echo $field( "ck_{$which}_tag" ); ?>">
+								<option value=""><?php esc_html_e( '— none —', 'crmhook' ); ?></option>
+								<?php foreach ( $tags as $id => $tag_name ) : ?>
+									<option value="<?php echo esc_attr( (string) $id ); ?>" <?php selected( (string) $s[ "ck_{$which}_tag" ], (string) $id ); ?>><?php echo esc_html( $tag_name ); ?></option>
+								<?php endforeach; ?>
+							</select>
+							<?php if ( '' !== (string) $s[ "ck_{$which}_rule" ] ) : ?>
+								<?php /* translators: %s: rule id */ ?>
+								<span class="description"><?php echo esc_html( sprintf( __( 'Rule %s registered.', 'crmhook' ), $s[ "ck_{$which}_rule" ] ) ); ?></span>
+							<?php endif; ?>
+						</td>
+					</tr>
+				<?php endforeach; ?>
+			</table>
+		<?php endif; ?>
+
+		<h2><?php esc_html_e( 'Advanced', 'crmhook' ); ?></h2>
+		<table class="form-table" role="presentation">
+			<tr>
+				<th scope="row"><?php esc_html_e( 'Background processing', 'crmhook' ); ?></th>
+				<td><label><input type="checkbox" name="<?php echo $field( 'async' ); ?>" value="1" <?php checked( $s['async'] ); ?>> <?php esc_html_e( 'Answer webhooks at once (202) and process them after the answer is sent. A URL can override this with async=true or async=false.', 'crmhook' ); ?></label></td>
+			</tr>
+			<tr>
+				<th scope="row"><?php esc_html_e( 'Uninstall', 'crmhook' ); ?></th>
+				<td><label><input type="checkbox" name="<?php echo $field( 'delete_data_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_data_on_uninstall'] ); ?>> <?php esc_html_e( 'Delete the settings, the contact index and the CRM links and tags of users when the plugin is deleted', 'crmhook' ); ?></label></td>
+			</tr>
+		</table>
+
+		<?php submit_button(); ?>
+	</form>
+
+	<h2 id="crmhook-webhooks"><?php esc_html_e( 'Webhook URLs', 'crmhook' ); ?></h2>
+	<table class="form-table" role="presentation">
+		<tr>
+			<th scope="row"><label for="crmhook-access-key"><?php esc_html_e( 'Access key', 'crmhook' ); ?></label></th>
+			<td>
+				<input type="text" readonly class="regular-text code" id="crmhook-access-key" value="<?php echo esc_attr( $s['access_key'] ); ?>">
+				<button type="button" class="button crmhook-copy" data-copy="#crmhook-access-key"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button>
+				<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" class="crmhook-inline">
+					<input type="hidden" name="action" value="crmhook_regenerate_key">
+					<?php wp_nonce_field( 'crmhook_regenerate_key' ); ?>
+					<button type="submit" class="button" id="crmhook-regenerate-key" <?php disabled( ! $loaded ); ?>><?php esc_html_e( 'Regenerate', 'crmhook' ); ?></button>
+				</form>
+			</td>
+		</tr>
+	</table>
+
+	<div class="crmhook-builder" data-crm="<?php echo esc_attr( $s['crm'] ); ?>">
+		<?php if ( $is_ck ) : ?>
+			<p><?php esc_html_e( 'ConvertKit and Kit call this site through the automation rules above: there is nothing to paste. The rules call these URLs:', 'crmhook' ); ?></p>
+		<?php elseif ( in_array( $s['crm'], array( 'funnelkit', 'keap' ), true ) ) : ?>
+			<p>
+			<?php
+			echo esc_html(
+				'keap' === $s['crm']
+					? __( 'In a campaign sequence, add a Send HTTP Post action with your site\'s URL as the Post URL and these Name / Value pairs:', 'crmhook' )
+					: __( 'In an automation, add Send Data → HTTP Request with your site\'s URL, Method GET, and this Data:', 'crmhook' )
+			);
+			?>
+			</p>
+			<p><code id="crmhook-site-url"><?php echo esc_html( home_url( '/' ) ); ?></code> <button type="button" class="button crmhook-copy" data-copy="#crmhook-site-url"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button></p>
+		<?php else : ?>
+			<p><?php echo esc_html( sprintf( /* translators: %s: CRM name */ __( 'Paste one of these URLs into a webhook of %s:', 'crmhook' ), $crm_name ) ); ?></p>
+		<?php endif; ?>
+		<p class="crmhook-builder-options">
+			<label><input type="checkbox" id="crmhook-opt-notify"> <?php esc_html_e( 'send_notification=true (welcome email)', 'crmhook' ); ?></label>
+			<label><?php esc_html_e( 'role', 'crmhook' ); ?>
+				<select id="crmhook-opt-role">
+					<option value=""><?php esc_html_e( '(default)', 'crmhook' ); ?></option>
+					<?php foreach ( ( $s['allowed_roles'] ? $s['allowed_roles'] : array() ) as $slug ) : ?>
+						<option value="<?php echo esc_attr( $slug ); ?>"><?php echo esc_html( $slug ); ?></option>
+					<?php endforeach; ?>
+				</select>
+			</label>
+		</p>
+		<?php
+		$titles = array(
+			'update_tags' => __( 'Update a user\'s tags', 'crmhook' ),
+			'update'      => __( 'Update a user\'s tags and meta data', 'crmhook' ),
+			'add'         => __( 'Create a new user (or update an existing one)', 'crmhook' ),
+		);
+		foreach ( CrmHook_Admin::builder_lines( $s['crm'], $s['access_key'] ) as $action => $text ) :
+			?>
+			<h3><?php echo esc_html( $titles[ $action ] ); ?></h3>
+			<pre class="crmhook-url" id="crmhook-url-<?php echo esc_attr( $action ); ?>" data-base="<?php echo esc_attr( $text ); ?>" data-action="<?php echo esc_attr( $action ); ?>"><?php echo esc_html( $text ); ?></pre>
+			<button type="button" class="button crmhook-copy" data-copy="#crmhook-url-<?php echo esc_attr( $action ); ?>"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button>
+		<?php endforeach; ?>
+	</div>
+
+	<h2><?php esc_html_e( 'Recent webhooks', 'crmhook' ); ?></h2>
+	<table class="widefat striped crmhook-activity">
+		<thead><tr><th><?php esc_html_e( 'When', 'crmhook' ); ?></th><th><?php esc_html_e( 'Status', 'crmhook' ); ?></th><th><?php esc_html_e( 'Action', 'crmhook' ); ?></th><th><?php esc_html_e( 'What happened', 'crmhook' ); ?></th></tr></thead>
+		<tbody>
+		<?php $entries = CrmHook_Activity::entries(); ?>
+		<?php if ( ! $entries ) : ?>
+			<tr><td colspan="4"><?php esc_html_e( 'No webhooks yet. Send a test: add wpf_action=test to a URL above.', 'crmhook' ); ?></td></tr>
+		<?php endif; ?>
+		<?php foreach ( $entries as $entry ) : ?>
+			<tr>
+				<td><?php echo esc_html( wp_date( 'Y-m-d H:i:s', (int) $entry['time'] ) ); ?></td>
+				<td><?php echo (int) $entry['status']; ?></td>
+				<td><?php echo esc_html( $entry['action'] ); ?></td>
+				<td><?php echo esc_html( $entry['message'] ); ?>
+					<?php if ( $entry['notices'] ) : ?><br><small><?php echo esc_html( implode( ' · ', $entry['notices'] ) ); ?></small><?php endif; ?>
+				</td>
+			</tr>
+		<?php endforeach; ?>
+		</tbody>
+	</table>
+</div>

@@ -1,0 +1,28 @@
+<?php
+/**
+ * Deleting the plugin removes its data only when the owner asked for that in the settings.
+ *
+ * @package crmhook
+ */
+
+declare(strict_types=1);
+
+defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
+
+$crmhook_settings = get_option( 'crmhook_settings', array() );
+if ( empty( $crmhook_settings['delete_data_on_uninstall'] ) ) {
+	return;
+}
+
+require_once __DIR__ . '/includes/class-crmhook-settings.php';
+require_once __DIR__ . '/includes/class-crmhook-contacts.php';
+
+global $wpdb;
+foreach ( CrmHook_Settings::META_SLUGS as $crmhook_slug ) {
+	// The links and tags this plugin wrote; other plugins' meta is left alone.
+	$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->usermeta} WHERE meta_key IN (%s, %s)", $crmhook_slug . '_contact_id', $crmhook_slug . '_tags' ) );
+}
+CrmHook_Contacts::drop();
+delete_option( 'crmhook_settings' );
+delete_option( 'crmhook_activity' );
+delete_option( 'crmhook_db_version' );
