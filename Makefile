@@ -40,11 +40,14 @@ stubs: deps
 	$(CARGO) build
 	scripts/stubs.sh $(SO_DEBUG) > php-stubs/crmhook.stubs.php
 
+## demo: a real WordPress with the plugin, the CRM emulator, one webhook per action and CRM.
 demo: build
-	$(PHP_EXT) scripts/demo.php
+	scripts/demo.sh
 
+## down: stops exactly what demo (or the end-to-end tests) started, by pid.
 down:
-	@echo "nothing to stop yet: the demo runs in one PHP process"
+	-tests/emulator/emulator.sh stop
+	scripts/site/down.sh
 
 bench: build
 	$(PHP_EXT) -d opcache.enable_cli=1 bench/webhooks.php

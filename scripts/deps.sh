@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(php8.2-dev php8.2-cli libclang-dev build-essential phpunit php8.2-curl php8.2-mbstring php8.2-xml
-  wordpress mariadb-server mariadb-client php8.2-fpm php8.2-mysql nginx)
+  wordpress wordpress-theme-twentytwentythree mariadb-server mariadb-client php8.2-fpm php8.2-mysql nginx curl)
 CARGO_PHP_VERSION=0.2.2
 
 missing=()

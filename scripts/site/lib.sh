@@ -1,0 +1,113 @@
+# Shared by up.sh, down.sh and reset.sh: where everything lives, and the few helpers they share.
+# Sourced, never run. Every path the harness writes is under $RUN_DIR; every port is on 127.0.0.1.
+
+SITE_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SITE_SCRIPTS/../.." && pwd)"
+
+RUN_DIR="${RUN_DIR:-$REPO_ROOT/.run}"
+SITE_PORT="${SITE_PORT:-8088}"
+DB_PORT="${DB_PORT:-3307}"
+CRMHOOK_SO="${CRMHOOK_SO:-$REPO_ROOT/target/release/libcrmhook.so}"
+
+SITE_URL="http://127.0.0.1:$SITE_PORT"
+PLUGIN_SRC="$REPO_ROOT/wordpress-plugin/crmhook"
+WP_SRC=/usr/share/wordpress
+WP_DIR="$RUN_DIR/wordpress"
+LOG_DIR="$RUN_DIR/logs"
+MAIL_DIR="$RUN_DIR/mail"
+
+DB_DIR="$RUN_DIR/mariadb"
+DB_CNF="$DB_DIR/my.cnf"
+DB_SOCK="$DB_DIR/mariadbd.sock"
+DB_PID="$DB_DIR/mariadbd.pid"
+
+FPM_DIR="$RUN_DIR/php-fpm"
+FPM_CONF="$FPM_DIR/php-fpm.conf"
+FPM_SOCK="$FPM_DIR/php-fpm.sock"
+FPM_PID="$FPM_DIR/php-fpm.pid"
+PHP_INI_DIR="$RUN_DIR/php/conf.d"
+
+NGINX_DIR="$RUN_DIR/nginx"
+NGINX_CONF="$NGINX_DIR/nginx.conf"
+NGINX_PID="$NGINX_DIR/nginx.pid"
+
+say() { echo "site: $*"; }
+warn() { echo "site: warning: $*" >&2; }
+die() { echo "site: error: $*" >&2; exit 1; }
+
+# log_tail FILE: the last lines of a log, to show why something failed.
+log_tail() {
+  if [ -s "$1" ]; then
+    echo "---- last lines of $1 ----" >&2
+    tail -n "${2:-25}" "$1" >&2
+    echo "----" >&2
+  fi
+}
+
+# our_pid PIDFILE PATTERN: prints the pid when the pid file names a live process whose command line
+# contains PATTERN (our own config path), so a recycled pid or a system service is never mistaken for ours.
+our_pid() {
+  local pid
+  [ -s "$1" ] || return 1
+  pid="$(tr -dc '0-9' <"$1")"
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2" || return 1
+  echo "$pid"
+}
+
+db_running() { our_pid "$DB_PID" "$DB_CNF" >/dev/null; }
+fpm_running() { our_pid "$FPM_PID" "$FPM_CONF" >/dev/null; }
+nginx_running() { our_pid "$NGINX_PID" "$NGINX_CONF" >/dev/null; }
+
+# alive PID: the process exists and is not a zombie (an exited daemon stays one until init reaps it).
+alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }" # the state follows the command name, which may hold spaces
+  [ "${stat%% *}" != Z ]
+}
+
+# stop_pid NAME PIDFILE PATTERN: TERM, wait up to 30 s, then KILL; removes the pid file.
+stop_pid() {
+  local name="$1" pidfile="$2" pid i
+  if pid="$(our_pid "$pidfile" "$3")"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 300; i++)); do
+      alive "$pid" || break
+      sleep 0.05
+    done
+    if alive "$pid"; then
+      warn "$name (pid $pid) did not stop in 30 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.2
+    fi
+    say "stopped $name (pid $pid)"
+  fi
+  rm -f "$pidfile"
+}
+
+# mysql client as the database's root, over our socket (unix_socket auth: we are root).
+db_sql() { mariadb --defaults-file="$DB_CNF" "$@"; }
+
+# php CLI the way the site runs it: with the extension, and mail captured in $MAIL_DIR.
+site_php() {
+  php -d "extension=$CRMHOOK_SO" -d "sendmail_path=$SITE_SCRIPTS/sendmail.sh $MAIL_DIR" "$@"
+}
+
+# port_busy PORT: something already accepts connections on 127.0.0.1:PORT.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# write_if_changed FILE: stdin becomes FILE unless FILE already holds exactly that; returns 0 when it changed.
+write_if_changed() {
+  local tmp
+  tmp="$(mktemp "$1.XXXXXX")"
+  cat >"$tmp"
+  if [ -f "$1" ] && cmp -s "$tmp" "$1"; then
+    rm -f "$tmp"
+    return 1
+  fi
+  mv -f "$tmp" "$1"
+  return 0
+}
+
+export RUN_DIR SITE_PORT DB_PORT CRMHOOK_SO
