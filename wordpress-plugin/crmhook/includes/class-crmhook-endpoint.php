@@ -28,7 +28,14 @@ final class CrmHook_Endpoint {
 		if ( ! self::is_webhook() ) {
 			return;
 		}
-		self::respond( self::handle() );
+		try {
+			$outcome = self::handle();
+		} catch ( \Throwable $e ) {
+			// Never WordPress's HTML error page: a CRM reads JSON. The details go to the PHP log.
+			error_log( 'crmhook: ' . get_class( $e ) . ': ' . $e->getMessage() . ' in ' . $e->getFile() . ':' . $e->getLine() ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+			$outcome = self::refusal( 500, __( 'crmhook hit an internal error; the site\'s PHP error log has the details.', 'crmhook' ) );
+		}
+		self::respond( $outcome );
 	}
 
 	/**

@@ -41,6 +41,9 @@ final class CrmHook_Sync {
 					return self::outcome( 200, false, $hook, null, $e->getMessage() );
 				}
 				return self::outcome( 504 === $e->getCode() ? 504 : 502, false, $hook, null, $e->getMessage() );
+			} catch ( \ValueError $e ) {
+				/* translators: %s: what is missing */
+				return self::outcome( 502, false, $hook, null, sprintf( __( 'The CRM connection is not set up: %s (Settings → CRM Webhooks).', 'crmhook' ), $e->getMessage() ) );
 			}
 			$contact_id = (string) $contact['id'];
 			$tags       = $contact['tags'];
