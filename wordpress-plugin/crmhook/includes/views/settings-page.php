@@ -22,6 +22,65 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 	<h1><?php esc_html_e( 'CRM Webhooks', 'crmhook' ); ?></h1>
 	<?php settings_errors( 'crmhook' ); ?>
 
+	<h2 id="crmhook-webhooks"><?php esc_html_e( 'Webhook URLs', 'crmhook' ); ?></h2>
+	<table class="form-table" role="presentation">
+		<tr>
+			<th scope="row"><label for="crmhook-access-key"><?php esc_html_e( 'Access key', 'crmhook' ); ?></label></th>
+			<td>
+				<input type="text" readonly class="regular-text code" id="crmhook-access-key" value="<?php echo esc_attr( $s['access_key'] ); ?>">
+				<button type="button" class="button crmhook-copy" data-copy="#crmhook-access-key"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button>
+				<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" class="crmhook-inline">
+					<input type="hidden" name="action" value="crmhook_regenerate_key">
+					<?php wp_nonce_field( 'crmhook_regenerate_key' ); ?>
+					<button type="submit" class="button" id="crmhook-regenerate-key" <?php disabled( ! $loaded ); ?>><?php esc_html_e( 'Regenerate', 'crmhook' ); ?></button>
+				</form>
+			</td>
+		</tr>
+	</table>
+
+	<div class="crmhook-builder" data-crm="<?php echo esc_attr( $s['crm'] ); ?>">
+		<?php if ( $is_ck ) : ?>
+			<p><?php esc_html_e( 'ConvertKit and Kit call this site through the automation rules above: there is nothing to paste. The rules call these URLs:', 'crmhook' ); ?></p>
+		<?php elseif ( in_array( $s['crm'], array( 'funnelkit', 'keap' ), true ) ) : ?>
+			<p>
+			<?php
+			echo esc_html(
+				'keap' === $s['crm']
+					? __( 'In a campaign sequence, add a Send HTTP Post action with your site\'s URL as the Post URL and these Name / Value pairs:', 'crmhook' )
+					: __( 'In an automation, add Send Data → HTTP Request with your site\'s URL, Method GET, and this Data:', 'crmhook' )
+			);
+			?>
+			</p>
+			<p><code id="crmhook-site-url"><?php echo esc_html( home_url( '/' ) ); ?></code> <button type="button" class="button crmhook-copy" data-copy="#crmhook-site-url"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button></p>
+		<?php else : ?>
+			<p><?php echo esc_html( sprintf( /* translators: %s: CRM name */ __( 'Paste one of these URLs into a webhook of %s:', 'crmhook' ), $crm_name ) ); ?></p>
+		<?php endif; ?>
+		<p class="crmhook-builder-options">
+			<label><input type="checkbox" id="crmhook-opt-notify"> <?php esc_html_e( 'send_notification=true (welcome email)', 'crmhook' ); ?></label>
+			<label><?php esc_html_e( 'role', 'crmhook' ); ?>
+				<select id="crmhook-opt-role">
+					<option value=""><?php esc_html_e( '(default)', 'crmhook' ); ?></option>
+					<?php foreach ( ( $s['allowed_roles'] ? $s['allowed_roles'] : array() ) as $slug ) : ?>
+						<option value="<?php echo esc_attr( $slug ); ?>"><?php echo esc_html( $slug ); ?></option>
+					<?php endforeach; ?>
+				</select>
+			</label>
+		</p>
+		<?php
+		$titles = array(
+			'update_tags' => __( 'Update a user\'s tags', 'crmhook' ),
+			'update'      => __( 'Update a user\'s tags and meta data', 'crmhook' ),
+			'add'         => __( 'Create a new user (or update an existing one)', 'crmhook' ),
+		);
+		foreach ( CrmHook_Admin::builder_lines( $s['crm'], $s['access_key'] ) as $action => $text ) :
+			?>
+			<h3><?php echo esc_html( $titles[ $action ] ); ?></h3>
+			<pre class="crmhook-url" id="crmhook-url-<?php echo esc_attr( $action ); ?>" data-base="<?php echo esc_attr( $text ); ?>" data-action="<?php echo esc_attr( $action ); ?>"><?php echo esc_html( $text ); ?></pre>
+			<button type="button" class="button crmhook-copy" data-copy="#crmhook-url-<?php echo esc_attr( $action ); ?>"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button>
+		<?php endforeach; ?>
+	</div>
+
+
 	<form method="post" action="options.php" id="crmhook-settings">
 		<?php settings_fields( 'crmhook' ); ?>
 		<input type="hidden" name="<?php echo $field( '_form' ); ?>" value="1">
@@ -185,64 +244,6 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 
 		<?php submit_button(); ?>
 	</form>
-
-	<h2 id="crmhook-webhooks"><?php esc_html_e( 'Webhook URLs', 'crmhook' ); ?></h2>
-	<table class="form-table" role="presentation">
-		<tr>
-			<th scope="row"><label for="crmhook-access-key"><?php esc_html_e( 'Access key', 'crmhook' ); ?></label></th>
-			<td>
-				<input type="text" readonly class="regular-text code" id="crmhook-access-key" value="<?php echo esc_attr( $s['access_key'] ); ?>">
-				<button type="button" class="button crmhook-copy" data-copy="#crmhook-access-key"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button>
-				<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" class="crmhook-inline">
-					<input type="hidden" name="action" value="crmhook_regenerate_key">
-					<?php wp_nonce_field( 'crmhook_regenerate_key' ); ?>
-					<button type="submit" class="button" id="crmhook-regenerate-key" <?php disabled( ! $loaded ); ?>><?php esc_html_e( 'Regenerate', 'crmhook' ); ?></button>
-				</form>
-			</td>
-		</tr>
-	</table>
-
-	<div class="crmhook-builder" data-crm="<?php echo esc_attr( $s['crm'] ); ?>">
-		<?php if ( $is_ck ) : ?>
-			<p><?php esc_html_e( 'ConvertKit and Kit call this site through the automation rules above: there is nothing to paste. The rules call these URLs:', 'crmhook' ); ?></p>
-		<?php elseif ( in_array( $s['crm'], array( 'funnelkit', 'keap' ), true ) ) : ?>
-			<p>
-			<?php
-			echo esc_html(
-				'keap' === $s['crm']
-					? __( 'In a campaign sequence, add a Send HTTP Post action with your site\'s URL as the Post URL and these Name / Value pairs:', 'crmhook' )
-					: __( 'In an automation, add Send Data → HTTP Request with your site\'s URL, Method GET, and this Data:', 'crmhook' )
-			);
-			?>
-			</p>
-			<p><code id="crmhook-site-url"><?php echo esc_html( home_url( '/' ) ); ?></code> <button type="button" class="button crmhook-copy" data-copy="#crmhook-site-url"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button></p>
-		<?php else : ?>
-			<p><?php echo esc_html( sprintf( /* translators: %s: CRM name */ __( 'Paste one of these URLs into a webhook of %s:', 'crmhook' ), $crm_name ) ); ?></p>
-		<?php endif; ?>
-		<p class="crmhook-builder-options">
-			<label><input type="checkbox" id="crmhook-opt-notify"> <?php esc_html_e( 'send_notification=true (welcome email)', 'crmhook' ); ?></label>
-			<label><?php esc_html_e( 'role', 'crmhook' ); ?>
-				<select id="crmhook-opt-role">
-					<option value=""><?php esc_html_e( '(default)', 'crmhook' ); ?></option>
-					<?php foreach ( ( $s['allowed_roles'] ? $s['allowed_roles'] : array() ) as $slug ) : ?>
-						<option value="<?php echo esc_attr( $slug ); ?>"><?php echo esc_html( $slug ); ?></option>
-					<?php endforeach; ?>
-				</select>
-			</label>
-		</p>
-		<?php
-		$titles = array(
-			'update_tags' => __( 'Update a user\'s tags', 'crmhook' ),
-			'update'      => __( 'Update a user\'s tags and meta data', 'crmhook' ),
-			'add'         => __( 'Create a new user (or update an existing one)', 'crmhook' ),
-		);
-		foreach ( CrmHook_Admin::builder_lines( $s['crm'], $s['access_key'] ) as $action => $text ) :
-			?>
-			<h3><?php echo esc_html( $titles[ $action ] ); ?></h3>
-			<pre class="crmhook-url" id="crmhook-url-<?php echo esc_attr( $action ); ?>" data-base="<?php echo esc_attr( $text ); ?>" data-action="<?php echo esc_attr( $action ); ?>"><?php echo esc_html( $text ); ?></pre>
-			<button type="button" class="button crmhook-copy" data-copy="#crmhook-url-<?php echo esc_attr( $action ); ?>"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button>
-		<?php endforeach; ?>
-	</div>
 
 	<h2><?php esc_html_e( 'Recent webhooks', 'crmhook' ); ?></h2>
 	<table class="widefat striped crmhook-activity">

@@ -1,0 +1,106 @@
+// Settings → CRM Webhooks in a real browser: log in, fill the connection, save, test it, read
+// the URL builder, regenerate the key. Screenshots go to docs/ for the README.
+//
+//   SITE_URL=http://127.0.0.1:8088 EMULATOR_URL=http://127.0.0.1:8790 node --test settings.test.mjs
+//
+// Needs the harness site (scripts/site/up.sh) and the CRM emulator running, Debian's chromium.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const site = process.env.SITE_URL || 'http://127.0.0.1:8088';
+const emulator = process.env.EMULATOR_URL || 'http://127.0.0.1:8790';
+const runDir = process.env.RUN_DIR || join(root, '.run');
+const password = readFileSync(join(runDir, 'admin-password'), 'utf8').trim();
+const docs = join(root, 'docs');
+
+let browser;
+let page;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    // As root on a closed network: no sandbox, and none of Chromium's own background calls.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(15000);
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test('an admin logs in and opens Settings → CRM Webhooks', async () => {
+  await page.goto(`${site}/wp-login.php`);
+  await page.fill('#user_login', 'admin');
+  await page.fill('#user_pass', password);
+  await Promise.all([page.waitForURL(/wp-admin/), page.click('#wp-submit')]);
+  await page.goto(`${site}/wp-admin/options-general.php?page=crmhook`);
+  assert.equal(await page.textContent('.wrap h1'), 'CRM Webhooks');
+});
+
+test('saving the connection keeps the key hidden and Test connection reaches the CRM', async () => {
+  await page.selectOption('#crmhook-crm', 'activecampaign');
+  await page.fill('#crmhook-api-url', `${emulator}/activecampaign`);
+  await page.fill('#crmhook-api_key', 'ac-test-key');
+  await page.check('input[name="crmhook_settings[allowed_roles][]"][value="subscriber"]');
+  await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+  assert.match(await page.textContent('.wrap'), /Settings saved/);
+  assert.equal(await page.inputValue('#crmhook-api-url'), `${emulator}/activecampaign`);
+  // The saved key is never printed back into the page.
+  assert.equal(await page.inputValue('#crmhook-api_key'), '');
+  assert.ok(!(await page.content()).includes('ac-test-key'));
+
+  await page.click('#crmhook-test-connection');
+  await page.waitForSelector('#crmhook-test-result.crmhook-ok, #crmhook-test-result.crmhook-fail');
+  const result = await page.textContent('#crmhook-test-result');
+  assert.match(result, /Connected to ActiveCampaign: \d+ tags found/);
+  await page.screenshot({ path: join(docs, 'settings-connection.png'), fullPage: false });
+});
+
+test('the URL builder prints the exact webhook URLs with the access key', async () => {
+  const key = await page.inputValue('#crmhook-access-key');
+  assert.match(key, /^[A-Za-z0-9]{32}$/);
+  const add = await page.textContent('#crmhook-url-add');
+  assert.equal(add, `${site}/?wpf_action=add&access_key=${key}`);
+  assert.equal(await page.textContent('#crmhook-url-update_tags'), `${site}/?wpf_action=update_tags&access_key=${key}`);
+  await page.check('#crmhook-opt-notify');
+  assert.equal(await page.textContent('#crmhook-url-add'), `${site}/?wpf_action=add&access_key=${key}&send_notification=true`);
+  await page.locator('#crmhook-webhooks').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(docs, 'settings-url-builder.png'), fullPage: false });
+
+  // The URL the builder shows really works.
+  const answer = await fetch(`${site}/?wpf_action=test&access_key=${key}`);
+  assert.equal(answer.status, 200);
+  assert.equal((await answer.json()).success, true);
+});
+
+test('regenerating the key replaces it everywhere and the old URL stops working', async () => {
+  const old = await page.inputValue('#crmhook-access-key');
+  await Promise.all([page.waitForNavigation(), page.click('#crmhook-regenerate-key')]);
+  const fresh = await page.inputValue('#crmhook-access-key');
+  assert.match(fresh, /^[A-Za-z0-9]{32}$/);
+  assert.notEqual(fresh, old);
+  assert.ok((await page.textContent('#crmhook-url-add')).endsWith(`access_key=${fresh}`));
+  assert.match(await page.textContent('.wrap'), /new access key/);
+  assert.equal((await fetch(`${site}/?wpf_action=test&access_key=${old}`)).status, 403);
+  assert.equal((await fetch(`${site}/?wpf_action=test&access_key=${fresh}`)).status, 200);
+  await page.screenshot({ path: join(docs, 'settings-new-key.png'), fullPage: true });
+});
+
+test('Keap shows name/value pairs to paste instead of URLs', async () => {
+  await page.selectOption('#crmhook-crm', 'keap');
+  await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+  const key = await page.inputValue('#crmhook-access-key');
+  assert.equal(await page.textContent('#crmhook-url-add'), `contactId = ~Contact.Id~\nwpf_action = add\naccess_key = ${key}`);
+  // Back to ActiveCampaign for whoever runs next.
+  await page.selectOption('#crmhook-crm', 'activecampaign');
+  await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+});
