@@ -4,13 +4,22 @@
 set -euo pipefail
 
 packages=(php8.2-dev php8.2-cli libclang-dev build-essential phpunit php8.2-curl php8.2-mbstring php8.2-xml
-  wordpress wordpress-theme-twentytwentythree mariadb-server mariadb-client php8.2-fpm php8.2-mysql nginx curl)
+  wordpress wordpress-theme-twentytwentythree mariadb-server mariadb-client php8.2-fpm php8.2-mysql nginx curl
+  chromium)
+# The browser test runs on Node 20 (playwright-core needs it); Debian's nodejs only if there is none.
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 CARGO_PHP_VERSION=0.2.2
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+# Daemons the packages would start system-wide are not needed: the harness runs its own.
+policy=/usr/sbin/policy-rc.d
+if ((${#missing[@]})) && [ "$(id -u)" -eq 0 ] && [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && trap 'rm -f "$policy"' EXIT
+fi
 
 if ((${#missing[@]})); then
   sudo=""
@@ -24,4 +33,11 @@ cargo_php="${CARGO_HOME:-$HOME/.cargo}/bin/cargo-php"
 if ! "$cargo_php" --version 2>/dev/null | grep -q "cargo-php $CARGO_PHP_VERSION"; then
   echo "deps: installing cargo-php $CARGO_PHP_VERSION"
   cargo install --locked --quiet cargo-php --version "$CARGO_PHP_VERSION"
+fi
+
+# playwright-core for the browser test (Debian's chromium is the browser: nothing is downloaded).
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -d "$root/tests/browser/node_modules/playwright-core" ]; then
+  echo "deps: installing tests/browser's npm packages"
+  (cd "$root/tests/browser" && npm ci --no-audit --no-fund --silent)
 fi

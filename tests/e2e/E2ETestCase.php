@@ -1,0 +1,266 @@
+<?php
+/**
+ * Base for the end-to-end tests: real HTTP through nginx + php-fpm to the harness's WordPress,
+ * the CRM emulator as the CRM, and assertions on the database rows the site wrote.
+ *
+ * Needs scripts/site/up.sh and tests/emulator/emulator.sh start (the Makefile does both).
+ */
+
+declare(strict_types=1);
+
+namespace CrmHook\Tests\E2E;
+
+use mysqli;
+use PHPUnit\Framework\TestCase;
+
+abstract class E2ETestCase extends TestCase
+{
+    protected static string $site;
+    protected static string $emulator;
+    protected static string $runDir;
+    protected static ?mysqli $db = null;
+    protected static string $key = '';
+
+    /** The emulator's credentials per CRM (tests/fixtures/crm/seed.json). */
+    public const CREDENTIALS = [
+        'activecampaign' => ['api_key' => 'ac-test-key'],
+        'convertkit'     => ['api_secret' => 'ck-test-secret'],
+        'kit'            => ['api_key' => 'kit-test-key'],
+        'fluentcrm'      => ['username' => 'fluent', 'password' => 'abcd efgh ijkl mnop'],
+        'funnelkit'      => ['username' => 'funnel', 'password' => 'qrst uvwx yzab cdef'],
+        'keap'           => ['api_key' => 'keap-test-key'],
+    ];
+
+    /** The incumbent's meta slugs. */
+    public const META = [
+        'activecampaign' => 'activecampaign', 'convertkit' => 'convertkit', 'kit' => 'kit',
+        'fluentcrm' => 'fluentcrm-rest', 'funnelkit' => 'autonami', 'keap' => 'infusionsoft',
+    ];
+
+    public static function setUpBeforeClass(): void
+    {
+        self::$runDir   = getenv('RUN_DIR') ?: dirname(__DIR__, 2) . '/.run';
+        self::$site     = getenv('SITE_URL') ?: 'http://127.0.0.1:8088';
+        self::$emulator = getenv('EMULATOR_URL') ?: 'http://127.0.0.1:8790';
+        if (self::$db === null) {
+            self::$db = new mysqli('localhost', 'root', '', 'wordpress', 0, self::$runDir . '/mariadb/mariadbd.sock');
+            self::$db->set_charset('utf8mb4');
+        }
+    }
+
+    protected function setUp(): void
+    {
+        $this->resetSite();
+        $this->emulatorPost('/_emulator/reset');
+    }
+
+    // ---- the site ------------------------------------------------------------------------
+
+    /** Removes every user but the admin, the index, the activity and rate-limit counters. */
+    protected function resetSite(): void
+    {
+        $db = self::$db;
+        $db->query('DELETE FROM wp_usermeta WHERE user_id <> 1');
+        $db->query('DELETE FROM wp_users WHERE ID <> 1');
+        $db->query("DELETE FROM wp_usermeta WHERE user_id = 1 AND (meta_key LIKE '%\\_contact\\_id' OR meta_key LIKE '%\\_tags')");
+        $db->query('DELETE FROM wp_crmhook_contacts');
+        $db->query("DELETE FROM wp_options WHERE option_name LIKE '\\_transient\\_%crmhook%' OR option_name = 'crmhook_activity'");
+        foreach (glob(self::$runDir . '/mail/*.eml') ?: [] as $mail) {
+            unlink($mail);
+        }
+    }
+
+    /**
+     * Points the plugin at the emulator for a CRM, with extra settings.
+     *
+     * @param array<string, mixed> $extra
+     */
+    protected function configure(string $crm, array $extra = []): void
+    {
+        $settings = $this->option('crmhook_settings') ?: [];
+        $settings = array_merge(
+            $settings,
+            ['crm' => $crm, 'api_url' => self::$emulator . "/$crm", 'api_key' => '', 'api_secret' => '', 'username' => '', 'password' => '',
+             'field_map' => [], 'allowed_roles' => [], 'return_password_field' => '', 'send_welcome_email' => false, 'async' => false,
+             'username_format' => 'email', 'ck_update_tag' => '', 'ck_import_tag' => ''],
+            self::CREDENTIALS[$crm],
+            $extra
+        );
+        $this->setOption('crmhook_settings', $settings);
+        self::$key = (string) $settings['access_key'];
+    }
+
+    /** @return mixed */
+    protected function option(string $name)
+    {
+        $stmt = self::$db->prepare('SELECT option_value FROM wp_options WHERE option_name = ?');
+        $stmt->bind_param('s', $name);
+        $stmt->execute();
+        $row = $stmt->get_result()->fetch_row();
+        return $row ? unserialize($row[0]) : null;
+    }
+
+    /** @param mixed $value */
+    protected function setOption(string $name, $value): void
+    {
+        $serialized = serialize($value);
+        $stmt = self::$db->prepare("INSERT INTO wp_options (option_name, option_value, autoload) VALUES (?, ?, 'yes') ON DUPLICATE KEY UPDATE option_value = VALUES(option_value)");
+        $stmt->bind_param('ss', $name, $serialized);
+        $stmt->execute();
+    }
+
+    /**
+     * Sends a request to the site.
+     *
+     * @param array<string, string> $headers
+     * @return array{status: int, body: string, json: ?array, headers: array<string, string>}
+     */
+    protected function request(string $method, string $query, ?string $body = null, ?string $contentType = null, array $headers = []): array
+    {
+        $curl = curl_init(self::$site . '/?' . $query);
+        $lines = [];
+        foreach ($headers as $name => $value) {
+            $lines[] = "$name: $value";
+        }
+        if ($contentType !== null) {
+            $lines[] = "Content-Type: $contentType";
+        }
+        $received = [];
+        curl_setopt_array($curl, [
+            CURLOPT_CUSTOMREQUEST  => $method,
+            CURLOPT_RETURNTRANSFER => true,
+            CURLOPT_HTTPHEADER     => $lines,
+            CURLOPT_TIMEOUT        => 60,
+            CURLOPT_HEADERFUNCTION => static function ($c, string $line) use (&$received): int {
+                if (str_contains($line, ':')) {
+                    [$k, $v] = explode(':', $line, 2);
+                    $received[strtolower(trim($k))] = trim($v);
+                }
+                return strlen($line);
+            },
+        ]);
+        if ($body !== null) {
+            curl_setopt($curl, CURLOPT_POSTFIELDS, $body);
+        }
+        $answer = (string) curl_exec($curl);
+        $status = (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
+        curl_close($curl);
+        $json = json_decode($answer, true);
+        return ['status' => $status, 'body' => $answer, 'json' => is_array($json) ? $json : null, 'headers' => $received];
+    }
+
+    /** A GET with the URL contract. */
+    protected function get(string $action, array $params = []): array
+    {
+        return $this->request('GET', http_build_query(['wpf_action' => $action, 'access_key' => self::$key] + $params));
+    }
+
+    // ---- the emulator --------------------------------------------------------------------
+
+    /** @return array<mixed> */
+    protected function emulatorPost(string $path, array $body = []): array
+    {
+        return $this->emulatorCall('POST', $path, $body);
+    }
+
+    /** @return array<mixed> */
+    protected function emulatorCall(string $method, string $path, ?array $body = null): array
+    {
+        $context = stream_context_create(['http' => [
+            'method' => $method, 'header' => "Content-Type: application/json\r\n",
+            'content' => $body === null ? '' : json_encode($body), 'ignore_errors' => true, 'timeout' => 60,
+        ]]);
+        $answer = file_get_contents(self::$emulator . $path, false, $context);
+        $json = json_decode((string) $answer, true);
+        $this->assertIsArray($json, "emulator $method $path answered: " . substr((string) $answer, 0, 300));
+        return $json;
+    }
+
+    /**
+     * Has the emulator send a CRM's webhook, in that CRM's wire format, to the site.
+     *
+     * @return array{status: int, body: string, json: ?array}
+     */
+    protected function sendWebhook(string $crm, string $action, string $contact, array $options = []): array
+    {
+        $sent = $this->emulatorPost('/_emulator/send', ['crm' => $crm, 'action' => $action, 'url' => self::$site . '/', 'key' => self::$key, 'contact' => $contact] + $options);
+        $json = json_decode((string) ($sent['body'] ?? ''), true);
+        return ['status' => (int) ($sent['status'] ?? 0), 'body' => (string) ($sent['body'] ?? ''), 'json' => is_array($json) ? $json : null];
+    }
+
+    /** @return list<array<string, mixed>> The calls the emulator received for a CRM. */
+    protected function crmCalls(string $crm): array
+    {
+        return $this->emulatorCall('GET', '/_emulator/calls?crm=' . urlencode($crm));
+    }
+
+    /** Makes the emulator fail on request. */
+    protected function fault(array $fault): void
+    {
+        $this->emulatorPost('/_emulator/faults', $fault);
+    }
+
+    // ---- the database --------------------------------------------------------------------
+
+    /** @return list<array<string, string>> */
+    protected function rows(string $sql, string $types = '', ...$params): array
+    {
+        $stmt = self::$db->prepare($sql);
+        if ($types !== '') {
+            $stmt->bind_param($types, ...$params);
+        }
+        $stmt->execute();
+        return $stmt->get_result()->fetch_all(MYSQLI_ASSOC);
+    }
+
+    protected function userCount(): int
+    {
+        return (int) $this->rows('SELECT COUNT(*) AS n FROM wp_users')[0]['n'];
+    }
+
+    /** @return array<string, string>|null */
+    protected function userByEmail(string $email): ?array
+    {
+        return $this->rows('SELECT * FROM wp_users WHERE user_email = ?', 's', $email)[0] ?? null;
+    }
+
+    protected function meta(int $userId, string $key): ?string
+    {
+        return $this->rows('SELECT meta_value FROM wp_usermeta WHERE user_id = ? AND meta_key = ?', 'is', $userId, $key)[0]['meta_value'] ?? null;
+    }
+
+    /** @return list<string> */
+    protected function tags(int $userId, string $crm): array
+    {
+        $raw = $this->meta($userId, self::META[$crm] . '_tags');
+        return $raw === null ? [] : array_values((array) unserialize($raw));
+    }
+
+    /** @return list<string> */
+    protected function roles(int $userId): array
+    {
+        $raw = $this->meta($userId, 'wp_capabilities');
+        return $raw === null ? [] : array_keys(array_filter((array) unserialize($raw)));
+    }
+
+    protected function linkedUser(string $crm, string $contactId): ?int
+    {
+        $row = $this->rows('SELECT user_id FROM wp_crmhook_contacts WHERE crm = ? AND contact_id = ?', 'ss', $crm, $contactId)[0] ?? null;
+        return $row ? (int) $row['user_id'] : null;
+    }
+
+    /** Runs PHP inside WordPress (scripts/site/wp.php) and returns what it printed. */
+    protected function wp(string $code): string
+    {
+        $script = dirname(__DIR__, 2) . '/scripts/site/wp.php';
+        exec(escapeshellarg(PHP_BINARY) . ' ' . escapeshellarg($script) . ' ' . escapeshellarg($code) . ' 2>&1', $out, $status);
+        $this->assertSame(0, $status, implode("\n", $out));
+        return implode("\n", $out);
+    }
+
+    /** @return list<string> Mails the site sent, raw. */
+    protected function mails(): array
+    {
+        return array_map('file_get_contents', glob(self::$runDir . '/mail/*.eml') ?: []);
+    }
+}
