@@ -62,12 +62,14 @@ final class ContactsTest extends TestCase
         $this->assertFalse($second);
     }
 
-    public function testALinkToADeletedUserIsForgotten(): void
+    public function testDeletingAUserDeletesTheirLinks(): void
     {
         require_once ABSPATH . 'wp-admin/includes/user.php';
         $id = $this->user('gone');
         CrmHook_Contacts::link('fluentcrm', '9', $id);
         wp_delete_user($id);
+        global $wpdb;
+        $this->assertSame('0', $wpdb->get_var('SELECT COUNT(*) FROM ' . CrmHook_Contacts::table() . ' WHERE user_id = ' . $id));
         $this->assertNull(CrmHook_Contacts::user_for('fluentcrm', '9'));
     }
 

@@ -30,7 +30,6 @@ final class CrmHook_Admin {
 		add_action( 'wp_ajax_crmhook_test_connection', array( __CLASS__, 'test_connection' ) );
 		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'assets' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( CRMHOOK_FILE ), array( __CLASS__, 'action_links' ) );
-		add_action( 'deleted_user', array( 'CrmHook_Contacts', 'forget_user' ) );
 	}
 
 	public static function menu(): void {

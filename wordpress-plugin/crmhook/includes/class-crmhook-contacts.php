@@ -70,21 +70,16 @@ final class CrmHook_Contacts {
 	}
 
 	/**
-	 * The user linked to a contact, if the user still exists.
+	 * The user linked to a contact: one primary-key seek. Links of users deleted through
+	 * WordPress are removed by the `deleted_user` hook; the caller loads the user anyway and
+	 * treats a vanished one as no link.
 	 */
 	public static function user_for( string $crm, string $contact_id ): ?int {
 		global $wpdb;
 		$user_id = $wpdb->get_var(
 			$wpdb->prepare( 'SELECT user_id FROM ' . self::table() . ' WHERE crm = %s AND contact_id = %s', $crm, $contact_id )
 		);
-		if ( null === $user_id ) {
-			return null;
-		}
-		if ( ! get_userdata( (int) $user_id ) ) {
-			self::unlink( $crm, $contact_id );
-			return null;
-		}
-		return (int) $user_id;
+		return null === $user_id ? null : (int) $user_id;
 	}
 
 	/**

@@ -29,6 +29,8 @@ final class CrmHook_Plugin {
 		add_action( 'init', array( 'CrmHook_Endpoint', 'maybe_handle' ), 1 );
 		add_action( CrmHook_Endpoint::ASYNC_HOOK, array( 'CrmHook_Endpoint', 'run_queued' ), 10, 1 );
 		add_action( 'plugins_loaded', array( __CLASS__, 'maybe_upgrade' ) );
+		// A deleted user's links go with them, so the index never points at nobody.
+		add_action( 'deleted_user', array( 'CrmHook_Contacts', 'forget_user' ) );
 
 		if ( is_admin() ) {
 			CrmHook_Admin::register();

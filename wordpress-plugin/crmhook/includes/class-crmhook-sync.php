@@ -184,7 +184,11 @@ final class CrmHook_Sync {
 	private static function find_user( string $crm, string $contact_id, array $emails ): ?int {
 		$user_id = CrmHook_Contacts::user_for( $crm, $contact_id );
 		if ( null !== $user_id ) {
-			return $user_id;
+			if ( get_userdata( $user_id ) ) {
+				return $user_id;
+			}
+			// The user was deleted behind WordPress's back (by SQL): the link goes too.
+			CrmHook_Contacts::unlink( $crm, $contact_id );
 		}
 		foreach ( $emails as $email ) {
 			if ( $email && ( $user = get_user_by( 'email', $email ) ) ) {
