@@ -9,7 +9,7 @@ SO := $(CURDIR)/target/release/libcrmhook.so
 SO_DEBUG := $(CURDIR)/target/debug/libcrmhook.so
 PHP_EXT := $(PHP) -d extension=$(SO)
 
-.PHONY: all deps build test test-rust test-php test-stubs demo down stubs bench fuzz clean
+.PHONY: all deps build test test-rust test-php test-stubs test-site demo down stubs bench bench-site fuzz clean
 
 all: build
 
@@ -19,14 +19,18 @@ deps:
 build: deps
 	$(CARGO) build --release
 
-## test: every suite. Rust first (logic), then PHP against the freshly built extension.
-test: deps build test-rust test-php test-stubs
+## test: every suite. Rust first (logic), then PHP against the freshly built extension, then the
+## real site: the plugin's PHPUnit tests, HTTP end to end through nginx + php-fpm, the browser.
+test: deps build test-rust test-php test-stubs test-site
 
 test-rust:
 	$(CARGO) test --release
 
 test-php: build
 	$(PHP_EXT) $(PHPUNIT) --configuration tests/php/phpunit.xml
+
+test-site: build
+	scripts/test-site.sh
 
 # The checked-in stubs must be exactly what the current code generates.
 test-stubs: deps
@@ -51,6 +55,10 @@ down:
 
 bench: build
 	$(PHP_EXT) -d opcache.enable_cli=1 bench/webhooks.php
+
+## bench-site: wrk through nginx + php-fpm, and the contact lookup at 1,000 vs 100,000 users.
+bench-site: build
+	bench/site.sh
 
 ## fuzz: not part of `make test`. FUZZ_SECONDS=600 make fuzz
 FUZZ_SECONDS ?= 60
