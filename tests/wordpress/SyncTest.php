@@ -44,6 +44,14 @@ final class SyncTest extends TestCase
         ], $this->fired);
     }
 
+    public function testTagsKeepTheirBackslashesAndQuotes(): void
+    {
+        $id = wp_insert_user(['user_login' => 'slash' . wp_rand(), 'user_email' => wp_rand() . '@example.com', 'user_pass' => 'x']);
+        CrmHook_Sync::set_tags($id, 'activecampaign', ['Path\\To', "O'Brien \"VIP\""]);
+        wp_cache_flush();
+        $this->assertSame(['Path\\To', "O'Brien \"VIP\""], get_user_meta($id, 'activecampaign_tags', true));
+    }
+
     public function testUnchangedTagsFireNothing(): void
     {
         $id = wp_insert_user(['user_login' => 'same' . wp_rand(), 'user_email' => wp_rand() . '@example.com', 'user_pass' => 'x']);

@@ -105,7 +105,8 @@ final class CrmHook_Sync {
 
 		CrmHook_Contacts::link( $crm, $contact_id, $user_id );
 		foreach ( $plan['meta'] as $key => $value ) {
-			update_user_meta( $user_id, (string) $key, $value );
+			// update_user_meta() unslashes what it is given: CRM text keeps its backslashes.
+			update_user_meta( $user_id, (string) $key, wp_slash( $value ) );
 		}
 
 		$tags = $plan['tags'];
@@ -277,7 +278,7 @@ final class CrmHook_Sync {
 		if ( ! $applied && ! $removed ) {
 			return array();
 		}
-		update_user_meta( $user_id, $key, $tags );
+		update_user_meta( $user_id, $key, wp_slash( $tags ) );
 		if ( $applied ) {
 			/**
 			 * Tags were applied to a user by a CRM webhook.
