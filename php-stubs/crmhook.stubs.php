@@ -4,6 +4,34 @@
 
 namespace {
     /**
+     * Loads a contact from the CRM, normalized: `id`, `email`, `first_name`, `last_name`,
+     * `fields` (CRM field id → text), `tags` (names for ActiveCampaign, ids elsewhere).
+     *
+     * `$crm`: `crm`, `api_url` (the CRM's public host by default, where it has one), and the
+     * credentials: `api_key`, `api_secret` (ConvertKit v3), `username` + `password` (FluentCRM,
+     * FunnelKit). Timeouts come from `crmhook.http_timeout`.
+     *
+     * @throws \CrmHook\CrmException 401 bad credentials, 404 not found (or deleted), 429 rate
+     * limited, 502 a bad answer, 504 timeout; the message names the CRM and the step.
+     *
+     * @param array $crm
+     * @param string $contact_id
+     * @return array
+     */
+    function crmhook_fetch_contact(array $crm, string $contact_id): array {}
+
+    /**
+     * The id of the CRM contact with this email, or null when there is none.
+     *
+     * @throws \CrmHook\CrmException
+     *
+     * @param array $crm
+     * @param string $email
+     * @return string|null
+     */
+    function crmhook_find_contact(array $crm, string $email): ?string {}
+
+    /**
      * A new access key: 32 letters and digits (190 bits) from the OS CSPRNG, URL-safe.
      *
      * @return string
@@ -18,6 +46,16 @@ namespace {
      * @return string
      */
     function crmhook_generate_password(int $length = 24): string {}
+
+    /**
+     * Every tag of the CRM account, id → name, for the settings screen.
+     *
+     * @throws \CrmHook\CrmException
+     *
+     * @param array $crm
+     * @return array
+     */
+    function crmhook_list_tags(array $crm): array {}
 
     /**
      * Turns a normalized CRM contact into a user plan: `op` (`create` | `update`), `user` (the
@@ -56,6 +94,56 @@ namespace {
      * @return array
      */
     function crmhook_parse_webhook(array $request, array $settings): array {}
+
+    /**
+     * Registers a ConvertKit or Kit automation rule: when `$tag_id` is added (`$event`
+     * `subscriber.tag_add`), the CRM calls `$target_url`. Returns the rule id.
+     *
+     * @throws \CrmHook\CrmException
+     *
+     * @param array $crm
+     * @param string $event
+     * @param string $tag_id
+     * @param string $target_url
+     * @return string
+     */
+    function crmhook_register_webhook(array $crm, string $event, string $tag_id, string $target_url): string {}
+
+    /**
+     * Removes a tag from a ConvertKit or Kit subscriber (the update tag after an `update`
+     * webhook, so the rule can fire again).
+     *
+     * @throws \CrmHook\CrmException
+     *
+     * @param array $crm
+     * @param string $contact_id
+     * @param string $tag_id
+     * @return void
+     */
+    function crmhook_remove_tag(array $crm, string $contact_id, string $tag_id): void {}
+
+    /**
+     * Deletes a ConvertKit or Kit automation rule.
+     *
+     * @throws \CrmHook\CrmException
+     *
+     * @param array $crm
+     * @param string $rule_id
+     * @return void
+     */
+    function crmhook_unregister_webhook(array $crm, string $rule_id): void {}
+
+    /**
+     * Writes fields (CRM field id → value) to a contact: the returned password, the username.
+     *
+     * @throws \CrmHook\CrmException
+     *
+     * @param array $crm
+     * @param string $contact_id
+     * @param array $fields
+     * @return void
+     */
+    function crmhook_update_contact(array $crm, string $contact_id, array $fields): void {}
 
     /**
      * Compares an access key with the expected one in constant time. False when either is empty.

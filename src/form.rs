@@ -50,6 +50,30 @@ impl<'a> Form<'a> {
         Ok(Form { pairs })
     }
 
+    /// The last value of `key` in a raw form or query string, read leniently: pairs that do not
+    /// decode are skipped instead of failing the whole input. This is how the access key is found
+    /// before the rest of the request is judged, so a broken neighbour never hides a right key.
+    ///
+    /// ```
+    /// use crmhook::form::Form;
+    /// assert_eq!(Form::lookup(b"role=%E9&access_key=k", "access_key").as_deref(), Some("k"));
+    /// ```
+    pub fn lookup(input: &'a [u8], key: &str) -> Option<Cow<'a, str>> {
+        let mut found = None;
+        for part in input.split(|&b| b == b'&') {
+            let (raw_key, raw_value) = match part.iter().position(|&b| b == b'=') {
+                Some(i) => (&part[..i], &part[i + 1..]),
+                None => (part, &b""[..]),
+            };
+            if decode(raw_key).is_ok_and(|k| k == key) {
+                if let Ok(value) = decode(raw_value) {
+                    found = Some(value);
+                }
+            }
+        }
+        found
+    }
+
     /// A form from pairs already decoded (PHP's `$_POST` for a multipart body).
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Form<'static> {
         Form { pairs: pairs.into_iter().map(|(k, v)| (Cow::Owned(k), Cow::Owned(v))).collect() }

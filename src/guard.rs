@@ -7,8 +7,9 @@ use crate::error::WebhookError;
 /// Runs `f`, turning a panic into [`WebhookError::Internal`].
 ///
 /// ```
+/// use crmhook::error::WebhookError;
 /// use crmhook::guard::no_panic;
-/// let caught: Result<(), _> = no_panic(|| panic!("bug"));
+/// let caught: Result<(), WebhookError> = no_panic(|| panic!("bug"));
 /// assert_eq!(caught.unwrap_err().status(), 500);
 /// ```
 pub fn no_panic<T, E: From<WebhookError>>(f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {

@@ -34,11 +34,46 @@ static WEBHOOK_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 static CRM_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 
 static INI_ENTRIES: IniEntryDefs<4> = IniEntryDefs::new([
-    IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All),
-    IniEntryDef::new(c"crmhook.http_timeout", c"10", IniEntryPermission::All),
-    IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All),
+    IniEntryDef { on_modify: Some(positive_number), ..IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All) },
+    IniEntryDef { on_modify: Some(positive_number), ..IniEntryDef::new(c"crmhook.http_timeout", c"10", IniEntryPermission::All) },
+    IniEntryDef { on_modify: Some(boolean), ..IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All) },
     IniEntryDef::end(),
 ]);
+
+/// INI change handler: accepts a whole number above zero, refuses anything else (so
+/// `ini_set('crmhook.http_timeout', 'abc')` returns false and the old value stays). Having a
+/// handler also lets `ini_restore()` put the setting back.
+unsafe extern "C" fn positive_number(
+    _entry: *mut ext_php_rs::ffi::zend_ini_entry,
+    new_value: *mut ext_php_rs::ffi::zend_string,
+    _a1: *mut std::ffi::c_void,
+    _a2: *mut std::ffi::c_void,
+    _a3: *mut std::ffi::c_void,
+    _stage: std::ffi::c_int,
+) -> std::ffi::c_int {
+    // SAFETY: PHP passes a valid string or null.
+    let ok = unsafe { new_value.as_ref() }
+        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > 0);
+    if ok { 0 } else { -1 }
+}
+
+/// INI change handler for on/off settings.
+unsafe extern "C" fn boolean(
+    _entry: *mut ext_php_rs::ffi::zend_ini_entry,
+    new_value: *mut ext_php_rs::ffi::zend_string,
+    _a1: *mut std::ffi::c_void,
+    _a2: *mut std::ffi::c_void,
+    _a3: *mut std::ffi::c_void,
+    _stage: std::ffi::c_int,
+) -> std::ffi::c_int {
+    // SAFETY: PHP passes a valid string or null.
+    let ok = unsafe { new_value.as_ref() }
+        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+        .is_some_and(|v| crate::text::parse_bool("crmhook.http_keepalive", v).is_ok());
+    if ok { 0 } else { -1 }
+}
 const INI_NAMES: [&str; 3] = ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.http_keepalive"];
 
 
@@ -373,7 +408,7 @@ fn ini_max_body_bytes() -> usize {
 
 fn call_settings() -> CallSettings {
     let keep_alive = ini_value("crmhook.http_keepalive")
-        .map(|(v, _)| !matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "off" | "false" | "no" | ""))
+        .map(|(v, _)| crate::text::parse_bool("crmhook.http_keepalive", &v).unwrap_or(true))
         .unwrap_or(true);
     CallSettings {
         timeout: std::time::Duration::from_secs(ini_number("crmhook.http_timeout", 10) as u64),
@@ -563,7 +598,14 @@ fn options_from(arr: &ZendHashTable) -> Result<PlanOptions, Failure> {
                 Some(inner) => inner,
                 None => caps,
             };
-            let granted = caps.iter().filter(|(_, on)| on.coerce_to_bool()).map(|(cap, _)| key_text(&cap)).collect();
+            // `cap => true` maps, as WordPress keeps them; a plain list names the caps it grants.
+            let granted = caps
+                .iter()
+                .filter_map(|(cap, value)| match (&cap, value.str()) {
+                    (ArrayKey::Long(_), Some(name)) => Some(name.to_owned()),
+                    _ => value.coerce_to_bool().then(|| key_text(&cap)),
+                })
+                .collect();
             roles.insert(key_text(&slug), granted);
         }
     }

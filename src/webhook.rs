@@ -133,29 +133,35 @@ pub fn parse_webhook(request: &Request<'_>, settings: &Settings<'_>) -> Result<W
     if settings.access_key.trim().is_empty() {
         return Err(WebhookError::NoAccessKeyConfigured);
     }
+    let expected = settings.access_key.as_bytes();
+
+    // A key in the header or the query string is judged before anything else, even before the
+    // body's size; a key that can only be in the body is looked for once the body is read.
+    let early_key: Option<Cow<'_, [u8]>> = request
+        .key_header
+        .map(Cow::Borrowed)
+        .or_else(|| Form::lookup(request.query, "access_key").map(|k| Cow::Owned(k.into_owned().into_bytes())));
+    if let Some(given) = &early_key {
+        if !verify_access_key(given, expected) {
+            return Err(WebhookError::BadAccessKey);
+        }
+    }
     if request.body.len() > settings.max_body_bytes {
         return Err(WebhookError::BodyTooLarge { size: request.body.len(), limit: settings.max_body_bytes });
     }
 
     let query = Form::parse(request.query);
     let body = read_body(request);
-
-    let given_key: Option<Cow<'_, [u8]>> = request
-        .key_header
-        .map(Cow::Borrowed)
-        .or_else(|| match &query {
-            Ok(q) => q.get("access_key").map(|k| Cow::Owned(k.as_bytes().to_vec())),
-            Err(_) => None,
-        })
-        .or_else(|| match &body {
-            Body::Form(Ok(f)) => f.get("access_key").map(|k| Cow::Owned(k.as_bytes().to_vec())),
-            Body::Json(Ok(j)) => j.access_key.as_ref().map(|k| Cow::Owned(k.as_str().as_bytes().to_vec())),
+    if early_key.is_none() {
+        let given: Option<Cow<'_, [u8]>> = match &body {
+            Body::Form(_) => Form::lookup(request.body, "access_key").map(|k| Cow::Owned(k.into_owned().into_bytes())),
+            Body::Json(Ok(j)) => j.access_key.as_ref().map(|k| Cow::Borrowed(k.as_str().as_bytes())),
             _ => None,
-        })
-        .or_else(|| request.form.as_ref().and_then(|f| f.get("access_key")).map(|k| Cow::Owned(k.as_bytes().to_vec())));
-    let given_key = given_key.unwrap_or(Cow::Borrowed(b""));
-    if !verify_access_key(&given_key, settings.access_key.as_bytes()) {
-        return Err(WebhookError::BadAccessKey);
+        }
+        .or_else(|| request.form.as_ref().and_then(|f| f.get("access_key")).map(|k| Cow::Borrowed(k.as_bytes())));
+        if !verify_access_key(given.as_deref().unwrap_or(b""), expected) {
+            return Err(WebhookError::BadAccessKey);
+        }
     }
 
     // Authenticated: from here on, say exactly what is wrong with the request.
@@ -291,7 +297,38 @@ fn parse_json(body: &[u8]) -> Result<JsonBody<'_>, String> {
     }
     // serde_json limits nesting to 128 levels, so a deeply nested body is an error, not a
     // stack overflow; invalid UTF-8 and trailing garbage are errors too.
-    serde_json::from_slice::<JsonBody<'_>>(body).map_err(|e| e.to_string())
+    serde_json::from_slice::<JsonBody<'_>>(body).map_err(|e| json_error(&e))
+}
+
+/// serde_json's error in plain words, without the payload text it quotes (`invalid type:
+/// string "…"` would copy whatever sat there — the access key, or megabytes — into the answer).
+fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {} column {}", e.line(), e.column());
+    match e.classify() {
+        // Syntax messages name what was expected, never the input ("trailing characters at …").
+        Category::Eof | Category::Syntax | Category::Io => e.to_string(),
+        Category::Data => {
+            let full = e.to_string();
+            let what = full.split(" at line ").next().unwrap_or(&full);
+            // Keep serde's words, drop anything it quotes from the input.
+            let mut words = String::new();
+            let mut quoted = false;
+            for c in what.chars() {
+                match c {
+                    '"' if !quoted => {
+                        quoted = true;
+                        words.push_str("a value");
+                    }
+                    '"' => quoted = false,
+                    c if !quoted => words.push(c),
+                    _ => {}
+                }
+            }
+            let words: String = words.chars().take(120).collect();
+            format!("{words} ({at})")
+        }
+    }
 }
 
 #[cfg(test)]
@@ -401,6 +438,32 @@ mod tests {
         let deep = "[".repeat(100_000);
         let err = post(Crm::FluentCrm, &q, "application/json", &format!(r#"{{"x":{deep}"#)).unwrap_err();
         assert_eq!(err.status(), 400);
+    }
+
+    #[test]
+    fn a_right_key_is_found_next_to_a_broken_value() {
+        let err = get(Crm::FunnelKit, &format!("wpf_action=add&access_key={KEY}&contact_id=5&role=%E9")).unwrap_err();
+        assert_eq!(err.status(), 400, "{err}");
+        let err = post(Crm::Keap, "", "application/x-www-form-urlencoded", &format!("access_key={KEY}&wpf_action=add&contactId=%FF")).unwrap_err();
+        assert_eq!(err.status(), 400, "{err}");
+    }
+
+    #[test]
+    fn a_wrong_key_in_the_query_is_403_even_with_a_huge_body() {
+        let body = vec![b'a'; 20];
+        let request = Request { method: "POST", query: b"access_key=nope", body: &body, ..Request::default() };
+        let s = Settings { crm: Crm::Keap, access_key: KEY, max_body_bytes: 10 };
+        assert_eq!(parse_webhook(&request, &s).unwrap_err(), WebhookError::BadAccessKey);
+    }
+
+    #[test]
+    fn json_errors_never_quote_the_payload() {
+        let q = format!("wpf_action=add&access_key={KEY}");
+        let secret = "do-not-echo-this-text";
+        let err = post(Crm::Kit, &q, "application/json", &format!(r#"{{"subscriber":"{secret}"}}"#)).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(!err.to_string().contains(secret), "{err}");
+        assert!(err.to_string().contains("expected"), "{err}");
     }
 
     #[test]
