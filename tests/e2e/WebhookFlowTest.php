@@ -335,6 +335,37 @@ final class WebhookFlowTest extends E2ETestCase
         }
     }
 
+    public function testSavingConvertKitTagsRegistersAndReplacesTheRules(): void
+    {
+        foreach (['convertkit' => '/v3/automations/hooks', 'kit' => '/v4/webhooks'] as $crm => $rules) {
+            $this->emulatorPost('/_emulator/reset');
+            $this->configure($crm);
+            $config = ['crm' => $crm, 'api_url' => self::$emulator . "/$crm"] + self::CREDENTIALS[$crm];
+            $tags = array_keys(crmhook_list_tags($config));
+            $this->assertGreaterThanOrEqual(3, count($tags), "$crm has tags to pick");
+            // What options.php does with the settings form: sanitize (which talks to the CRM), then save.
+            $save = static fn (string $update, string $import) => sprintf(
+                '$s = CrmHook_Admin::sanitize(["_form" => "1", "crm" => %s, "api_url" => %s, "ck_update_tag" => %s, "ck_import_tag" => %s]); CrmHook_Settings::update($s); return $s["ck_update_rule"] . "," . $s["ck_import_rule"];',
+                var_export($crm, true), var_export($config['api_url'], true), var_export((string) $update, true), var_export((string) $import, true)
+            );
+            [$updateRule, $importRule] = explode(',', $this->wp($save((string) $tags[0], (string) $tags[1])));
+            $this->assertNotSame('', $updateRule, "$crm update rule id");
+            $this->assertNotSame('', $importRule, "$crm import rule id");
+            $posts = array_values(array_filter($this->crmCalls($crm), static fn ($c) => $c['method'] === 'POST' && str_contains((string) $c['path'], $rules)));
+            $this->assertCount(2, $posts, "$crm: two rules registered");
+            $targets = array_map(static fn ($c) => json_decode((string) $c['body'], true)['target_url'], $posts);
+            $this->assertContains(self::$site . '/?wpf_action=update&access_key=' . self::$key, $targets);
+            $this->assertContains(self::$site . '/?wpf_action=add&access_key=' . self::$key, $targets);
+
+            // A new update tag: the old rule is deleted first, then the new one registered.
+            $before = count($this->crmCalls($crm));
+            [$newUpdateRule] = explode(',', $this->wp($save((string) $tags[2], (string) $tags[1])));
+            $calls = array_map(static fn ($c) => $c['method'] . ' ' . $c['path'], array_slice($this->crmCalls($crm), $before));
+            $this->assertContains("DELETE $rules/$updateRule", array_map(static fn ($c) => preg_replace('/\?.*/', '', $c), $calls), "$crm: " . implode(' | ', $calls));
+            $this->assertNotSame($updateRule, $newUpdateRule);
+        }
+    }
+
     public function testAsyncAnswers202AndStillCreatesTheUser(): void
     {
         $this->configure('keap');

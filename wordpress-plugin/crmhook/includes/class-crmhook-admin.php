@@ -162,7 +162,14 @@ final class CrmHook_Admin {
 			}
 			try {
 				if ( '' !== (string) $old[ $rule_key ] && $same_crm ) {
-					crmhook_unregister_webhook( $config, (string) $old[ $rule_key ] );
+					try {
+						crmhook_unregister_webhook( $config, (string) $old[ $rule_key ] );
+					} catch ( \CrmHook\CrmException $e ) {
+						// Already deleted in the CRM: nothing left to remove.
+						if ( 404 !== $e->getCode() ) {
+							throw $e;
+						}
+					}
 				}
 				$new[ $rule_key ] = '';
 				if ( '' !== $new[ $tag_key ] ) {
