@@ -206,6 +206,8 @@ final class CrmHook_Endpoint {
 		}
 		status_header( $status );
 		nocache_headers();
+		// nocache_headers() says no-cache; a webhook answer must not be stored at all.
+		header( 'Cache-Control: no-store, no-cache, must-revalidate, max-age=0' );
 		header( 'Content-Type: application/json; charset=utf-8' );
 		header( 'X-Robots-Tag: noindex' );
 		echo wp_json_encode( $outcome );

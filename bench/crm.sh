@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Issue 3's benchmark: crmhook_fetch_contact calls/s with connection reuse vs a new connection per
+# call. Starts the emulator and a keep-alive nginx front for it on 127.0.0.1:8791; stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export EMULATOR_PORT="${EMULATOR_PORT:-8790}"
+FRONT_PORT="${FRONT_PORT:-8791}"
+dir="$PWD/.run/bench-front"
+mkdir -p "$dir"
+cat >"$dir/nginx.conf" <<EOC
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+user root;
+worker_processes 1;
+events { worker_connections 256; }
+http {
+  access_log off;
+  keepalive_timeout 75s;
+  keepalive_requests 100000;
+  upstream emulator { server 127.0.0.1:$EMULATOR_PORT; }
+  server {
+    listen 127.0.0.1:$FRONT_PORT;
+    location / { proxy_pass http://emulator; proxy_set_header Host 127.0.0.1:$EMULATOR_PORT; }
+  }
+}
+EOC
+tests/emulator/emulator.sh start >/dev/null
+nginx -c "$dir/nginx.conf" -p "$dir"
+trap 'kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true; tests/emulator/emulator.sh stop >/dev/null 2>&1 || true' EXIT
+sleep 0.3
+php -d extension="$PWD/target/release/libcrmhook.so" bench/crm_calls.php "http://127.0.0.1:$FRONT_PORT"

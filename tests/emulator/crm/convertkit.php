@@ -1,0 +1,136 @@
+<?php
+/**
+ * ConvertKit API v3 (`api_secret` in the query or the JSON body) and Kit API v4 (`X-Kit-Api-Key`
+ * or a Bearer token, cursor pagination), and their automation-rule webhook:
+ * `{"subscriber": {…}}` as JSON. One class, as the two are one product in two API versions.
+ */
+
+declare(strict_types=1);
+
+namespace CrmHook\Emulator;
+
+final class ConvertKit implements Crm
+{
+    /** Kit's largest page is 1,000; the emulator's is small so tests see more than one page. */
+    public const MAX_PER_PAGE = 25;
+
+    public function __construct(private bool $v4)
+    {
+    }
+
+    public function authorized(Request $r, array $credentials): bool
+    {
+        if ($this->v4) {
+            $bearer = preg_replace('/^Bearer\s+/i', '', $r->header('authorization'));
+            return hash_equals($credentials['api_key'], $r->header('x-kit-api-key')) || hash_equals($credentials['api_key'], (string) $bearer);
+        }
+        $given = (string) ($r->query['api_secret'] ?? ($r->json()['api_secret'] ?? ''));
+        return hash_equals($credentials['api_secret'], $given);
+    }
+
+    public function refused(): Answer
+    {
+        return $this->v4
+            ? Answer::json(401, ['errors' => ['The access token is invalid']])
+            : Answer::json(401, ['error' => 'Authorization Failed', 'message' => 'API Key not valid']);
+    }
+
+    public function route(Request $r, array &$crm, array &$state): Answer
+    {
+        $v = $this->v4 ? 'v4' : 'v3';
+        $p = $r->path;
+        if ($r->method === 'GET' && preg_match("#^/$v/subscribers/(\\d+)$#", $p, $m)) {
+            return missing($crm, $m[1]) ? $this->notFound() : Answer::json(200, ['subscriber' => $this->subscriber($m[1], $crm['contacts'][$m[1]])]);
+        }
+        if ($r->method === 'GET' && preg_match("#^/$v/subscribers/(\\d+)/tags$#", $p, $m)) {
+            if (missing($crm, $m[1])) {
+                return $this->notFound();
+            }
+            return $this->tagList(array_map(static fn ($t) => (string) $t, $crm['contacts'][$m[1]]['tags']), $crm, $r);
+        }
+        if ($r->method === 'GET' && $p === "/$v/tags") {
+            return $this->tagList(array_map('strval', array_keys($crm['tags'])), $crm, $r);
+        }
+        if ($r->method === 'GET' && $p === "/$v/subscribers") {
+            $email = strtolower((string) ($r->query['email_address'] ?? ''));
+            $found = [];
+            foreach ($crm['contacts'] as $id => $c) {
+                if (strtolower($c['email']) === $email) {
+                    $found[] = $this->subscriber((string) $id, $c);
+                }
+            }
+            return Answer::json(200, $this->v4
+                ? ['subscribers' => $found, 'pagination' => cursor_page($found, [], self::MAX_PER_PAGE)[1]]
+                : ['total_subscribers' => count($found), 'page' => 1, 'total_pages' => 1, 'subscribers' => $found]);
+        }
+        if ($r->method === 'PUT' && preg_match("#^/$v/subscribers/(\\d+)$#", $p, $m)) {
+            if (missing($crm, $m[1])) {
+                return $this->notFound();
+            }
+            foreach ((array) ($r->json()['fields'] ?? []) as $key => $value) {
+                $crm['contacts'][$m[1]]['fields'][(string) $key] = (string) $value;
+            }
+            return Answer::json(200, ['subscriber' => $this->subscriber($m[1], $crm['contacts'][$m[1]])]);
+        }
+        $rules = $this->v4 ? '/v4/webhooks' : '/v3/automations/hooks';
+        if ($r->method === 'POST' && $p === $rules) {
+            $body = $r->json() ?? [];
+            if (!isset($body['target_url'], $body['event']['name'])) {
+                return Answer::json(422, ['errors' => ['target_url and event are required']]);
+            }
+            $id = next_id($state);
+            $rule = ['id' => $id, 'account_id' => 1, 'event' => $body['event'], 'target_url' => $body['target_url']];
+            $crm['rules'][(string) $id] = $rule;
+            return Answer::json($this->v4 ? 201 : 200, [$this->v4 ? 'webhook' : 'rule' => $rule]);
+        }
+        if ($r->method === 'DELETE' && preg_match('#^' . preg_quote($rules, '#') . '/(\d+)$#', $p, $m)) {
+            if (!isset($crm['rules'][$m[1]])) {
+                return $this->notFound();
+            }
+            unset($crm['rules'][$m[1]]);
+            return $this->v4 ? new Answer(204, null) : Answer::json(200, ['success' => true]);
+        }
+        $untag = $this->v4 ? '#^/v4/tags/(\d+)/subscribers/(\d+)$#' : '#^/v3/subscribers/(\d+)/tags/(\d+)$#';
+        if ($r->method === 'DELETE' && preg_match($untag, $p, $m)) {
+            [$sub, $tag] = $this->v4 ? [$m[2], $m[1]] : [$m[1], $m[2]];
+            if (missing($crm, $sub)) {
+                return $this->notFound();
+            }
+            $crm['contacts'][$sub]['tags'] = array_values(array_filter($crm['contacts'][$sub]['tags'], static fn ($t) => (string) $t !== $tag));
+            return $this->v4 ? new Answer(204, null) : Answer::json(200, ['id' => (int) $tag, 'name' => $crm['tags'][$tag] ?? '']);
+        }
+        return $this->notFound();
+    }
+
+    private function notFound(): Answer
+    {
+        return $this->v4
+            ? Answer::json(404, ['errors' => ['Not Found']])
+            : Answer::json(404, ['error' => 'Not Found', 'message' => 'The entity you were trying to find doesn\'t exist']);
+    }
+
+    private function tagList(array $ids, array $crm, Request $r): Answer
+    {
+        $tags = array_map(static fn ($id) => ['id' => (int) $id, 'name' => $crm['tags'][$id] ?? "Tag $id", 'created_at' => '2024-01-01T00:00:00Z'], $ids);
+        if (!$this->v4) {
+            return Answer::json(200, ['tags' => $tags]);
+        }
+        [$page, $pagination] = cursor_page($tags, $r->query, self::MAX_PER_PAGE);
+        return Answer::json(200, ['tags' => $page, 'pagination' => $pagination]);
+    }
+
+    /** ConvertKit keeps only a first name; the last name lives in a custom field. */
+    private function subscriber(string $id, array $c): array
+    {
+        return [
+            'id' => (int) $id, 'first_name' => $c['first_name'], 'email_address' => $c['email'], 'state' => 'active',
+            'created_at' => '2024-01-02T10:00:00Z', 'fields' => ['last_name' => $c['last_name']] + $c['fields'],
+        ];
+    }
+
+    public function webhook(string $id, array $c, array $tagNames, array $contract, string $method): array
+    {
+        $body = ['subscriber' => $this->subscriber($id, $c)];
+        return ['method' => 'POST', 'query' => $contract, 'body' => json_encode($body), 'content_type' => 'application/json'];
+    }
+}

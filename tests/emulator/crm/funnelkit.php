@@ -1,0 +1,80 @@
+<?php
+/**
+ * FunnelKit Automations' REST API on another WordPress site (`/wp-json/autonami-app/`, HTTP Basic
+ * with an application password) and its *Send Data → HTTP Request*: the URL contract as GET
+ * query parameters (recommended) or a POST form.
+ */
+
+declare(strict_types=1);
+
+namespace CrmHook\Emulator;
+
+final class FunnelKit implements Crm
+{
+    private const BASE = '/wp-json/autonami-app';
+
+    public function authorized(Request $r, array $credentials): bool
+    {
+        $given = $r->basic();
+        return $given !== null && hash_equals($credentials['username'], $given[0]) && hash_equals($credentials['password'], $given[1]);
+    }
+
+    public function refused(): Answer
+    {
+        return Answer::json(401, ['code' => 'rest_forbidden', 'message' => 'Sorry, you are not allowed to do that.', 'data' => ['status' => 401]]);
+    }
+
+    public function route(Request $r, array &$crm, array &$state): Answer
+    {
+        $p = str_starts_with($r->path, self::BASE . '/') ? substr($r->path, strlen(self::BASE)) : '';
+        if ($r->method === 'GET' && preg_match('#^/contacts/(\d+)$#', $p, $m)) {
+            return missing($crm, $m[1])
+                ? Answer::json(404, ['code' => 404, 'message' => 'Contact not found'])
+                : Answer::json(200, ['code' => 200, 'result' => $this->contact($m[1], $crm['contacts'][$m[1]], $crm)]);
+        }
+        if ($r->method === 'GET' && $p === '/contacts') {
+            $search = strtolower((string) ($r->query['search'] ?? ''));
+            $found = [];
+            foreach ($crm['contacts'] as $id => $c) {
+                if ($search !== '' && str_contains(strtolower($c['email']), $search)) {
+                    $found[] = $this->contact((string) $id, $c, $crm);
+                }
+            }
+            return Answer::json(200, ['code' => 200, 'result' => $found]);
+        }
+        if ($r->method === 'POST' && preg_match('#^/contacts/(\d+)/fields$#', $p, $m)) {
+            if (missing($crm, $m[1])) {
+                return Answer::json(404, ['code' => 404, 'message' => 'Contact not found']);
+            }
+            foreach ((array) ($r->json()['fields'] ?? []) as $key => $value) {
+                $crm['contacts'][$m[1]]['fields'][(string) $key] = (string) $value;
+            }
+            return Answer::json(200, ['code' => 200, 'result' => $this->contact($m[1], $crm['contacts'][$m[1]], $crm)]);
+        }
+        if ($r->method === 'GET' && $p === '/tags') {
+            $tags = [];
+            foreach ($crm['tags'] as $id => $name) {
+                $tags[] = ['ID' => (string) $id, 'name' => $name];
+            }
+            return Answer::json(200, ['code' => 200, 'result' => $tags]);
+        }
+        return Answer::json(404, ['code' => 'rest_no_route', 'message' => 'No route was found matching the URL and request method.', 'data' => ['status' => 404]]);
+    }
+
+    private function contact(string $id, array $c, array $crm): array
+    {
+        return [
+            'id' => $id, 'email' => $c['email'], 'f_name' => $c['first_name'], 'l_name' => $c['last_name'], 'contact_no' => $c['phone'],
+            'fields' => $c['fields'] ?: [],
+            'tags' => array_map(static fn ($t) => ['ID' => (string) $t, 'name' => $crm['tags'][(string) $t] ?? "Tag $t"], $c['tags']),
+        ];
+    }
+
+    public function webhook(string $id, array $c, array $tagNames, array $contract, string $method): array
+    {
+        $data = ['contact_id' => $id] + $contract;
+        return $method === 'POST'
+            ? ['method' => 'POST', 'query' => [], 'body' => http_build_query($data), 'content_type' => 'application/x-www-form-urlencoded']
+            : ['method' => 'GET', 'query' => $data, 'body' => null, 'content_type' => null];
+    }
+}

@@ -1,0 +1,85 @@
+<?php
+/**
+ * Keap REST v2 (`X-Keap-API-Key`, a service account key) and the campaign's *Send HTTP Post*:
+ * name/value pairs, form-encoded, with `contactId` in camelCase.
+ */
+
+declare(strict_types=1);
+
+namespace CrmHook\Emulator;
+
+final class Keap implements Crm
+{
+    public function authorized(Request $r, array $credentials): bool
+    {
+        return hash_equals($credentials['api_key'], $r->header('x-keap-api-key'));
+    }
+
+    public function refused(): Answer
+    {
+        return Answer::json(401, ['message' => 'Invalid API key', 'status_code' => 401]);
+    }
+
+    public function route(Request $r, array &$crm, array &$state): Answer
+    {
+        $p = $r->path;
+        if ($r->method === 'GET' && preg_match('#^/v2/contacts/(\d+)$#', $p, $m)) {
+            return missing($crm, $m[1]) ? $this->notFound($m[1]) : Answer::json(200, $this->contact($m[1], $crm['contacts'][$m[1]]));
+        }
+        if ($r->method === 'GET' && $p === '/v2/contacts') {
+            $filter = (string) ($r->query['filter'] ?? '');
+            $email = str_starts_with($filter, 'email==') ? strtolower(substr($filter, 7)) : '';
+            $found = [];
+            foreach ($crm['contacts'] as $id => $c) {
+                if ($email !== '' && strtolower($c['email']) === $email) {
+                    $found[] = $this->contact((string) $id, $c);
+                }
+            }
+            return Answer::json(200, ['contacts' => $found, 'next_page_token' => '']);
+        }
+        if ($r->method === 'PATCH' && preg_match('#^/v2/contacts/(\d+)$#', $p, $m)) {
+            if (missing($crm, $m[1])) {
+                return $this->notFound($m[1]);
+            }
+            foreach ((array) ($r->json()['custom_fields'] ?? []) as $f) {
+                $crm['contacts'][$m[1]]['fields'][(string) $f['id']] = (string) $f['content'];
+            }
+            return Answer::json(200, $this->contact($m[1], $crm['contacts'][$m[1]]));
+        }
+        if ($r->method === 'GET' && $p === '/v2/tags') {
+            $size = max(1, min(1000, (int) ($r->query['page_size'] ?? 1000)));
+            $start = (int) ($r->query['page_token'] ?? 0);
+            $tags = [];
+            foreach ($crm['tags'] as $id => $name) {
+                $tags[] = ['id' => (int) $id, 'name' => $name];
+            }
+            $next = $start + $size < count($tags) ? (string) ($start + $size) : '';
+            return Answer::json(200, ['tags' => array_slice($tags, $start, $size), 'next_page_token' => $next]);
+        }
+        return Answer::json(404, ['message' => 'Not found']);
+    }
+
+    private function notFound(string $id): Answer
+    {
+        return Answer::json(404, ['message' => "Contact $id not found", 'status_code' => 404]);
+    }
+
+    private function contact(string $id, array $c): array
+    {
+        $custom = [];
+        foreach ($c['fields'] as $field => $value) {
+            $custom[] = ['id' => (int) $field, 'content' => $value];
+        }
+        return [
+            'id' => (int) $id, 'given_name' => $c['first_name'], 'family_name' => $c['last_name'],
+            'email_addresses' => [['email' => $c['email'], 'field' => 'EMAIL1', 'email_opt_status' => 'SINGLE_OPT_IN']],
+            'custom_fields' => $custom, 'tag_ids' => array_map('intval', $c['tags']),
+        ];
+    }
+
+    public function webhook(string $id, array $c, array $tagNames, array $contract, string $method): array
+    {
+        $data = ['contactId' => $id] + $contract + ['Email' => $c['email'], 'FirstName' => $c['first_name']];
+        return ['method' => 'POST', 'query' => [], 'body' => http_build_query($data), 'content_type' => 'application/x-www-form-urlencoded'];
+    }
+}

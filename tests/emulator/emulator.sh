@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The CRM emulator's lifecycle: start | stop | status. Binds to 127.0.0.1 only.
+# Env: EMULATOR_PORT (8790), EMULATOR_STATE (<repo>/.run/emulator), EMULATOR_WORKERS (4).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+port="${EMULATOR_PORT:-8790}"
+export EMULATOR_STATE="${EMULATOR_STATE:-$repo/.run/emulator}"
+pidfile="$EMULATOR_STATE/emulator.pid"
+url="http://127.0.0.1:$port"
+
+running() {
+  [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$(cat "$pidfile")/cmdline" 2>/dev/null | grep -qF "$here/router.php"
+}
+
+case "${1:-}" in
+start)
+  mkdir -p "$EMULATOR_STATE"
+  if running; then echo "emulator: already running at $url"; exit 0; fi
+  # Parallel workers, so a site's concurrent webhooks are served at once (PHP forks them).
+  PHP_CLI_SERVER_WORKERS="${EMULATOR_WORKERS:-4}" setsid php -S "127.0.0.1:$port" "$here/router.php" \
+    </dev/null >>"$EMULATOR_STATE/emulator.log" 2>&1 &
+  echo $! >"$pidfile"
+  for _ in $(seq 100); do
+    curl -fsS -o /dev/null -X POST "$url/_emulator/reset" 2>/dev/null && { echo "emulator: $url"; exit 0; }
+    running || break
+    sleep 0.1
+  done
+  tail -5 "$EMULATOR_STATE/emulator.log" >&2 || true
+  echo "emulator: did not start on $url" >&2
+  exit 1
+  ;;
+stop)
+  if running; then
+    pid="$(cat "$pidfile")"
+    # The server and the workers it forked share its process group (setsid made it the leader).
+    kill -TERM -- "-$pid" 2>/dev/null || kill "$pid"
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+  ;;
+status)
+  if running; then echo "emulator: running at $url (pid $(cat "$pidfile"))"; else echo "emulator: not running"; exit 1; fi
+  ;;
+*)
+  echo "usage: $0 start|stop|status" >&2
+  exit 2
+  ;;
+esac

@@ -1,0 +1,162 @@
+<?php
+/**
+ * The CRM emulator: a router for PHP's built-in server.
+ *
+ *   /<crm>/…        the CRM's API (activecampaign, convertkit, kit, fluentcrm, funnelkit, keap)
+ *   /_emulator/…    the control API: reset, calls, contacts, faults, send (see README.md)
+ *
+ * Started by emulator.sh on 127.0.0.1 only.
+ */
+
+declare(strict_types=1);
+
+namespace CrmHook\Emulator;
+
+require __DIR__ . '/lib.php';
+require __DIR__ . '/crm/Crm.php';
+
+
+$uri = (string) ($_SERVER['REQUEST_URI'] ?? '/');
+$path = (string) parse_url($uri, PHP_URL_PATH);
+parse_str((string) parse_url($uri, PHP_URL_QUERY), $query);
+$headers = [];
+foreach (getallheaders() as $name => $value) {
+    $headers[strtolower($name)] = $value;
+}
+$method = (string) ($_SERVER['REQUEST_METHOD'] ?? 'GET');
+$body = (string) file_get_contents('php://input');
+
+if (str_starts_with($path, '/_emulator/')) {
+    control(substr($path, strlen('/_emulator')), $method, $query, $body)->send();
+    return true;
+}
+
+$slug = explode('/', ltrim($path, '/'))[0];
+if (!in_array($slug, CRMS, true)) {
+    Answer::json(404, ['message' => "unknown CRM '$slug': use /" . implode(', /', CRMS)])->send();
+    return true;
+}
+$request = new Request($method, substr($path, strlen($slug) + 1), $query, $body, $headers);
+api($slug, $request)->send();
+return true;
+
+/** An API call: recorded, then a fault if one is armed, then the auth check and the route. */
+function api(string $slug, Request $request): Answer
+{
+    $crm = crm($slug);
+    [$authorized, $fault] = with_state(static function (array &$state) use ($crm, $slug, $request): array {
+        return [$crm->authorized($request, $state['credentials'][$slug]), take_fault($state, $slug, $request->path)];
+    });
+    record([
+        'time' => microtime(true), 'crm' => $slug, 'method' => $request->method, 'path' => $request->path,
+        'query' => array_diff_key($request->query, ['api_secret' => 1]), 'body' => redact($request->body), 'authorized' => $authorized,
+    ]);
+    if ($fault !== null) {
+        $answer = apply_fault($fault);
+        if ($answer !== null) {
+            return $answer;
+        }
+    }
+    if (!$authorized) {
+        return $crm->refused();
+    }
+    return with_state(static function (array &$state) use ($crm, $slug, $request): Answer {
+        $state['crms'][$slug] += ['rules' => []];
+        return $crm->route($request, $state['crms'][$slug], $state);
+    });
+}
+
+/** The body as logged: ConvertKit v3 puts its secret in JSON bodies. */
+function redact(string $body): string
+{
+    return (string) preg_replace('/("api_secret"\s*:\s*")[^"]*"/', '$1[redacted]"', $body);
+}
+
+/** The first armed fault for this call, counted down; null when none. */
+function take_fault(array &$state, string $crm, string $path): ?array
+{
+    foreach ($state['faults'] as $i => $fault) {
+        $matches = ($fault['crm'] ?? $crm) === $crm && (
+            str_starts_with((string) ($fault['path'] ?? ''), '#') ? preg_match((string) $fault['path'], $path) === 1 : str_starts_with($path, (string) ($fault['path'] ?? ''))
+        );
+        if (!$matches) {
+            continue;
+        }
+        if (isset($fault['times'])) {
+            $state['faults'][$i]['times']--;
+            if ($state['faults'][$i]['times'] <= 0) {
+                array_splice($state['faults'], $i, 1);
+            }
+        }
+        return $fault;
+    }
+    return null;
+}
+
+/** What a fault does: an answer, or null to go on (after a delay). */
+function apply_fault(array $fault): ?Answer
+{
+    $mode = $fault['mode'] ?? 'status';
+    switch ($mode) {
+        case 'delay':
+            usleep(1000 * (int) ($fault['delay_ms'] ?? 1000));
+            return null;
+        case 'html':
+            return new Answer((int) ($fault['status'] ?? 200), null, ['Content-Type' => 'text/html; charset=UTF-8'],
+                '<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><h1>Checking your browser before accessing the site.</h1></body></html>');
+        case 'garbage':
+            return new Answer((int) ($fault['status'] ?? 200), null, ['Content-Type' => 'application/json'], "\x00\x01%%garbage{{\xff");
+        case 'drop':
+            // Close the connection without a word: this worker dies, the server forks another.
+            if (function_exists('posix_kill')) {
+                posix_kill(getmypid(), 9);
+            }
+            exit(1);
+        default:
+            $headers = isset($fault['retry_after']) ? ['Retry-After' => (string) $fault['retry_after']] : [];
+            $body = $fault['body'] ?? ['message' => 'Service Unavailable'];
+            return is_string($body)
+                ? new Answer((int) ($fault['status'] ?? 503), null, $headers + ['Content-Type' => 'application/json'], $body)
+                : new Answer((int) ($fault['status'] ?? 503), $body, $headers);
+    }
+}
+
+/** The control API. */
+function control(string $path, string $method, array $query, string $body): Answer
+{
+    $json = json_decode($body, true) ?: [];
+    if ($path === '/reset' && $method === 'POST') {
+        reset_state();
+        return Answer::json(200, ['ok' => true]);
+    }
+    if ($path === '/calls' && $method === 'GET') {
+        return Answer::json(200, calls(isset($query['crm']) ? (string) $query['crm'] : null));
+    }
+    if ($path === '/faults' && $method === 'POST') {
+        with_state(static function (array &$state) use ($json): void {
+            $state['faults'][] = $json;
+        });
+        return Answer::json(200, ['ok' => true]);
+    }
+    if ($path === '/faults' && $method === 'DELETE') {
+        with_state(static function (array &$state): void {
+            $state['faults'] = [];
+        });
+        return Answer::json(200, ['ok' => true]);
+    }
+    if (preg_match('#^/contacts/([a-z]+)/(\d+)$#', $path, $m) && $method === 'GET') {
+        $contact = with_state(static fn (array &$state) => $state['crms'][$m[1]]['contacts'][$m[2]] ?? null);
+        return $contact === null ? Answer::json(404, ['message' => 'no such contact']) : Answer::json(200, $contact);
+    }
+    if ($path === '/rules' && $method === 'GET') {
+        return Answer::json(200, with_state(static fn (array &$state) => array_map(static fn ($c) => $c['rules'] ?? [], $state['crms'])));
+    }
+    if ($path === '/send' && $method === 'POST') {
+        try {
+            return Answer::json(200, send_webhook($json));
+        } catch (\InvalidArgumentException $e) {
+            return Answer::json(400, ['error' => $e->getMessage()]);
+        }
+    }
+    return Answer::json(404, ['error' => "no control route $method $path"]);
+}
