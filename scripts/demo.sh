@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export SITE_PORT="${SITE_PORT:-8088}" EMULATOR_PORT="${EMULATOR_PORT:-8790}"
 export SITE_URL="http://127.0.0.1:$SITE_PORT" EMULATOR_URL="http://127.0.0.1:$EMULATOR_PORT"
 
-scripts/site/up.sh
+scripts/site/up.sh --reset    # a fresh site every time: every CRM creates its user
 tests/emulator/emulator.sh start
 php scripts/site/wp.php -f scripts/demo.php
 
