@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The suites that need the real site: the plugin's PHPUnit tests (WordPress on a test database),
-# the HTTP end-to-end tests through nginx + php-fpm, and the browser test. Starts the site and the
+# The suites that need the real site or the CRM emulator: the plugin's PHPUnit tests (WordPress on
+# a test database), the CRM clients against the emulator, the HTTP end-to-end tests through
+# nginx + php-fpm, and the browser test. Starts the site and the
 # CRM emulator, and stops on exit exactly what it started (by pid, through their own scripts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,9 @@ tests/emulator/emulator.sh start
 
 echo "== plugin unit tests (PHPUnit, WordPress on the test database)"
 php -d extension="$SO" "$PHPUNIT" --configuration tests/wordpress/phpunit.xml
+
+echo "== CRM API clients against the emulator (every function, every CRM, every fault)"
+php -d extension="$SO" "$PHPUNIT" --configuration tests/crm/phpunit.xml
 
 echo "== end-to-end tests (HTTP through nginx + php-fpm, CRM emulator)"
 php -d extension="$SO" "$PHPUNIT" --configuration tests/e2e/phpunit.xml
