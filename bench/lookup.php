@@ -1,75 +1,72 @@
 <?php
 /**
- * Contact lookup cost at 1,000 and at 100,000 users: the index seek (CrmHook_Contacts::user_for)
- * against the usermeta value scan a plugin without an index does (get_users + meta_query).
+ * Contact lookup cost at 1,000 and at 100,000 linked users: the contact index (a primary-key
+ * seek, the query CrmHook_Contacts::user_for() runs) against the lookup a plugin without an
+ * index does (a wp_usermeta value match), measured side by side.
  *
- *   php scripts/site/wp.php -f bench/lookup.php      (run by bench/site.sh; uses the test database)
+ *   php scripts/site/wp.php --tests -f bench/lookup.php      (run by bench/site.sh)
  *
- * Users are bulk-inserted with SQL (wp_insert_user would take minutes for 100,000).
+ * Both sizes exist at once — two copies of the index table, two meta keys — and the rounds
+ * alternate between them, so the machine's noise falls on both alike. Rows come from MariaDB's
+ * sequence engine (seq_1_to_N); nothing is left behind.
  */
 
 declare(strict_types=1);
 
 global $wpdb;
-$table = CrmHook_Contacts::table();
-$rounds = ['index' => 2000, 'scan' => 100];
+$sizes = [1000, 100000];
+$rounds = 20;
+$per_round = ['index' => 200, 'meta' => 5];
 
-/** Grows the site to $n bench users, each linked to contact 500000+i of 'keap'. */
-$grow = static function (int $n) use ($wpdb, $table): void {
-    $have = (int) $wpdb->get_var("SELECT COUNT(*) FROM $table WHERE crm = 'keap' AND contact_id >= '500000'");
-    for ($start = $have; $start < $n; $start += 5000) {
-        $end = min($n, $start + 5000);
-        $users = $meta = $links = [];
-        for ($i = $start; $i < $end; $i++) {
-            $users[] = $wpdb->prepare('(%s, %s, %s, %s, NOW(), %s)', "bench$i", '$P$Bbench', "bench$i", "bench$i@bench.example", "bench $i");
-        }
-        $wpdb->query("INSERT INTO {$wpdb->users} (user_login, user_pass, user_nicename, user_email, user_registered, display_name) VALUES " . implode(',', $users));
-        $first = (int) $wpdb->insert_id;
-        for ($i = $start, $id = $first; $i < $end; $i++, $id++) {
-            $contact = (string) (500000 + $i);
-            $meta[]  = $wpdb->prepare('(%d, %s, %s)', $id, 'infusionsoft_contact_id', $contact);
-            $meta[]  = $wpdb->prepare('(%d, %s, %s)', $id, $wpdb->prefix . 'capabilities', 'a:1:{s:10:"subscriber";b:1;}');
-            $links[] = $wpdb->prepare("('keap', %s, %d, UTC_TIMESTAMP())", $contact, $id);
-        }
-        $wpdb->query("INSERT INTO {$wpdb->usermeta} (user_id, meta_key, meta_value) VALUES " . implode(',', $meta));
-        $wpdb->query("INSERT INTO $table (crm, contact_id, user_id, linked_at) VALUES " . implode(',', $links));
-    }
-};
+$index_sql = static fn (string $table): string => "SELECT user_id FROM $table WHERE crm = %s AND contact_id = %s";
+$meta_sql = "SELECT user_id FROM {$wpdb->usermeta} WHERE meta_key = %s AND meta_value = %s LIMIT 1";
 
-/** Median microseconds per lookup over $rounds random contacts among the first $n. */
-$time = static function (callable $lookup, int $n, int $rounds): float {
-    mt_srand(42);
-    $samples = [];
-    for ($r = 0; $r < $rounds; $r++) {
-        $contact = (string) (500000 + mt_rand(0, $n - 1));
-        wp_cache_flush(); // every lookup goes to the database, as in a fresh request
-        $t = hrtime(true);
-        $found = $lookup($contact);
-        $samples[] = (hrtime(true) - $t) / 1000;
-        if (!$found) {
-            throw new RuntimeException("contact $contact not found");
-        }
-    }
-    sort($samples);
-    return $samples[intdiv(count($samples), 2)];
-};
-
-$index = static fn (string $c) => CrmHook_Contacts::user_for('keap', $c);
-$scan  = static fn (string $c) => get_users(['meta_key' => 'infusionsoft_contact_id', 'meta_value' => $c, 'fields' => 'ID', 'number' => 1])[0] ?? null;
-
-$results = [];
-foreach ([1000, 100000] as $n) {
-    $grow($n);
-    $results[$n] = ['index' => $time($index, $n, $rounds['index']), 'scan' => $time($scan, $n, $rounds['scan'])];
+$tables = [];
+foreach ($sizes as $n) {
+    $table = CrmHook_Contacts::table() . "_bench_$n";
+    $tables[$n] = $table;
+    $wpdb->query("DROP TABLE IF EXISTS $table");
+    $wpdb->query("CREATE TABLE $table LIKE " . CrmHook_Contacts::table());
+    $wpdb->query("INSERT INTO $table (crm, contact_id, user_id, linked_at) SELECT 'keap', seq, seq, UTC_TIMESTAMP() FROM seq_1_to_$n");
+    $wpdb->query($wpdb->prepare("DELETE FROM {$wpdb->usermeta} WHERE meta_key = %s", "bench{$n}_contact_id"));
+    $wpdb->query("INSERT INTO {$wpdb->usermeta} (user_id, meta_key, meta_value) SELECT seq, 'bench{$n}_contact_id', seq FROM seq_1_to_$n");
 }
 
-printf("contact lookup, median µs per lookup (%d index lookups, %d scans)\n", $rounds['index'], $rounds['scan']);
-printf("%-28s %12s %12s %8s\n", '', '1,000 users', '100,000 users', 'ratio');
-foreach (['index' => 'crmhook index (PK seek)', 'scan' => 'usermeta meta_query'] as $k => $label) {
-    printf("%-28s %12.1f %12.1f %7.2fx\n", $label, $results[1000][$k], $results[100000][$k], $results[100000][$k] / $results[1000][$k]);
+$samples = [];
+mt_srand(42);
+for ($r = 0; $r < $rounds; $r++) {
+    foreach ($sizes as $n) {
+        foreach (['index', 'meta'] as $kind) {
+            for ($i = 0; $i < $per_round[$kind]; $i++) {
+                $contact = (string) mt_rand(1, $n);
+                $sql = $kind === 'index'
+                    ? $wpdb->prepare($index_sql($tables[$n]), 'keap', $contact)
+                    : $wpdb->prepare($meta_sql, "bench{$n}_contact_id", $contact);
+                $t = hrtime(true);
+                $found = $wpdb->get_var($sql);
+                $samples[$kind][$n][] = (hrtime(true) - $t) / 1000;
+                if ((string) $found !== $contact) {
+                    throw new RuntimeException("$kind lookup of $contact at $n found " . var_export($found, true));
+                }
+            }
+        }
+    }
 }
 
-// Leave the test database as it was.
-$wpdb->query("DELETE u, m FROM {$wpdb->users} u LEFT JOIN {$wpdb->usermeta} m ON m.user_id = u.ID WHERE u.user_login LIKE 'bench%' AND u.user_email LIKE '%@bench.example'");
-$wpdb->query("DELETE FROM $table WHERE crm = 'keap' AND contact_id >= '500000'");
+$median = static function (array $xs): float {
+    sort($xs);
+    return $xs[intdiv(count($xs), 2)];
+};
+printf("contact lookup, median µs of %d interleaved rounds (%d index seeks / %d meta matches per size and round)\n",
+    $rounds, $per_round['index'], $per_round['meta']);
+printf("%-34s %12s %14s %8s\n", '', '1,000 users', '100,000 users', 'ratio');
+foreach (['index' => 'crmhook index (primary-key seek)', 'meta' => 'usermeta value match (no index)'] as $kind => $label) {
+    [$small, $large] = [$median($samples[$kind][1000]), $median($samples[$kind][100000])];
+    printf("%-34s %12.1f %14.1f %7.2fx\n", $label, $small, $large, $large / $small);
+}
+
+foreach ($sizes as $n) {
+    $wpdb->query("DROP TABLE IF EXISTS {$tables[$n]}");
+    $wpdb->query($wpdb->prepare("DELETE FROM {$wpdb->usermeta} WHERE meta_key = %s", "bench{$n}_contact_id"));
+}
 return null;
