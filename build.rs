@@ -19,6 +19,13 @@ fn main() {
     let php_version = output(&php_config, &["--version"]).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=CRMHOOK_PHP_API={api}");
     println!("cargo:rustc-env=CRMHOOK_PHP_VERSION={php_version}");
+    // PHP 8.2 stores packed arrays as bare zvals (`arPacked`); earlier versions use buckets. The
+    // binding walks arrays itself, so it must know which.
+    println!("cargo::rustc-check-cfg=cfg(php_packed_zvals)");
+    let vernum: u32 = output(&php_config, &["--vernum"]).and_then(|v| v.parse().ok()).unwrap_or(0);
+    if vernum >= 80200 {
+        println!("cargo:rustc-cfg=php_packed_zvals");
+    }
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let rustc_version = output(&rustc, &["--version"]).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=CRMHOOK_RUSTC={rustc_version}");

@@ -44,7 +44,8 @@ pub fn generate_access_key() -> Result<String, OptionError> {
 
 /// A new password of `length` letters and digits, with at least one upper-case letter, one
 /// lower-case letter and one digit. Only letters and digits, because CRM merge fields and
-/// email templates mangle punctuation.
+/// email templates mangle punctuation. From rand's thread-local CSPRNG (ChaCha, seeded and
+/// reseeded from the OS): a password per webhook should not cost a system call.
 pub fn generate_password(length: usize) -> Result<String, OptionError> {
     if !PASSWORD_LENGTHS.contains(&length) {
         return Err(OptionError(format!(
@@ -54,7 +55,7 @@ pub fn generate_password(length: usize) -> Result<String, OptionError> {
         )));
     }
     loop {
-        let password = random_alphanumeric(length)?;
+        let password = alphanumeric_from(&mut rand::rng(), length);
         let has = |f: fn(&u8) -> bool| password.as_bytes().iter().any(f);
         if has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase) && has(u8::is_ascii_digit) {
             return Ok(password);
@@ -63,12 +64,20 @@ pub fn generate_password(length: usize) -> Result<String, OptionError> {
 }
 
 fn random_alphanumeric(length: usize) -> Result<String, OptionError> {
+    let mut os = OsRng.unwrap_err();
+    // `unwrap_err` turns a failing OS source into a panic; make it an error instead.
+    let mut probe = [0u8; 1];
+    OsRng
+        .try_fill_bytes(&mut probe)
+        .map_err(|e| OptionError(format!("the operating system's random source failed: {e}")))?;
+    Ok(alphanumeric_from(&mut os, length))
+}
+
+fn alphanumeric_from(rng: &mut impl rand::RngCore, length: usize) -> String {
     let mut out = String::with_capacity(length);
     let mut buf = [0u8; 64];
     while out.len() < length {
-        OsRng
-            .try_fill_bytes(&mut buf)
-            .map_err(|e| OptionError(format!("the operating system's random source failed: {e}")))?;
+        rng.fill_bytes(&mut buf);
         // Rejection sampling: 248 = 4 × 62, so every character is equally likely.
         for &b in buf.iter().filter(|&&b| b < 248) {
             if out.len() == length {
@@ -77,7 +86,7 @@ fn random_alphanumeric(length: usize) -> Result<String, OptionError> {
             out.push(ALPHANUMERIC[usize::from(b % 62)] as char);
         }
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! types and back, registers the `CrmHook\` exceptions and the INI settings, and runs every
 //! exported function under [`no_panic`], so even a bug reaches PHP as an exception.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use ext_php_rs::args::ArgInfoTables;
@@ -13,7 +12,7 @@ use ext_php_rs::builders::ClassBuilder;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::flags::IniEntryPermission;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use ext_php_rs::types::{ZendHashTable, Zval};
 use ext_php_rs::zend::{ce, ClassEntry, ExecutorGlobals, IniEntryDef, IniEntryDefs, ModuleEntry};
 use ext_php_rs::{info_table_end, info_table_header, info_table_row, info_table_start};
 
@@ -192,7 +191,9 @@ pub fn crmhook_parse_webhook(request: &ZendHashTable, settings: &ZendHashTable) 
         let form = match request.get("form") {
             Some(f) if f.is_array() => {
                 let mut pairs = Vec::new();
-                flatten_form(f.array().into_iter().flatten(), "", &mut pairs, 0)?;
+                if let Some(form) = f.array() {
+                    flatten_form(entries(form), "", &mut pairs, 0)?;
+                }
                 Some(Form::from_pairs(pairs))
             }
             _ => None,
@@ -242,7 +243,8 @@ pub fn crmhook_generate_password(length: i64) -> PhpResultOf<String> {
 pub fn crmhook_map_contact(contact: &ZendHashTable, options: &ZendHashTable, user: Option<&ZendHashTable>) -> PhpResultOf<ZBox<ZendHashTable>> {
     run(|| {
         let contact = contact_from(contact)?;
-        let options = options_from(options)?;
+        let roles = roles_of(options)?;
+        let options = options_from(options, &roles)?;
         let user = user.map(user_from).transpose()?;
         let plan = plan::map_contact(&contact, &options, user.as_ref())?;
         Ok(plan_array(&plan)?)
@@ -472,17 +474,59 @@ fn bytes_of<'a>(arr: &'a ZendHashTable, key: &str, what: &str) -> Result<&'a [u8
     }
 }
 
-fn key_text(key: &ArrayKey<'_>) -> String {
-    match key {
-        ArrayKey::Long(n) => n.to_string(),
-        other => other.to_string(),
+/// An array key, borrowed from the engine.
+#[derive(Debug, Clone, Copy)]
+enum Key<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+impl Key<'_> {
+    fn text(&self) -> String {
+        match self {
+            Key::Int(n) => n.to_string(),
+            Key::Str(s) => String::from_utf8_lossy(s).into_owned(),
+        }
     }
+    fn is(&self, name: &str) -> bool {
+        matches!(self, Key::Str(s) if s.eq_ignore_ascii_case(name.as_bytes()))
+    }
+}
+
+/// A PHP array's entries in order, keys and values borrowed from the engine: nothing is
+/// allocated, unlike ext-php-rs's iterator, which copies every key into a `String`.
+fn entries(ht: &ZendHashTable) -> impl Iterator<Item = (Key<'_>, &Zval)> {
+    const HASH_FLAG_PACKED: u32 = 1 << 2;
+    // SAFETY: reading the flags of a live array.
+    let flags = unsafe { ht.u.flags };
+    let used = ht.nNumUsed as usize;
+    let packed = cfg!(php_packed_zvals) && flags & HASH_FLAG_PACKED != 0;
+    (0..used).filter_map(move |i| {
+        // SAFETY: `i < nNumUsed`, so the slot is initialised; undefined (deleted) slots are skipped.
+        // PHP ≥ 8.2 keeps packed arrays as bare zvals, all others as buckets.
+        unsafe {
+            if packed {
+                let zv = &*ht.__bindgen_anon_1.arPacked.add(i);
+                (zv.u1.type_info & 0xff != 0).then_some((Key::Int(i as i64), zv))
+            } else {
+                let bucket = &*ht.__bindgen_anon_1.arData.add(i);
+                if bucket.val.u1.type_info & 0xff == 0 {
+                    return None;
+                }
+                let key = match bucket.key.as_ref() {
+                    Some(k) => Key::Str(k.as_bytes()),
+                    None => Key::Int(bucket.h as i64),
+                };
+                Some((key, &bucket.val))
+            }
+        }
+    })
 }
 
 /// The `X-Crmhook-Key` header, whatever the case of its name; a list takes its first value.
 fn header_key(headers: &ZendHashTable) -> Option<&[u8]> {
-    headers.iter().find_map(|(name, value)| {
-        if !key_text(&name).eq_ignore_ascii_case("x-crmhook-key") {
+    entries(headers).find_map(|(name, value)| {
+        if !name.is("x-crmhook-key") {
             return None;
         }
         let value = match value.array() {
@@ -495,7 +539,7 @@ fn header_key(headers: &ZendHashTable) -> Option<&[u8]> {
 
 /// `$_POST` back into flat bracket keys (`contact[fields][12]`), as the raw body had them.
 fn flatten_form<'a>(
-    entries: impl Iterator<Item = (ArrayKey<'a>, &'a Zval)>,
+    items: impl Iterator<Item = (Key<'a>, &'a Zval)>,
     prefix: &str,
     out: &mut Vec<(String, String)>,
     depth: usize,
@@ -503,11 +547,11 @@ fn flatten_form<'a>(
     if depth > 16 {
         return Err(Failure::Webhook(WebhookError::MalformedBody { format: "form", reason: "nested too deeply".into() }));
     }
-    for (key, value) in entries {
-        let key = key_text(&key);
+    for (key, value) in items {
+        let key = key.text();
         let name = if prefix.is_empty() { key } else { format!("{prefix}[{key}]") };
         if let Some(inner) = value.array() {
-            flatten_form(inner.iter(), &name, out, depth + 1)?;
+            flatten_form(entries(inner), &name, out, depth + 1)?;
         } else {
             let text = scalar_text(value)
                 .map_err(|_| WebhookError::invalid("form", format!("\"{}\" is not text", crate::text::echo(&name))))?
@@ -534,7 +578,7 @@ fn text_pairs(v: Option<&Zval>, what: &str) -> Result<Vec<(String, String)>, Fai
     let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
     let map = v.array().ok_or_else(|| Failure::Type(format!("{what} must be an array")))?;
     let mut out = Vec::with_capacity(map.len());
-    for (key, item) in map.iter() {
+    for (key, item) in entries(map) {
         // A multi-select arrives as a list: joined the way the CRMs show it.
         let value = match item.array() {
             Some(list) => list
@@ -542,18 +586,18 @@ fn text_pairs(v: Option<&Zval>, what: &str) -> Result<Vec<(String, String)>, Fai
                 .filter_map(|x| scalar_text(x).ok().flatten())
                 .collect::<Vec<_>>()
                 .join(", "),
-            None => scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key_text(&key))))?.unwrap_or_default(),
+            None => scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key.text())))?.unwrap_or_default(),
         };
-        out.push((key_text(&key), value));
+        out.push((key.text(), value));
     }
     Ok(out)
 }
 
 fn text_pairs_of(arr: &ZendHashTable, what: &str) -> Result<Vec<(String, String)>, Failure> {
     let mut out = Vec::with_capacity(arr.len());
-    for (key, item) in arr.iter() {
-        let value = scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key_text(&key))))?;
-        out.push((key_text(&key), value.unwrap_or_default()));
+    for (key, item) in entries(arr) {
+        let value = scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key.text())))?;
+        out.push((key.text(), value.unwrap_or_default()));
     }
     Ok(out)
 }
@@ -582,33 +626,40 @@ fn contact_from(arr: &ZendHashTable) -> Result<Contact, Failure> {
     })
 }
 
-fn options_from(arr: &ZendHashTable) -> Result<PlanOptions, Failure> {
+/// `$options['roles']`, read in place: slug → capabilities (`cap => true`, as `wp_roles()` keeps
+/// them, a whole `wp_roles()->roles` entry with `capabilities`, or a plain list of names).
+struct PhpRoles<'a>(Option<&'a ZendHashTable>);
+
+impl PhpRoles<'_> {
+    fn capabilities(&self, role: &str) -> Option<&ZendHashTable> {
+        let caps = self.0?.get(role)?.array()?;
+        Some(caps.get("capabilities").and_then(Zval::array).unwrap_or(caps))
+    }
+}
+
+impl plan::Roles for PhpRoles<'_> {
+    fn exists(&self, role: &str) -> bool {
+        self.capabilities(role).is_some()
+    }
+    fn grants_any(&self, role: &str, wanted: &[&str]) -> bool {
+        let Some(caps) = self.capabilities(role) else { return false };
+        entries(caps).any(|(key, value)| {
+            let name = match (key, value.zend_str()) {
+                (Key::Int(_), Some(name)) => name.as_bytes(),
+                (Key::Str(name), _) if value.coerce_to_bool() => name,
+                _ => return false,
+            };
+            wanted.iter().any(|w| w.as_bytes() == name)
+        })
+    }
+}
+
+fn options_from<'a>(arr: &'a ZendHashTable, roles: &'a PhpRoles<'a>) -> Result<PlanOptions<'a>, Failure> {
     let text = |key: &str| string_of(arr, key, "$options");
     let format_raw = text("username_format")?.unwrap_or_default();
     let username_format = UsernameFormat::parse(&format_raw).ok_or_else(|| {
         Failure::Value(format!("unknown username_format \"{}\": use email, flname or fnamenum", crate::text::echo(&format_raw)))
     })?;
-    let mut roles = HashMap::new();
-    if let Some(all) = arr.get("roles").filter(|v| !v.is_null()) {
-        let all = all.array().ok_or_else(|| Failure::Type("$options['roles'] must be an array".into()))?;
-        for (slug, caps) in all.iter() {
-            // Either slug → capabilities, or the whole `wp_roles()->roles` entry.
-            let caps = caps.array().ok_or_else(|| Failure::Type("each of $options['roles'] must be an array".into()))?;
-            let caps = match caps.get("capabilities").and_then(Zval::array) {
-                Some(inner) => inner,
-                None => caps,
-            };
-            // `cap => true` maps, as WordPress keeps them; a plain list names the caps it grants.
-            let granted = caps
-                .iter()
-                .filter_map(|(cap, value)| match (&cap, value.str()) {
-                    (ArrayKey::Long(_), Some(name)) => Some(name.to_owned()),
-                    _ => value.coerce_to_bool().then(|| key_text(&cap)),
-                })
-                .collect();
-            roles.insert(key_text(&slug), granted);
-        }
-    }
     Ok(PlanOptions {
         field_map: text_pairs(arr.get("field_map"), "$options['field_map']")?,
         username_format,
@@ -618,6 +669,21 @@ fn options_from(arr: &ZendHashTable) -> Result<PlanOptions, Failure> {
         return_password_field: text("return_password_field")?.filter(|r| !r.trim().is_empty()),
         roles,
     })
+}
+
+/// `$options['roles']` checked for shape once, then read lazily by [`PhpRoles`].
+fn roles_of(arr: &ZendHashTable) -> Result<PhpRoles<'_>, Failure> {
+    match arr.get("roles") {
+        None => Ok(PhpRoles(None)),
+        Some(v) if v.is_null() => Ok(PhpRoles(None)),
+        Some(v) => {
+            let all = v.array().ok_or_else(|| Failure::Type("$options['roles'] must be an array".into()))?;
+            if entries(all).any(|(_, caps)| !caps.is_array()) {
+                return Err(Failure::Type("each of $options['roles'] must be an array".into()));
+            }
+            Ok(PhpRoles(Some(all)))
+        }
+    }
 }
 
 fn user_from(arr: &ZendHashTable) -> Result<ExistingUser, Failure> {

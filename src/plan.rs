@@ -32,9 +32,41 @@ pub const DANGEROUS_CAPABILITIES: [&str; 9] = [
 /// WordPress user keys a field map may target; they go into the user, not into meta.
 const USER_KEYS: [&str; 7] = ["user_login", "user_pass", "user_email", "first_name", "last_name", "display_name", "role"];
 
+/// The site's roles and what they grant: asked lazily, so a caller can answer from the data it
+/// already holds (the binding reads PHP's `wp_roles()` array in place, copying nothing).
+pub trait Roles {
+    /// True when the role is registered on the site.
+    fn exists(&self, role: &str) -> bool;
+    /// True when the role grants any of `capabilities`.
+    fn grants_any(&self, role: &str, capabilities: &[&str]) -> bool;
+}
+
+/// Role slug → the capabilities it grants.
+impl Roles for HashMap<String, Vec<String>> {
+    fn exists(&self, role: &str) -> bool {
+        self.contains_key(role)
+    }
+    fn grants_any(&self, role: &str, capabilities: &[&str]) -> bool {
+        self.get(role).is_some_and(|caps| caps.iter().any(|c| capabilities.contains(&c.as_str())))
+    }
+}
+
+/// A site without roles (the default): nothing can be granted but "no role".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRoles;
+
+impl Roles for NoRoles {
+    fn exists(&self, _role: &str) -> bool {
+        false
+    }
+    fn grants_any(&self, _role: &str, _capabilities: &[&str]) -> bool {
+        false
+    }
+}
+
 /// How the site maps contacts to users.
-#[derive(Debug, Clone, Default)]
-pub struct PlanOptions {
+#[derive(Clone)]
+pub struct PlanOptions<'r> {
     /// CRM field id → WordPress key (a user key from the list above, or a meta key).
     pub field_map: Vec<(String, String)>,
     /// How new usernames are formed.
@@ -47,8 +79,34 @@ pub struct PlanOptions {
     pub requested_role: Option<String>,
     /// CRM field to send a generated password back to.
     pub return_password_field: Option<String>,
-    /// Every role on the site: slug → the capabilities it grants.
-    pub roles: HashMap<String, Vec<String>>,
+    /// Every role on the site and what it grants.
+    pub roles: &'r dyn Roles,
+}
+
+impl Default for PlanOptions<'static> {
+    fn default() -> Self {
+        PlanOptions {
+            field_map: Vec::new(),
+            username_format: UsernameFormat::default(),
+            default_role: String::new(),
+            allowed_roles: Vec::new(),
+            requested_role: None,
+            return_password_field: None,
+            roles: &NoRoles,
+        }
+    }
+}
+
+impl std::fmt::Debug for PlanOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlanOptions")
+            .field("field_map", &self.field_map)
+            .field("username_format", &self.username_format)
+            .field("default_role", &self.default_role)
+            .field("allowed_roles", &self.allowed_roles)
+            .field("requested_role", &self.requested_role)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The WordPress user the contact is linked to (found by the contact index, then by email).
@@ -301,7 +359,7 @@ fn grant_role(options: &PlanOptions, requested: Option<&str>, notices: &mut Vec<
         } else {
             options.allowed_roles.iter().any(|r| r == requested)
         };
-        let refusal = if !options.roles.contains_key(requested) {
+        let refusal = if !options.roles.exists(requested) {
             Some("is not registered on this site")
         } else if role_is_dangerous(options, requested) {
             Some("carries administrative capabilities, which a webhook never grants")
@@ -315,11 +373,11 @@ fn grant_role(options: &PlanOptions, requested: Option<&str>, notices: &mut Vec<
             Some(why) => notices.push(format!("role \"{requested}\" refused: it {why}")),
         }
     }
-    if !default.is_empty() && options.roles.contains_key(default) && !role_is_dangerous(options, default) {
+    if !default.is_empty() && options.roles.exists(default) && !role_is_dangerous(options, default) {
         return default.to_owned();
     }
     let fallback = "subscriber";
-    if options.roles.contains_key(fallback) && !role_is_dangerous(options, fallback) {
+    if options.roles.exists(fallback) && !role_is_dangerous(options, fallback) {
         notices.push(format!("default role \"{default}\" cannot be granted by a webhook: using subscriber"));
         return fallback.to_owned();
     }
@@ -328,10 +386,7 @@ fn grant_role(options: &PlanOptions, requested: Option<&str>, notices: &mut Vec<
 }
 
 fn role_is_dangerous(options: &PlanOptions, role: &str) -> bool {
-    options
-        .roles
-        .get(role)
-        .is_some_and(|caps| caps.iter().any(|c| DANGEROUS_CAPABILITIES.contains(&c.as_str())))
+    options.roles.grants_any(role, &DANGEROUS_CAPABILITIES)
 }
 
 /// Meta keys that hold a user's powers or sessions: writing them from CRM data would let the
@@ -356,8 +411,10 @@ mod tests {
         ])
     }
 
-    fn options() -> PlanOptions {
-        PlanOptions { default_role: "subscriber".into(), roles: roles(), ..PlanOptions::default() }
+    fn options() -> PlanOptions<'static> {
+        // Leaked once per test: the tests' roles live as long as the test process.
+        let roles: &'static HashMap<String, Vec<String>> = Box::leak(Box::new(roles()));
+        PlanOptions { default_role: "subscriber".into(), roles, ..PlanOptions::default() }
     }
 
     fn contact() -> Contact {

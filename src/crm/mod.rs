@@ -336,10 +336,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for FieldValue<'a> {
 
 /// Splits a list of tag names or ids: trims each, drops empties and repeats, keeps order.
 pub(crate) fn clean_tags<'s>(tags: impl IntoIterator<Item = &'s str>) -> Vec<String> {
+    // A set keeps this linear: an ActiveCampaign contact can carry thousands of tags.
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<String> = Vec::new();
     for tag in tags {
         let tag = tag.trim();
-        if !tag.is_empty() && !out.iter().any(|t| t == tag) {
+        if !tag.is_empty() && seen.insert(tag) {
             out.push(tag.to_owned());
         }
     }
