@@ -84,6 +84,23 @@ impl WebhookError {
         }
     }
 
+    /// The same error with every occurrence of `secret` in its words replaced, so an echo of
+    /// the request never carries the access key into an answer or a log.
+    pub(crate) fn redact(self, secret: &str) -> Self {
+        if secret.is_empty() {
+            return self;
+        }
+        let clean = |s: String| s.replace(secret, "[redacted]");
+        match self {
+            WebhookError::MalformedBody { format, reason } => WebhookError::MalformedBody { format, reason: clean(reason) },
+            WebhookError::InvalidParameter { name, reason } => WebhookError::InvalidParameter { name, reason: clean(reason) },
+            WebhookError::UnknownAction(a) => WebhookError::UnknownAction(clean(a)),
+            WebhookError::UnusableContact(m) => WebhookError::UnusableContact(clean(m)),
+            WebhookError::Internal(m) => WebhookError::Internal(clean(m)),
+            other => other,
+        }
+    }
+
     pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
         WebhookError::InvalidParameter { name, reason: reason.into() }
     }

@@ -38,9 +38,8 @@ impl<'a> Form<'a> {
                 Some(i) => (&part[..i], &part[i + 1..]),
                 None => (part, &b""[..]),
             };
-            let key = decode(raw_key).map_err(|_| FormError {
-                key: crate::text::echo(&String::from_utf8_lossy(raw_key)),
-            })?;
+            // A name that does not decode is not echoed: it could be anything, even the key.
+            let key = decode(raw_key).map_err(|_| FormError { key: "(a parameter name)".to_owned() })?;
             if key.is_empty() {
                 continue;
             }

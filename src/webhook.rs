@@ -130,6 +130,10 @@ enum Body<'a> {
 /// assert_eq!(hook.contact_id.as_deref(), Some("42"));
 /// ```
 pub fn parse_webhook(request: &Request<'_>, settings: &Settings<'_>) -> Result<Webhook, WebhookError> {
+    parse_authenticated(request, settings).map_err(|e| e.redact(settings.access_key))
+}
+
+fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>) -> Result<Webhook, WebhookError> {
     if settings.access_key.trim().is_empty() {
         return Err(WebhookError::NoAccessKeyConfigured);
     }
@@ -454,6 +458,17 @@ mod tests {
         let request = Request { method: "POST", query: b"access_key=nope", body: &body, ..Request::default() };
         let s = Settings { crm: Crm::Keap, access_key: KEY, max_body_bytes: 10 };
         assert_eq!(parse_webhook(&request, &s).unwrap_err(), WebhookError::BadAccessKey);
+    }
+
+    #[test]
+    fn the_key_never_appears_in_an_error_even_when_echoed() {
+        // Found by the fuzzer: a broken parameter name that held the key was echoed back.
+        let query = format!("wpf_action=add&access_key={KEY}&%FF{KEY}=1&contact_id=1");
+        let err = get(Crm::Keap, &query).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(!err.to_string().contains(KEY), "{err}");
+        let err = get(Crm::Keap, &format!("wpf_action={KEY}&access_key={KEY}")).unwrap_err();
+        assert!(!err.to_string().contains(KEY), "{err}");
     }
 
     #[test]
