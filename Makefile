@@ -60,10 +60,13 @@ bench: build
 bench-site: build
 	bench/site.sh
 
-## fuzz: not part of `make test`. FUZZ_SECONDS=600 make fuzz
+## fuzz: not part of `make test`. FUZZ_SECONDS=600 make fuzz. Needs `cargo install cargo-fuzz`;
+## RUSTC_BOOTSTRAP lets the stable toolchain take the sanitizer flags. The grown corpus stays in
+## fuzz/corpus/ (ignored); fuzz/seeds/ holds the checked-in seeds, fuzz/regressions/ the crashes found.
 FUZZ_SECONDS ?= 60
 fuzz:
-	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse_webhook -- -max_total_time=$(FUZZ_SECONDS)
+	mkdir -p fuzz/corpus/parse_webhook
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse_webhook corpus/parse_webhook seeds/parse_webhook regressions -- -max_total_time=$(FUZZ_SECONDS)
 
 clean:
 	$(CARGO) clean

@@ -15,15 +15,8 @@ $site     = getenv('SITE_URL') ?: 'http://127.0.0.1:8088';
 $emulator = getenv('EMULATOR_URL') ?: 'http://127.0.0.1:8790';
 $contact  = '1001';
 
-/** The emulator's credentials for each CRM (tests/fixtures/crm/seed.json). */
-$credentials = [
-    'activecampaign' => ['api_key' => 'ac-test-key'],
-    'convertkit'     => ['api_secret' => 'ck-test-secret'],
-    'kit'            => ['api_key' => 'kit-test-key'],
-    'fluentcrm'      => ['username' => 'fluent', 'password' => 'abcd efgh ijkl mnop'],
-    'funnelkit'      => ['username' => 'funnel', 'password' => 'qrst uvwx yzab cdef'],
-    'keap'           => ['api_key' => 'keap-test-key'],
-];
+/** The emulator's credentials for each CRM, from its seed. */
+$credentials = json_decode((string) file_get_contents(dirname(__DIR__) . '/tests/fixtures/crm/seed.json'), true)['credentials'];
 
 /**
  * POSTs JSON to the emulator's control API.

@@ -33,46 +33,48 @@ static WEBHOOK_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 static CRM_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 
 static INI_ENTRIES: IniEntryDefs<4> = IniEntryDefs::new([
-    IniEntryDef { on_modify: Some(positive_number), ..IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All) },
-    IniEntryDef { on_modify: Some(positive_number), ..IniEntryDef::new(c"crmhook.http_timeout", c"10", IniEntryPermission::All) },
-    IniEntryDef { on_modify: Some(boolean), ..IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All) },
+    IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All) },
+    IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.http_timeout", c"10", IniEntryPermission::All) },
+    IniEntryDef { on_modify: Some(ini_check::<BOOLEAN>), ..IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All) },
     IniEntryDef::end(),
 ]);
 
-/// INI change handler: accepts a whole number above zero, refuses anything else (so
-/// `ini_set('crmhook.http_timeout', 'abc')` returns false and the old value stays). Having a
-/// handler also lets `ini_restore()` put the setting back.
-unsafe extern "C" fn positive_number(
-    _entry: *mut ext_php_rs::ffi::zend_ini_entry,
-    new_value: *mut ext_php_rs::ffi::zend_string,
-    _a1: *mut std::ffi::c_void,
-    _a2: *mut std::ffi::c_void,
-    _a3: *mut std::ffi::c_void,
-    _stage: std::ffi::c_int,
-) -> std::ffi::c_int {
-    // SAFETY: PHP passes a valid string or null.
-    let ok = unsafe { new_value.as_ref() }
-        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > 0);
-    if ok { 0 } else { -1 }
+/// The text PHP offers as an INI setting's new value.
+///
+/// # Safety
+/// `value` is null or a valid `zend_string`, as PHP passes it to a change handler.
+unsafe fn ini_text<'a>(value: *mut ext_php_rs::ffi::zend_string) -> Option<&'a str> {
+    // SAFETY: see above.
+    unsafe { value.as_ref() }.and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
 }
 
-/// INI change handler for on/off settings.
-unsafe extern "C" fn boolean(
+/// Which check an INI setting's change handler makes.
+const POSITIVE_NUMBER: u8 = 0;
+const BOOLEAN: u8 = 1;
+
+/// INI change handler: `POSITIVE_NUMBER` accepts a whole number above zero, `BOOLEAN` what CRM.md
+/// calls a boolean. A refused value leaves the old one (`ini_set()` returns false); having a
+/// handler at all is also what lets `ini_restore()` work. Returns 0 to accept, -1 to refuse.
+unsafe extern "C" fn ini_check<const KIND: u8>(
     _entry: *mut ext_php_rs::ffi::zend_ini_entry,
     new_value: *mut ext_php_rs::ffi::zend_string,
-    _a1: *mut std::ffi::c_void,
-    _a2: *mut std::ffi::c_void,
-    _a3: *mut std::ffi::c_void,
+    _arg1: *mut std::ffi::c_void,
+    _arg2: *mut std::ffi::c_void,
+    _arg3: *mut std::ffi::c_void,
     _stage: std::ffi::c_int,
 ) -> std::ffi::c_int {
     // SAFETY: PHP passes a valid string or null.
-    let ok = unsafe { new_value.as_ref() }
-        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-        .is_some_and(|v| crate::text::parse_bool("crmhook.http_keepalive", v).is_ok());
-    if ok { 0 } else { -1 }
+    let ok = unsafe { ini_text(new_value) }.is_some_and(|v| match KIND {
+        POSITIVE_NUMBER => v.trim().parse::<u64>().is_ok_and(|n| n > 0),
+        _ => crate::text::parse_bool("ini", v).is_ok(),
+    });
+    if ok {
+        0
+    } else {
+        -1
+    }
 }
+
 const INI_NAMES: [&str; 3] = ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.http_keepalive"];
 
 

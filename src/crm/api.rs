@@ -353,6 +353,29 @@ impl<'de> serde::Deserialize<'de> for Loose {
     }
 }
 
+/// A JSON object of field id → value as the WordPress-based CRMs answer it, or `[]` when empty
+/// (PHP's encoding of an empty array).
+#[derive(Debug, Default)]
+pub(crate) struct FieldObject(pub Vec<(String, String)>);
+
+impl<'de> serde::Deserialize<'de> for FieldObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Object(map) => Ok(FieldObject(
+                map.into_iter()
+                    .map(|(k, v)| (k, serde_json::from_value::<Loose>(v).map(|l| l.0).unwrap_or_default()))
+                    .collect(),
+            )),
+            _ => Ok(FieldObject::default()),
+        }
+    }
+}
+
+/// Fields to write, as the JSON object `{"id": "value"}` most CRMs take.
+pub(crate) fn fields_json(fields: &[(String, String)]) -> serde_json::Value {
+    serde_json::Value::Object(fields.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect())
+}
+
 /// Checks an id before it goes into a URL path: the CRMs number everything.
 pub(crate) fn path_id(what: &str, id: &str) -> Result<String, OptionError> {
     let id = id.trim();

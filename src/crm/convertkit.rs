@@ -11,7 +11,7 @@ use ureq::http::Method;
 use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::text::Text;
-use super::api::{Api, CrmError, Loose};
+use super::api::{fields_json, Api, CrmError, Loose};
 use super::{Crm, FieldValues, JsonBody, Payload};
 
 /// The `subscriber` object of a ConvertKit or Kit webhook.
@@ -182,9 +182,7 @@ pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>,
 }
 
 pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {
-    let map: serde_json::Map<String, serde_json::Value> =
-        fields.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-    let body = with_secret(api, serde_json::json!({ "fields": map }));
+    let body = with_secret(api, serde_json::json!({ "fields": fields_json(fields) }));
     api.send_ignoring_answer(&format!("updating subscriber {id}"), Method::PUT, &format!("{}/subscribers/{id}", version(api)), Some(&body))
 }
 

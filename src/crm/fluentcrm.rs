@@ -10,7 +10,7 @@ use ureq::http::Method;
 
 use crate::contact::Contact;
 use crate::error::WebhookError;
-use super::api::{Api, CrmError, Loose};
+use super::api::{fields_json, Api, CrmError, FieldObject, Loose};
 use super::{clean_tags, JsonBody, Payload};
 
 /// Reads the subscriber out of a FluentCRM outgoing webhook body.
@@ -57,24 +57,7 @@ struct ApiSubscriber {
     #[serde(default)]
     tags: Vec<ApiTag>,
     #[serde(default)]
-    custom_values: CustomValues,
-}
-
-/// `{"slug": value}`, or `[]` when empty (PHP's encoding of an empty array).
-#[derive(Default)]
-struct CustomValues(Vec<(String, String)>);
-
-impl<'de> Deserialize<'de> for CustomValues {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match serde_json::Value::deserialize(d)? {
-            serde_json::Value::Object(map) => Ok(CustomValues(
-                map.into_iter()
-                    .map(|(k, v)| (k, serde_json::from_value::<Loose>(v).map(|l| l.0).unwrap_or_default()))
-                    .collect(),
-            )),
-            _ => Ok(CustomValues::default()),
-        }
-    }
+    custom_values: FieldObject,
 }
 
 #[derive(Deserialize)]
@@ -135,9 +118,7 @@ pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>,
 }
 
 pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {
-    let map: serde_json::Map<String, serde_json::Value> =
-        fields.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-    let body = serde_json::json!({ "subscriber": { "custom_values": map } });
+    let body = serde_json::json!({ "subscriber": { "custom_values": fields_json(fields) } });
     api.send_ignoring_answer(&format!("updating subscriber {id}"), Method::PUT, &format!("{BASE}/subscribers/{id}"), Some(&body))
 }
 

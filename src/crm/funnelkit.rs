@@ -12,7 +12,7 @@ use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::form::Form;
 use super::Payload;
-use super::api::{Api, CrmError, Loose};
+use super::api::{fields_json, Api, CrmError, FieldObject, Loose};
 
 /// FunnelKit's data carries nothing beyond the URL contract, which the webhook reads for
 /// every CRM; this is where a FunnelKit-only key would go.
@@ -42,26 +42,9 @@ struct ApiContact {
     #[serde(default)]
     l_name: Loose,
     #[serde(default)]
-    fields: FieldMap,
+    fields: FieldObject,
     #[serde(default)]
     tags: Vec<ApiTag>,
-}
-
-/// `{"<field id>": value}`, or `[]` when empty.
-#[derive(Default)]
-struct FieldMap(Vec<(String, String)>);
-
-impl<'de> Deserialize<'de> for FieldMap {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match serde_json::Value::deserialize(d)? {
-            serde_json::Value::Object(map) => Ok(FieldMap(
-                map.into_iter()
-                    .map(|(k, v)| (k, serde_json::from_value::<Loose>(v).map(|l| l.0).unwrap_or_default()))
-                    .collect(),
-            )),
-            _ => Ok(FieldMap::default()),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -104,9 +87,7 @@ pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>,
 }
 
 pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {
-    let map: serde_json::Map<String, serde_json::Value> =
-        fields.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-    let body = serde_json::json!({ "fields": map });
+    let body = serde_json::json!({ "fields": fields_json(fields) });
     api.send_ignoring_answer(&format!("updating contact {id}"), Method::POST, &format!("{BASE}/contacts/{id}/fields"), Some(&body))
 }
 

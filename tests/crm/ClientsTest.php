@@ -28,7 +28,7 @@ final class ClientsTest extends E2ETestCase
 
     private function config(string $crm, array $override = []): array
     {
-        return array_merge(['crm' => $crm, 'api_url' => self::$emulator . "/$crm"] + self::CREDENTIALS[$crm], $override);
+        return array_merge(['crm' => $crm, 'api_url' => self::$emulator . "/$crm"] + self::$credentials[$crm], $override);
     }
 
     /** Runs a call that must fail with CrmException; returns [code, message]. */
@@ -93,7 +93,7 @@ final class ClientsTest extends E2ETestCase
         $this->assertSame(401, $code);
         $names = ['activecampaign' => 'ActiveCampaign', 'convertkit' => 'ConvertKit', 'kit' => 'Kit', 'fluentcrm' => 'FluentCRM', 'funnelkit' => 'FunnelKit', 'keap' => 'Keap'];
         $this->assertStringStartsWith($names[$crm] . ': loading', $message);
-        foreach (array_merge(array_values($wrong), array_values(self::CREDENTIALS[$crm])) as $secret) {
+        foreach (array_merge(array_values($wrong), array_values(self::$credentials[$crm])) as $secret) {
             if (strlen($secret) > 6) {
                 $this->assertStringNotContainsString($secret, $message);
             }

@@ -20,7 +20,7 @@ final class ConcurrencyTest extends E2ETestCase
         for ($trial = 1; $trial <= self::TRIALS; $trial++) {
             $this->resetSite();
             $statuses = $this->fire($url, 'contactId=1001&Email=');
-            $contact  = crmhook_fetch_contact(['crm' => 'keap', 'api_url' => self::$emulator . '/keap'] + self::CREDENTIALS['keap'], '1001');
+            $contact  = crmhook_fetch_contact(['crm' => 'keap', 'api_url' => self::$emulator . '/keap'] + self::$credentials['keap'], '1001');
             $users    = $this->rows('SELECT ID FROM wp_users WHERE user_email = ?', 's', $contact['email']);
             $links    = $this->rows("SELECT user_id FROM wp_crmhook_contacts WHERE crm = 'keap' AND contact_id = '1001'");
             $results[] = count($users);

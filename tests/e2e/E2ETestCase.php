@@ -21,15 +21,8 @@ abstract class E2ETestCase extends TestCase
     protected static ?mysqli $db = null;
     protected static string $key = '';
 
-    /** The emulator's credentials per CRM (tests/fixtures/crm/seed.json). */
-    public const CREDENTIALS = [
-        'activecampaign' => ['api_key' => 'ac-test-key'],
-        'convertkit'     => ['api_secret' => 'ck-test-secret'],
-        'kit'            => ['api_key' => 'kit-test-key'],
-        'fluentcrm'      => ['username' => 'fluent', 'password' => 'abcd efgh ijkl mnop'],
-        'funnelkit'      => ['username' => 'funnel', 'password' => 'qrst uvwx yzab cdef'],
-        'keap'           => ['api_key' => 'keap-test-key'],
-    ];
+    /** @var array<string, array<string, string>> The emulator's credentials per CRM, from its seed. */
+    protected static array $credentials = [];
 
     /** The incumbent's meta slugs. */
     public const META = [
@@ -42,6 +35,7 @@ abstract class E2ETestCase extends TestCase
         self::$runDir   = getenv('RUN_DIR') ?: dirname(__DIR__, 2) . '/.run';
         self::$site     = getenv('SITE_URL') ?: 'http://127.0.0.1:8088';
         self::$emulator = getenv('EMULATOR_URL') ?: 'http://127.0.0.1:8790';
+        self::$credentials = json_decode((string) file_get_contents(dirname(__DIR__) . '/fixtures/crm/seed.json'), true)['credentials'];
         if (self::$db === null) {
             self::$db = new mysqli('localhost', 'root', '', 'wordpress', 0, self::$runDir . '/mariadb/mariadbd.sock');
             self::$db->set_charset('utf8mb4');
@@ -83,7 +77,7 @@ abstract class E2ETestCase extends TestCase
             ['crm' => $crm, 'api_url' => self::$emulator . "/$crm", 'api_key' => '', 'api_secret' => '', 'username' => '', 'password' => '',
              'field_map' => [], 'allowed_roles' => [], 'return_password_field' => '', 'send_welcome_email' => false, 'async' => false,
              'username_format' => 'email', 'ck_update_tag' => '', 'ck_import_tag' => ''],
-            self::CREDENTIALS[$crm],
+            self::$credentials[$crm],
             $extra
         );
         $this->setOption('crmhook_settings', $settings);

@@ -31,6 +31,19 @@ interface Crm
     public function webhook(string $id, array $contact, array $tagNames, array $contract, string $method): array;
 }
 
+/** WordPress's application passwords: HTTP Basic with a user and its password. */
+function wordpress_basic_auth(Request $request, array $credentials): bool
+{
+    $given = $request->basic();
+    return $given !== null && hash_equals($credentials['username'], $given[0]) && hash_equals($credentials['password'], $given[1]);
+}
+
+/** WordPress's REST answer to missing or wrong credentials. */
+function wordpress_forbidden(): Answer
+{
+    return Answer::json(401, ['code' => 'rest_forbidden', 'message' => 'Sorry, you are not allowed to do that.', 'data' => ['status' => 401]]);
+}
+
 /** The common "not found" for a missing contact id. */
 function missing(array $crm, string $id): bool
 {

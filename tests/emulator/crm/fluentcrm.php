@@ -14,13 +14,12 @@ final class FluentCrm implements Crm
 
     public function authorized(Request $r, array $credentials): bool
     {
-        $given = $r->basic();
-        return $given !== null && hash_equals($credentials['username'], $given[0]) && hash_equals($credentials['password'], $given[1]);
+        return wordpress_basic_auth($r, $credentials);
     }
 
     public function refused(): Answer
     {
-        return Answer::json(401, ['code' => 'rest_forbidden', 'message' => 'Sorry, you are not allowed to do that.', 'data' => ['status' => 401]]);
+        return wordpress_forbidden();
     }
 
     public function route(Request $r, array &$crm, array &$state): Answer
