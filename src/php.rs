@@ -244,9 +244,9 @@ pub fn crmhook_generate_password(length: i64) -> PhpResultOf<String> {
 #[php_function]
 pub fn crmhook_map_contact(contact: &ZendHashTable, options: &ZendHashTable, user: Option<&ZendHashTable>) -> PhpResultOf<ZBox<ZendHashTable>> {
     run(|| {
-        let contact = contact_from(contact)?;
         let roles = roles_of(options)?;
         let options = options_from(options, &roles)?;
+        let contact = contact_from(contact, &options.field_map)?;
         let user = user.map(user_from).transpose()?;
         let plan = plan::map_contact(&contact, &options, user.as_ref())?;
         Ok(plan_array(&plan)?)
@@ -581,18 +581,17 @@ fn text_pairs(v: Option<&Zval>, what: &str) -> Result<Vec<(String, String)>, Fai
     let map = v.array().ok_or_else(|| Failure::Type(format!("{what} must be an array")))?;
     let mut out = Vec::with_capacity(map.len());
     for (key, item) in entries(map) {
-        // A multi-select arrives as a list: joined the way the CRMs show it.
-        let value = match item.array() {
-            Some(list) => list
-                .values()
-                .filter_map(|x| scalar_text(x).ok().flatten())
-                .collect::<Vec<_>>()
-                .join(", "),
-            None => scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key.text())))?.unwrap_or_default(),
-        };
-        out.push((key.text(), value));
+        out.push((key.text(), field_text(item, what, &key.text())?));
     }
     Ok(out)
+}
+
+/// A field value as text; a multi-select arrives as a list and is joined the way CRMs show it.
+fn field_text(item: &Zval, what: &str, key: &str) -> Result<String, Failure> {
+    Ok(match item.array() {
+        Some(list) => list.values().filter_map(|x| scalar_text(x).ok().flatten()).collect::<Vec<_>>().join(", "),
+        None => scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{key}'] {why}")))?.unwrap_or_default(),
+    })
 }
 
 fn text_pairs_of(arr: &ZendHashTable, what: &str) -> Result<Vec<(String, String)>, Failure> {
@@ -616,14 +615,25 @@ fn crm_config(arr: &ZendHashTable) -> Result<CrmConfig, Failure> {
     })
 }
 
-fn contact_from(arr: &ZendHashTable) -> Result<Contact, Failure> {
+/// The contact, with only the fields the field map names: the plan reads no others, and a
+/// contact can carry hundreds.
+fn contact_from(arr: &ZendHashTable, field_map: &[(String, String)]) -> Result<Contact, Failure> {
     let text = |key: &str| string_of(arr, key, "$contact").map(Option::unwrap_or_default);
+    let mut fields = Vec::with_capacity(field_map.len());
+    if let Some(all) = arr.get("fields").filter(|v| !v.is_null()) {
+        let all = all.array().ok_or_else(|| Failure::Type("$contact['fields'] must be an array".into()))?;
+        for (crm_field, _) in field_map {
+            if let Some(item) = all.get(crm_field.as_str()) {
+                fields.push((crm_field.clone(), field_text(item, "$contact['fields']", crm_field)?));
+            }
+        }
+    }
     Ok(Contact {
         id: text("id")?,
         email: text("email")?,
         first_name: text("first_name")?,
         last_name: text("last_name")?,
-        fields: text_pairs(arr.get("fields"), "$contact['fields']")?,
+        fields,
         tags: text_list(arr.get("tags"), "$contact['tags']")?,
     })
 }
