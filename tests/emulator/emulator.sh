@@ -23,8 +23,9 @@ start)
     </dev/null >>"$EMULATOR_STATE/emulator.log" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 100); do
-    curl -fsS -o /dev/null -X POST "$url/_emulator/reset" 2>/dev/null && { echo "emulator: $url"; exit 0; }
+    # Ours must be alive first: a server left on the port by someone else must not pass for it.
     running || break
+    curl -fsS -o /dev/null -X POST "$url/_emulator/reset" 2>/dev/null && { echo "emulator: $url"; exit 0; }
     sleep 0.1
   done
   tail -5 "$EMULATOR_STATE/emulator.log" >&2 || true
@@ -36,7 +37,9 @@ stop)
     pid="$(cat "$pidfile")"
     # The server and the workers it forked share its process group (setsid made it the leader).
     kill -TERM -- "-$pid" 2>/dev/null || kill "$pid"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # A worker busy in a request (a delay fault) can outlive the TERM: the group goes for good.
+    kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
   ;;
