@@ -18,6 +18,10 @@ case "${1:-}" in
 start)
   mkdir -p "$EMULATOR_STATE"
   if running; then echo "emulator: already running at $url"; exit 0; fi
+  if curl -fsS -o /dev/null -m 2 "$url/_emulator/calls" 2>/dev/null; then
+    echo "emulator: 127.0.0.1:$port already answers, but not as this checkout's emulator: stop it or set EMULATOR_PORT" >&2
+    exit 1
+  fi
   # Parallel workers, so a site's concurrent webhooks are served at once (PHP forks them).
   PHP_CLI_SERVER_WORKERS="${EMULATOR_WORKERS:-4}" setsid php -S "127.0.0.1:$port" "$here/router.php" \
     </dev/null >>"$EMULATOR_STATE/emulator.log" 2>&1 &
