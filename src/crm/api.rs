@@ -210,6 +210,10 @@ impl<'c> Api<'c> {
                 )),
             )),
             404 | 410 => Err(self.fail(step, CrmFailure::NotFound)),
+            // FluentCRM answers a missing subscriber with 422 "Subscriber not found".
+            422 if self.crm == Crm::FluentCrm && response.body.to_ascii_lowercase().contains("not found") => {
+                Err(self.fail(step, CrmFailure::NotFound))
+            }
             429 => Err(self.fail(step, CrmFailure::RateLimited)),
             status @ 500..=599 => Err(self.fail(step, CrmFailure::Unavailable { status })),
             status => {

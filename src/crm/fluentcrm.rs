@@ -91,6 +91,8 @@ struct Paged<T> {
 #[derive(Deserialize)]
 struct Found {
     id: Loose,
+    #[serde(default)]
+    email: Loose,
 }
 
 pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError> {
@@ -110,11 +112,13 @@ pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError
 }
 
 pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>, CrmError> {
+    // FluentCRM's search matches substrings, newest first: `ann@x.com` also finds `leeann@x.com`,
+    // so the address itself decides.
     let answer: SearchAnswer = api.get(
         "looking up the subscriber by email",
-        &format!("{BASE}/subscribers?search={}&per_page=1", crate::form::encode(email)),
+        &format!("{BASE}/subscribers?search={}&per_page=50", crate::form::encode(email)),
     )?;
-    Ok(answer.subscribers.data.into_iter().next().map(|s| s.id.0))
+    Ok(answer.subscribers.data.into_iter().find(|s| s.email.0.eq_ignore_ascii_case(email)).map(|s| s.id.0))
 }
 
 pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {

@@ -65,6 +65,8 @@ struct ListAnswer<T> {
 #[derive(Deserialize)]
 struct Found {
     id: Loose,
+    #[serde(default)]
+    email: Loose,
 }
 
 pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError> {
@@ -81,9 +83,10 @@ pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError
 }
 
 pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>, CrmError> {
+    // The search matches substrings: the address itself decides.
     let answer: ListAnswer<Found> =
         api.get("looking up the contact by email", &format!("{BASE}/contacts?search={}", crate::form::encode(email)))?;
-    Ok(answer.result.into_iter().next().map(|c| c.id.0))
+    Ok(answer.result.into_iter().find(|c| c.email.0.eq_ignore_ascii_case(email)).map(|c| c.id.0))
 }
 
 pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {

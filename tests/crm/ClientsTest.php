@@ -60,6 +60,9 @@ final class ClientsTest extends E2ETestCase
     public function testFindContactByEmail(string $crm): void
     {
         $this->assertSame('1003', crmhook_find_contact($this->config($crm), "cy+news.$crm@example.com"));
+        // 1006's address (leeann.…) contains 1001's: a substring search must not pick it.
+        $this->assertSame('1001', crmhook_find_contact($this->config($crm), "ann.$crm@example.com"));
+        $this->assertSame('1006', crmhook_find_contact($this->config($crm), "LeeAnn.$crm@example.com"));
         $this->assertNull(crmhook_find_contact($this->config($crm), 'nobody@example.com'));
     }
 

@@ -29,14 +29,16 @@ final class FluentCrm implements Crm
         }
         $p = substr($r->path, strlen(self::BASE));
         if ($r->method === 'GET' && preg_match('#^/subscribers/(\d+)$#', $p, $m)) {
+            // FluentCRM answers a missing subscriber with 422, not 404.
             return missing($crm, $m[1])
-                ? Answer::json(404, ['message' => 'Subscriber not found'])
+                ? Answer::json(422, ['message' => 'Subscriber not found'])
                 : Answer::json(200, ['subscriber' => $this->subscriber($m[1], $crm['contacts'][$m[1]], $crm)]);
         }
         if ($r->method === 'GET' && $p === '/subscribers') {
+            // A substring search, newest first, as FluentCRM's is.
             $search = strtolower((string) ($r->query['search'] ?? ''));
             $found = [];
-            foreach ($crm['contacts'] as $id => $c) {
+            foreach (array_reverse($crm['contacts'], true) as $id => $c) {
                 if ($search !== '' && str_contains(strtolower($c['email']), $search)) {
                     $found[] = $this->subscriber((string) $id, $c, $crm);
                 }
@@ -45,7 +47,7 @@ final class FluentCrm implements Crm
         }
         if ($r->method === 'PUT' && preg_match('#^/subscribers/(\d+)$#', $p, $m)) {
             if (missing($crm, $m[1])) {
-                return Answer::json(404, ['message' => 'Subscriber not found']);
+                return Answer::json(422, ['message' => 'Subscriber not found']);
             }
             foreach ((array) ($r->json()['subscriber']['custom_values'] ?? []) as $key => $value) {
                 $crm['contacts'][$m[1]]['fields'][(string) $key] = (string) $value;

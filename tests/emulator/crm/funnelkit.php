@@ -32,9 +32,10 @@ final class FunnelKit implements Crm
                 : Answer::json(200, ['code' => 200, 'result' => $this->contact($m[1], $crm['contacts'][$m[1]], $crm)]);
         }
         if ($r->method === 'GET' && $p === '/contacts') {
+            // A substring search, newest first.
             $search = strtolower((string) ($r->query['search'] ?? ''));
             $found = [];
-            foreach ($crm['contacts'] as $id => $c) {
+            foreach (array_reverse($crm['contacts'], true) as $id => $c) {
                 if ($search !== '' && str_contains(strtolower($c['email']), $search)) {
                     $found[] = $this->contact((string) $id, $c, $crm);
                 }
