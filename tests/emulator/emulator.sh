@@ -37,13 +37,25 @@ start)
   exit 1
   ;;
 stop)
-  if running; then
-    pid="$(cat "$pidfile")"
-    # The server and the workers it forked share its process group (setsid made it the leader).
-    kill -TERM -- "-$pid" 2>/dev/null || kill "$pid"
-    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    # A worker busy in a request (a delay fault) can outlive the TERM: the group goes for good.
-    kill -KILL -- "-$pid" 2>/dev/null || true
+  # The server's pid is also its process group (setsid). Its workers stay in that group even when
+  # the server itself is gone (a `drop` fault ends a worker, and PHP's server then exits, leaving
+  # the other workers on the port), so the group is ended by its members, not by the leader.
+  if [ -s "$pidfile" ]; then
+    group="$(cat "$pidfile")"
+    members() {
+      for stat in /proc/[0-9]*/stat; do
+        p="${stat#/proc/}"; p="${p%/stat}"
+        [ "$(awk '{print $5}' "$stat" 2>/dev/null)" = "$group" ] &&
+          tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$here/router.php" && echo "$p"
+      done
+      return 0
+    }
+    pids="$(members)"
+    [ -n "$pids" ] && kill -TERM $pids 2>/dev/null
+    for _ in $(seq 30); do [ -z "$(members)" ] && break; sleep 0.1; done
+    pids="$(members)"
+    # A worker busy in a request (a delay fault) can outlive the TERM.
+    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
   fi
   rm -f "$pidfile"
   ;;
