@@ -469,6 +469,10 @@ mod tests {
         assert!(!err.to_string().contains(KEY), "{err}");
         let err = get(Crm::Keap, &format!("wpf_action={KEY}&access_key={KEY}")).unwrap_err();
         assert!(!err.to_string().contains(KEY), "{err}");
+        // An echo cut at 40 characters must not leave a piece of the key either.
+        let err = get(Crm::Keap, &format!("wpf_action=aaaaaaaaaaaaaaaaaaaaaaaaaaa{KEY}&access_key={KEY}")).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(!err.to_string().contains(&KEY[..8]), "{err}");
     }
 
     #[test]
