@@ -16,6 +16,7 @@ if ( empty( $crmhook_settings['delete_data_on_uninstall'] ) ) {
 
 require_once __DIR__ . '/includes/class-crmhook-settings.php';
 require_once __DIR__ . '/includes/class-crmhook-contacts.php';
+require_once __DIR__ . '/includes/class-crmhook-queue.php';
 
 global $wpdb;
 foreach ( CrmHook_Settings::META_SLUGS as $crmhook_slug ) {
@@ -23,6 +24,7 @@ foreach ( CrmHook_Settings::META_SLUGS as $crmhook_slug ) {
 	$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->usermeta} WHERE meta_key IN (%s, %s)", $crmhook_slug . '_contact_id', $crmhook_slug . '_tags' ) );
 }
 CrmHook_Contacts::drop();
+CrmHook_Queue::drop();
 delete_option( 'crmhook_settings' );
 delete_option( 'crmhook_activity' );
 delete_option( 'crmhook_db_version' );

@@ -27,6 +27,7 @@ final class CrmHook_Admin {
 		add_action( 'admin_menu', array( __CLASS__, 'menu' ) );
 		add_action( 'admin_init', array( __CLASS__, 'register_setting' ) );
 		add_action( 'admin_post_crmhook_regenerate_key', array( __CLASS__, 'regenerate_key' ) );
+		add_action( 'admin_post_crmhook_queue_job', array( __CLASS__, 'queue_job' ) );
 		add_action( 'wp_ajax_crmhook_test_connection', array( __CLASS__, 'test_connection' ) );
 		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'assets' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( CRMHOOK_FILE ), array( __CLASS__, 'action_links' ) );
@@ -111,7 +112,9 @@ final class CrmHook_Admin {
 
 		$new['return_password_field']    = sanitize_text_field( (string) ( $input['return_password_field'] ?? '' ) );
 		$new['send_welcome_email']       = ! empty( $input['send_welcome_email'] );
-		$new['async']                    = ! empty( $input['async'] );
+		$mode                            = (string) ( $input['queue_mode'] ?? 'auto' );
+		$new['queue_mode']               = in_array( $mode, CrmHook_Endpoint::MODES, true ) ? $mode : 'auto';
+		$new['async']                    = false; // Replaced by queue_mode ("always in the background").
 		$new['delete_data_on_uninstall'] = ! empty( $input['delete_data_on_uninstall'] );
 
 		$map = array();
@@ -196,6 +199,32 @@ final class CrmHook_Admin {
 		add_settings_error( 'crmhook', 'crmhook_key', __( 'A new access key was generated. Update the URLs in your CRM.', 'crmhook' ), 'updated' );
 		set_transient( 'settings_errors', get_settings_errors(), 30 );
 		wp_safe_redirect( admin_url( 'options-general.php?page=' . self::PAGE . '&settings-updated=1' ) );
+		exit;
+	}
+
+	/**
+	 * Retry or discard a failed job of the queue.
+	 */
+	public static function queue_job(): void {
+		if ( ! current_user_can( 'manage_options' ) ) {
+			wp_die( esc_html__( 'You are not allowed to do that.', 'crmhook' ), 403 );
+		}
+		$id = isset( $_POST['job'] ) ? absint( $_POST['job'] ) : 0;
+		check_admin_referer( 'crmhook_queue_job_' . $id );
+		$what = isset( $_POST['do'] ) ? sanitize_key( (string) $_POST['do'] ) : '';
+		if ( 'retry' === $what && CrmHook_Queue::retry_failed( $id ) ) {
+			/* translators: %d: job id */
+			add_settings_error( 'crmhook', 'crmhook_queue', sprintf( __( 'Job %d is queued again.', 'crmhook' ), $id ), 'updated' );
+			CrmHook_Runner::kick();
+		} elseif ( 'discard' === $what && CrmHook_Queue::discard_failed( $id ) ) {
+			/* translators: %d: job id */
+			add_settings_error( 'crmhook', 'crmhook_queue', sprintf( __( 'Job %d was discarded.', 'crmhook' ), $id ), 'updated' );
+		} else {
+			/* translators: %d: job id */
+			add_settings_error( 'crmhook', 'crmhook_queue', sprintf( __( 'Job %d is no longer a failed job.', 'crmhook' ), $id ) );
+		}
+		set_transient( 'settings_errors', get_settings_errors(), 30 );
+		wp_safe_redirect( admin_url( 'options-general.php?page=' . self::PAGE . '&settings-updated=1#crmhook-queue' ) );
 		exit;
 	}
 
