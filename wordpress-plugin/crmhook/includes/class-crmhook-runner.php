@@ -37,6 +37,9 @@ final class CrmHook_Runner {
 	/** Seconds nobody calls a CRM after it answered 429 (it already waited Retry-After once). */
 	const RATE_LIMIT_PAUSE = 2;
 
+	/** Longest wait for a CRM call slot a runner sits out; longer, and the job goes back to the queue. */
+	const MAX_PACE_WAIT = 5;
+
 	/** The inline lock: automatic mode runs one webhook inline at a time. */
 	const INLINE_LOCK = 'crmhook_inline';
 
@@ -191,9 +194,10 @@ final class CrmHook_Runner {
 		 * How many queue runners may run at once on this site (across all web servers). Each holds
 		 * a PHP worker while it drains; most of that time it waits for the CRM.
 		 *
-		 * @param int $runners Default 2.
+		 * @param int $runners The `queue_runners` setting; 2 by default.
 		 */
-		return max( 1, (int) apply_filters( 'crmhook_queue_runners', self::RUNNERS ) );
+		$setting = (int) CrmHook_Settings::get( 'queue_runners' );
+		return max( 1, (int) apply_filters( 'crmhook_queue_runners', $setting > 0 ? $setting : self::RUNNERS ) );
 	}
 
 	/**
@@ -235,6 +239,9 @@ final class CrmHook_Runner {
 			CrmHook_Queue::release_stale( self::max_attempts() );
 			while ( microtime( true ) < $deadline ) {
 				self::hold_claim_lock( $claim_id );
+				// A runner lives for many jobs: settings saved meanwhile apply to the next one.
+				wp_cache_delete( 'alloptions', 'options' );
+				wp_cache_delete( CrmHook_Settings::OPTION, 'options' );
 				$crm  = (string) CrmHook_Settings::get( 'crm' );
 				$wait = CrmHook_Queue::budget_wait( $crm );
 				if ( microtime( true ) + $wait >= $deadline ) {
@@ -262,8 +269,10 @@ final class CrmHook_Runner {
 			$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK(%s)', CrmHook_Queue::claim_lock( $claim_id ) ) );
 			$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK(%s)', self::slot_lock( $slot ) ) );
 		}
-		// Work left that is due within a minute: hand over to a fresh runner (WP-Cron covers the rest).
-		$due = CrmHook_Queue::next_due_in();
+		// Out of time with work left that is due within a minute: hand over to a fresh runner. A
+		// runner that ran nothing (the CRM's budget is paused, or the next job is far off) does
+		// not, or runners would chase each other: WP-Cron, the CLI or the next webhook start one.
+		$due = $ran > 0 ? CrmHook_Queue::next_due_in() : null;
 		if ( 'cli' !== $via && null !== $due && $due < MINUTE_IN_SECONDS ) {
 			self::kick();
 		}
@@ -311,6 +320,10 @@ final class CrmHook_Runner {
 			$lock->release_all();
 		}
 		$label = $job['action'] . ' (queued)';
+		if ( ! empty( $outcome['not_started'] ) ) {
+			CrmHook_Queue::retry_later( $job, (float) $outcome['retry_after'], 0, $outcome['message'], false );
+			return;
+		}
 		if ( ! empty( $outcome['transient'] ) ) {
 			if ( $job['attempts'] >= self::max_attempts() ) {
 				/* translators: 1: attempts, 2: the CRM's message */
@@ -366,6 +379,13 @@ final class CrmHook_Runner {
 		$contact = null;
 		if ( ! ( 'update_tags' === $hook['action'] && is_array( $hook['tags'] ) ) ) {
 			$wait = CrmHook_Queue::reserve( $crm );
+			if ( $pace && $wait > self::MAX_PACE_WAIT ) {
+				// The CRM's budget is paused (a 429 elsewhere, or a long queue of reservations):
+				// the job goes back untouched instead of holding a worker that long.
+				$outcome                = self::failure( $hook, 429, __( 'Waiting for the CRM\'s rate limit.', 'crmhook' ), $wait );
+				$outcome['not_started'] = true;
+				return $outcome;
+			}
 			if ( $pace && $wait > 0 ) {
 				usleep( (int) ( $wait * 1e6 ) );
 			}
@@ -389,10 +409,12 @@ final class CrmHook_Runner {
 
 		$seen_key    = '_crmhook_seen_' . CrmHook_Settings::meta_slug( $crm );
 		$fingerprint = null;
-		if ( null !== $contact ) {
+		// ConvertKit/Kit `update` must always run: it takes the update tag off the subscriber.
+		$guarded = ! ( 'update' === $hook['action'] && in_array( $crm, array( 'convertkit', 'kit' ), true ) );
+		if ( null !== $contact && $guarded ) {
 			$fingerprint = self::fingerprint( $contact, $hook );
 			$user_id     = CrmHook_Contacts::user_for( $crm, (string) $contact['id'] );
-			if ( null !== $user_id && get_userdata( $user_id ) && get_user_meta( $user_id, $seen_key, true ) === $fingerprint ) {
+			if ( null !== $user_id && get_userdata( $user_id ) && get_user_meta( $user_id, $seen_key, true ) === $fingerprint . ':' . self::user_state( $user_id, $crm ) ) {
 				return array(
 					'status'     => 200,
 					'ok'         => true,
@@ -413,7 +435,8 @@ final class CrmHook_Runner {
 		}
 		// Remember what a full sync applied, so the CRM calling back about the site's own write is a no-op.
 		if ( $fingerprint && $outcome['ok'] && $outcome['user_id'] && in_array( $hook['action'], array( 'add', 'update' ), true ) ) {
-			update_user_meta( (int) $outcome['user_id'], $seen_key, $fingerprint );
+			clean_user_cache( (int) $outcome['user_id'] );
+			update_user_meta( (int) $outcome['user_id'], $seen_key, $fingerprint . ':' . self::user_state( (int) $outcome['user_id'], $crm ) );
 		}
 		return $outcome;
 	}
@@ -435,6 +458,23 @@ final class CrmHook_Runner {
 		sort( $tags );
 		$contact['tags'] = $tags;
 		return md5( (string) wp_json_encode( array( $contact, $settings['field_map'], $settings['username_format'], $settings['allowed_roles'], $hook['role'] ?? null ) ) );
+	}
+
+	/**
+	 * What a sync writes on the user, hashed: when it changed on the site since the last sync
+	 * (an edit, another plugin), the next webhook writes again even if the CRM is unchanged.
+	 */
+	private static function user_state( int $user_id, string $crm ): string {
+		$user = get_userdata( $user_id );
+		if ( ! $user ) {
+			return '';
+		}
+		$meta  = array();
+		$keys  = array_merge( array( 'first_name', 'last_name', CrmHook_Settings::meta_slug( $crm ) . '_tags', CrmHook_Settings::meta_slug( $crm ) . '_contact_id' ), array_values( (array) CrmHook_Settings::get( 'field_map' ) ) );
+		foreach ( array_unique( $keys ) as $key ) {
+			$meta[ $key ] = get_user_meta( $user_id, (string) $key, false );
+		}
+		return md5( (string) wp_json_encode( array( $user->user_email, $user->user_login, $user->display_name, array_values( $user->roles ), $meta ) ) );
 	}
 
 	/**
