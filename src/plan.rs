@@ -421,7 +421,14 @@ fn is_privileged(options: &PlanOptions, user: &ExistingUser) -> bool {
 /// CRM (or whoever can edit a contact there) grant capabilities.
 fn is_protected_meta(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    key.ends_with("capabilities") || key.ends_with("user_level") || key == "session_tokens" || key.ends_with("_contact_id")
+    key.ends_with("capabilities")
+        || key.ends_with("user_level")
+        || key == "session_tokens"
+        || key.ends_with("_contact_id")
+        // The plugin's own marks (which user the site created from which contact) decide who
+        // the CRM may set a password for: never writable from CRM data.
+        || key.starts_with("crmhook")
+        || key.starts_with("_crmhook")
 }
 
 #[cfg(test)]
@@ -666,11 +673,12 @@ mod tests {
             ("12".into(), "membership_level".into()),
             ("13".into(), "wp_capabilities".into()),
             ("13".into(), "wp_user_level".into()),
+            ("13".into(), "crmhook_created_from".into()),
             ("99".into(), "absent".into()),
         ];
         let plan = map_contact(&contact(), &o, None).unwrap();
         assert_eq!(plan.meta, vec![("membership_level".to_owned(), "Gold".to_owned())]);
-        assert_eq!(plan.notices.iter().filter(|n| n.contains("may not write")).count(), 2);
+        assert_eq!(plan.notices.iter().filter(|n| n.contains("may not write")).count(), 3);
     }
 
     #[test]
