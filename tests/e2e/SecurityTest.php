@@ -162,10 +162,16 @@ final class SecurityTest extends E2ETestCase
     {
         $this->configure('keap');
         $guess = ['query' => http_build_query(['wpf_action' => 'test', 'access_key' => 'wrong-guess'])];
-        $statuses = array_count_values(array_column($this->parallel(array_fill(0, 30, $guess)), 'status'));
+        try {
+            $statuses = array_count_values(array_column($this->parallel(array_fill(0, 30, $guess)), 'status'));
+            $rows = count($this->rows('SELECT * FROM wp_crmhook_throttle'));
+        } finally {
+            // This address is the one every later suite (the browser test) sends from.
+            self::$db->query('DELETE FROM wp_crmhook_throttle');
+        }
         ksort($statuses);
         $this->assertSame([403 => 20, 429 => 10], $statuses, 'the limit is 20 wrong keys per address; all 30 were counted');
-        $this->assertLessThanOrEqual(2, count($this->rows('SELECT * FROM wp_crmhook_throttle')), 'one row per address and minute');
+        $this->assertLessThanOrEqual(2, $rows, 'one row per address and minute');
         $this->assertSame([], $this->rows("SELECT option_name FROM wp_options WHERE option_name LIKE '%crmhook_bad_key%'"));
         $right = $this->get('test');
         $this->assertSame(200, $right['status'], 'the right key is never throttled');
