@@ -32,9 +32,10 @@ const CRM_EXCEPTION: &str = "CrmHook\\CrmException";
 static WEBHOOK_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 static CRM_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 
-static INI_ENTRIES: IniEntryDefs<4> = IniEntryDefs::new([
+static INI_ENTRIES: IniEntryDefs<5> = IniEntryDefs::new([
     IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All) },
-    IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.http_timeout", c"10", IniEntryPermission::All) },
+    IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.http_timeout", c"4", IniEntryPermission::All) },
+    IniEntryDef { on_modify: Some(ini_check::<NUMBER>), ..IniEntryDef::new(c"crmhook.tag_cache_ttl", c"600", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<BOOLEAN>), ..IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All) },
     IniEntryDef::end(),
 ]);
@@ -51,9 +52,10 @@ unsafe fn ini_text<'a>(value: *mut ext_php_rs::ffi::zend_string) -> Option<&'a s
 /// Which check an INI setting's change handler makes.
 const POSITIVE_NUMBER: u8 = 0;
 const BOOLEAN: u8 = 1;
+const NUMBER: u8 = 2;
 
-/// INI change handler: `POSITIVE_NUMBER` accepts a whole number above zero, `BOOLEAN` what CRM.md
-/// calls a boolean. A refused value leaves the old one (`ini_set()` returns false); having a
+/// INI change handler: `POSITIVE_NUMBER` accepts a whole number above zero, `NUMBER` zero too,
+/// `BOOLEAN` what CRM.md calls a boolean. A refused value leaves the old one (`ini_set()` returns false); having a
 /// handler at all is also what lets `ini_restore()` work. Returns 0 to accept, -1 to refuse.
 unsafe extern "C" fn ini_check<const KIND: u8>(
     _entry: *mut ext_php_rs::ffi::zend_ini_entry,
@@ -66,6 +68,7 @@ unsafe extern "C" fn ini_check<const KIND: u8>(
     // SAFETY: PHP passes a valid string or null.
     let ok = unsafe { ini_text(new_value) }.is_some_and(|v| match KIND {
         POSITIVE_NUMBER => v.trim().parse::<u64>().is_ok_and(|n| n > 0),
+        NUMBER => v.trim().parse::<u64>().is_ok(),
         _ => crate::text::parse_bool("ini", v).is_ok(),
     });
     if ok {
@@ -75,7 +78,7 @@ unsafe extern "C" fn ini_check<const KIND: u8>(
     }
 }
 
-const INI_NAMES: [&str; 3] = ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.http_keepalive"];
+const INI_NAMES: [&str; 4] = ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.tag_cache_ttl", "crmhook.http_keepalive"];
 
 
 /// How a crmhook function can fail, and the PHP exception each becomes.
@@ -231,16 +234,37 @@ pub fn crmhook_generate_password(length: i64) -> PhpResultOf<String> {
     })
 }
 
+/// The capabilities that make a user privileged: a webhook never grants a role that carries one,
+/// and never changes a user who holds one. The plugin may add to this list (never remove).
+#[php_function]
+pub fn crmhook_privileged_capabilities() -> PhpResultOf<Vec<String>> {
+    run(|| Ok(plan::DANGEROUS_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect()))
+}
+
+/// Checks a CRM `api_url` before it is saved: `https://`, or plain `http://` only for
+/// localhost and private network addresses (credentials travel in every request).
+///
+/// @throws \ValueError naming what is wrong.
+#[php_function]
+pub fn crmhook_check_api_url(api_url: String) -> PhpResultOf<()> {
+    run(|| crate::crm::check_api_url(&api_url).map_err(|why| Failure::Value(format!("the api_url {why}"))))
+}
+
 /// Turns a normalized CRM contact into a user plan: `op` (`create` | `update`), `user` (the
 /// `wp_insert_user` / `wp_update_user` fields), `meta`, `tags`, `password_generated`,
 /// `return_password` (null or `['field' => …, 'value' => …]`) and `notices`.
 ///
 /// `$contact`: `id`, `email`, `first_name`, `last_name`, `fields`, `tags`.
 /// `$options`: `field_map`, `username_format` (`email` | `flname` | `fnamenum`), `default_role`,
-/// `allowed_roles`, `requested_role`, `return_password_field`, `roles` (slug → capabilities).
-/// `$user`: null, or `ID`, `user_login`, `user_email`, `roles`, `privileged`.
+/// `allowed_roles`, `requested_role`, `return_password_field`, `roles` (slug → capabilities),
+/// `privileged_capabilities` (capabilities the site adds to crmhook_privileged_capabilities()),
+/// `update_existing_passwords` (bool: a mapped password field may change the password of a user
+/// the site did not create from this contact; off by default).
+/// `$user`: null, or `ID`, `user_login`, `user_email`, `roles`, `privileged`,
+/// `created_from_contact` (bool: the site created this user from this contact).
 ///
-/// @throws \CrmHook\WebhookException (code 422) when a new user cannot be made (no email).
+/// @throws \CrmHook\WebhookException (code 422) when a new user cannot be made (no email), or
+/// (code 409) when the user is privileged: a webhook never changes such a user.
 #[php_function]
 pub fn crmhook_map_contact(contact: &ZendHashTable, options: &ZendHashTable, user: Option<&ZendHashTable>) -> PhpResultOf<ZBox<ZendHashTable>> {
     run(|| {
@@ -414,9 +438,14 @@ fn call_settings() -> CallSettings {
     let keep_alive = ini_value("crmhook.http_keepalive")
         .map(|(v, _)| crate::text::parse_bool("crmhook.http_keepalive", &v).unwrap_or(true))
         .unwrap_or(true);
+    let default = CallSettings::default();
+    let tag_cache_ttl = ini_value("crmhook.tag_cache_ttl")
+        .and_then(|(v, _)| v.trim().parse::<u64>().ok())
+        .map_or(default.tag_cache_ttl, std::time::Duration::from_secs);
     CallSettings {
-        timeout: std::time::Duration::from_secs(ini_number("crmhook.http_timeout", 10) as u64),
+        timeout: std::time::Duration::from_secs(ini_number("crmhook.http_timeout", default.timeout.as_secs() as usize) as u64),
         keep_alive,
+        tag_cache_ttl,
     }
 }
 
@@ -430,6 +459,8 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(crmhook_generate_access_key))
         .function(wrap_function!(crmhook_generate_password))
         .function(wrap_function!(crmhook_map_contact))
+        .function(wrap_function!(crmhook_privileged_capabilities))
+        .function(wrap_function!(crmhook_check_api_url))
         .function(wrap_function!(crmhook_fetch_contact))
         .function(wrap_function!(crmhook_find_contact))
         .function(wrap_function!(crmhook_update_contact))
@@ -680,6 +711,8 @@ fn options_from<'a>(arr: &'a ZendHashTable, roles: &'a PhpRoles<'a>) -> Result<P
         requested_role: text("requested_role")?.filter(|r| !r.trim().is_empty()),
         return_password_field: text("return_password_field")?.filter(|r| !r.trim().is_empty()),
         roles,
+        privileged_capabilities: text_list(arr.get("privileged_capabilities"), "$options['privileged_capabilities']")?,
+        update_existing_passwords: arr.get("update_existing_passwords").is_some_and(Zval::coerce_to_bool),
     })
 }
 
@@ -711,6 +744,7 @@ fn user_from(arr: &ZendHashTable) -> Result<ExistingUser, Failure> {
         email: text("user_email")?,
         roles: text_list(arr.get("roles"), "$user['roles']")?,
         privileged: arr.get("privileged").is_some_and(Zval::coerce_to_bool),
+        created_from_contact: arr.get("created_from_contact").is_some_and(Zval::coerce_to_bool),
     })
 }
 

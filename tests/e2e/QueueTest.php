@@ -66,7 +66,8 @@ final class QueueTest extends E2ETestCase
         $this->assertSame(200, $this->sendWebhook(self::AC, 'add', '1001', ['async' => 'false'])['status']);
         $stale = 'contact%5Bid%5D=1001&contact%5Bfirst_name%5D=Ann&contact%5Btags%5D=Customer%2C+VIP';
         // The CRM changes the contact; the webhook about the change overtakes the one before it.
-        $this->emulatorCall('PUT', '/_emulator/contacts/activecampaign/1001', ['first_name' => 'Annie', 'tags' => ['3']]);
+        $changed = ['first_name' => 'Annie', 'tags' => ['3']] + $this->emulatorCall('GET', '/_emulator/contacts/activecampaign/1001');
+        $this->emulatorCall('PUT', '/_emulator/contacts/activecampaign/1001', $changed);
         $fresh = 'contact%5Bid%5D=1001&contact%5Bfirst_name%5D=Annie&contact%5Btags%5D=Newsletter';
         foreach ([$fresh, $stale] as $body) {
             $answer = $this->request('POST', http_build_query(['wpf_action' => 'update', 'access_key' => self::$key]), $body, 'application/x-www-form-urlencoded');
@@ -167,7 +168,7 @@ final class QueueTest extends E2ETestCase
         // The password goes back to the CRM after the user is created: that call is slowed, and the
         // runner is killed (kill -9) while it waits, with the user already written.
         $this->configure(self::AC, ['queue_mode' => 'background', 'return_password_field' => '13']);
-        $this->fault(['crm' => self::AC, 'path' => '#^/api/3/contacts/1001$#', 'mode' => 'delay', 'delay_ms' => 4000, 'times' => 2]);
+        $this->fault(['crm' => self::AC, 'path' => '#^/api/3/contacts/1001$#', 'mode' => 'delay', 'delay_ms' => 3000, 'times' => 2]);
         $this->assertSame(202, $this->sendWebhook(self::AC, 'add', '1001', ['async' => 'true'])['status']);
         $contact = $this->emulatorCall('GET', '/_emulator/contacts/activecampaign/1001');
         $this->assertTrue($this->waitFor(fn () => $this->userByEmail($contact['email']) !== null && ($this->jobs()[0]['status'] ?? '') === 'running', 20), json_encode($this->jobs()));

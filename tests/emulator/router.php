@@ -191,10 +191,10 @@ function control(string $path, string $method, array $query, string $body): Answ
         return $contact === null ? Answer::json(404, ['message' => 'no such contact']) : Answer::json(200, $contact);
     }
     if (preg_match('#^/contacts/([a-z]+)/(\d+)$#', $path, $m) && $method === 'PUT') {
-        // A contact changes in the CRM (or is created): the keys given replace the stored ones.
-        $contact = with_state(static function (array &$state) use ($m, $json): array {
-            $base = $state['crms'][$m[1]]['contacts'][$m[2]] ?? ['email' => "c{$m[2]}@example.com", 'first_name' => '', 'last_name' => '', 'phone' => '', 'fields' => [], 'tags' => []];
-            return $state['crms'][$m[1]]['contacts'][$m[2]] = array_merge($base, $json);
+        // A test's own contact (a name shared with another, an administrator's email, …).
+        $contact = $json + ['email' => '', 'first_name' => '', 'last_name' => '', 'phone' => '', 'fields' => [], 'tags' => []];
+        with_state(static function (array &$state) use ($m, $contact): void {
+            $state['crms'][$m[1]]['contacts'][$m[2]] = $contact;
         });
         return Answer::json(200, $contact);
     }

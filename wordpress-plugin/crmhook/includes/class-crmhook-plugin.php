@@ -14,6 +14,9 @@ defined( 'ABSPATH' ) || exit;
  */
 final class CrmHook_Plugin {
 
+	/** The plugin's tables as this version needs them; a change makes maybe_upgrade() run. */
+	const SCHEMA_VERSION = '2';
+
 	/**
 	 * True when the crmhook PHP extension is loaded: everything but the notice needs it.
 	 */
@@ -50,6 +53,7 @@ final class CrmHook_Plugin {
 	 */
 	public static function activate(): void {
 		CrmHook_Contacts::install();
+		CrmHook_Throttle::install();
 		CrmHook_Contacts::migrate_from_meta();
 		CrmHook_Queue::install();
 		CrmHook_Settings::ensure_access_key();
@@ -69,7 +73,7 @@ final class CrmHook_Plugin {
 	 * The version of all the plugin's tables.
 	 */
 	public static function schema_version(): string {
-		return CrmHook_Contacts::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION;
+		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION;
 	}
 
 	/**
