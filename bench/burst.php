@@ -267,7 +267,8 @@ $idle = median(idleHome($site, 30));
 $floorRequests = array_fill(0, 2 * $contacts, ['url' => "$site/wp-admin/admin-ajax.php", 'body' => null]);
 $floor = blast($site, $floorRequests, $concurrency);
 $queued = burst($db, $site, $emulator, $key, 100001, $contacts, $concurrency, true, $drainCap, $limit);
-$sync = burst($db, $site, $emulator, $key, 200001, $contacts, $concurrency, false, $drainCap, $limit);
+$sync = getenv('SYNC') === '0' ? null : burst($db, $site, $emulator, $key, 200001, $contacts, $concurrency, false, $drainCap, $limit);
+$sync = $sync ?? array_merge(array_fill_keys(array_keys($queued), 0), ['statuses' => [], 'queue' => [], 'home' => NAN, 'p50' => NAN, 'p99' => NAN]);
 http('DELETE', "$emulator/_emulator/faults");
 http('DELETE', "$emulator/_emulator/limits");
 

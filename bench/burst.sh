@@ -22,7 +22,7 @@ trap '((emulator_was_up)) || tests/emulator/emulator.sh stop >/dev/null 2>&1 || 
 key=$(php scripts/site/wp.php '
   CrmHook_Settings::update(["crm" => "activecampaign", "api_url" => "'"$emulator"'/activecampaign",
     "api_key" => "ac-test-key", "async" => false, "queue_mode" => "auto", "queue_max_attempts" => 8,
-    "queue_backoff" => 5, "queue_runners" => 2, "field_map" => [], "return_password_field" => "",
+    "queue_backoff" => 5, "queue_runners" => 3, "field_map" => [], "return_password_field" => "",
     "username_format" => "email", "send_welcome_email" => false]);
   return CrmHook_Settings::get("access_key");')
 

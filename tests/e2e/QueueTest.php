@@ -17,7 +17,7 @@ final class QueueTest extends E2ETestCase
     {
         // Runners of the previous test finish first: each test starts with an idle queue.
         $this->waitFor(static function (): bool {
-            $row = self::$db->query("SELECT IS_FREE_LOCK('crmhook_runner_1') AND IS_FREE_LOCK('crmhook_runner_2') AND IS_FREE_LOCK('crmhook_runner_3') AND IS_FREE_LOCK('crmhook_runner_4')")->fetch_row();
+            $row = self::$db->query("SELECT IS_FREE_LOCK('crmhook_runner_1') AND IS_FREE_LOCK('crmhook_runner_2') AND IS_FREE_LOCK('crmhook_runner_3') AND IS_FREE_LOCK('crmhook_runner_4') AND IS_FREE_LOCK('crmhook_runner_5')")->fetch_row();
             return (int) $row[0] === 1;
         }, 30);
         parent::setUp();

@@ -223,15 +223,16 @@ final class CrmHook_Endpoint {
 		}
 		register_shutdown_function(
 			static function () use ( $hook, $job ): void {
-				CrmHook_Activity::record(
-					202,
-					$hook['action'] . ' (queued)',
-					$job['merged']
+				// A merge is not logged on its own: the job's "processed" line counts its webhooks,
+				// and a burst does not rewrite the log once per webhook.
+				if ( ! $job['merged'] ) {
+					CrmHook_Activity::record(
+						202,
+						$hook['action'] . ' (queued)',
 						/* translators: 1: contact id, 2: job id */
-						? sprintf( __( 'Contact %1$s: merged into waiting job %2$d.', 'crmhook' ), $hook['contact_id'], $job['id'] )
-						/* translators: 1: contact id, 2: job id */
-						: sprintf( __( 'Contact %1$s: queued as job %2$d.', 'crmhook' ), $hook['contact_id'], $job['id'] )
-				);
+						sprintf( __( 'Contact %1$s: queued as job %2$d.', 'crmhook' ), $hook['contact_id'], $job['id'] )
+					);
+				}
 				CrmHook_Runner::kick();
 			}
 		);

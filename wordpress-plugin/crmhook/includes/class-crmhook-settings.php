@@ -71,7 +71,7 @@ final class CrmHook_Settings {
 			'queue_mode'                => 'auto',
 			'queue_max_attempts'        => 8,
 			'queue_backoff'             => 5,
-			'queue_runners'             => 2,
+			'queue_runners'             => 3,
 			'ck_update_tag'             => '',
 			'ck_import_tag'             => '',
 			'ck_update_rule'            => '',
