@@ -47,6 +47,8 @@ pub struct HttpResponse {
     pub body: String,
     /// `Retry-After` in seconds, bounded by [`MAX_RETRY_AFTER`], when the server sent one.
     pub retry_after: Option<Duration>,
+    /// The `Location` header of a redirect (never followed: it would resend the credentials).
+    pub location: String,
 }
 
 /// How a call failed before an HTTP status came back.
@@ -135,6 +137,7 @@ impl Transport {
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let content_type = header("content-type");
+        let location = header("location");
         let retry_after = header("retry-after").trim().parse::<u64>().ok().map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
         let bytes = response
             .body_mut()
@@ -143,7 +146,7 @@ impl Transport {
             .read_to_vec()
             .map_err(|e| self.classify(e))?;
         let body = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        Ok(HttpResponse { status, content_type, body, retry_after })
+        Ok(HttpResponse { status, content_type, body, retry_after, location })
     }
 
     fn classify(&self, e: ureq::Error) -> TransportError {

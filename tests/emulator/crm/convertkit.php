@@ -28,7 +28,7 @@ final class ConvertKit implements Crm
         return hash_equals($credentials['api_secret'], $given);
     }
 
-    public function refused(): Answer
+    public function refused(Request $request, array $crm): Answer
     {
         return $this->v4
             ? Answer::json(401, ['errors' => ['The access token is invalid']])

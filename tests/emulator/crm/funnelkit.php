@@ -18,7 +18,7 @@ final class FunnelKit implements Crm
         return wordpress_basic_auth($r, $credentials);
     }
 
-    public function refused(): Answer
+    public function refused(Request $request, array $crm): Answer
     {
         return wordpress_forbidden();
     }

@@ -15,7 +15,7 @@ final class Keap implements Crm
         return hash_equals($credentials['api_key'], $r->header('x-keap-api-key'));
     }
 
-    public function refused(): Answer
+    public function refused(Request $request, array $crm): Answer
     {
         return Answer::json(401, ['message' => 'Invalid API key', 'status_code' => 401]);
     }
