@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(php8.2-dev php8.2-cli libclang-dev build-essential phpunit php8.2-curl php8.2-mbstring php8.2-xml
   wordpress wordpress-theme-twentytwentythree mariadb-server mariadb-client php8.2-fpm php8.2-mysql nginx curl
-  chromium wrk)
+  chromium wrk openssl)
 # The browser test runs on Node 20 (playwright-core needs it); Debian's nodejs only if there is none.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 CARGO_PHP_VERSION=0.2.2

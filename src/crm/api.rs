@@ -235,7 +235,7 @@ impl<'c> Api<'c> {
             crm,
             base,
             auth,
-            transport: Transport::new(settings.timeout, settings.keep_alive),
+            transport: Transport::new(settings.timeout, settings.keep_alive, settings.ca_file.as_deref()),
             tag_cache_ttl: settings.tag_cache_ttl,
         })
     }

@@ -366,8 +366,9 @@ pub(crate) fn clean_tags<'s>(tags: impl IntoIterator<Item = &'s str>) -> Vec<Str
 // The API clients: one entry point per call, dispatching to the CRM's own file.
 // ---------------------------------------------------------------------------------------
 
-/// How CRM calls are made: the timeout (`crmhook.http_timeout`) and connection reuse.
-#[derive(Debug, Clone, Copy)]
+/// How CRM calls are made: the timeout (`crmhook.http_timeout`), connection reuse, the tag
+/// cache and the TLS trust store.
+#[derive(Debug, Clone)]
 pub struct CallSettings {
     /// Limit for one whole call.
     pub timeout: std::time::Duration,
@@ -376,6 +377,9 @@ pub struct CallSettings {
     /// How long a CRM's tag names stay cached in the PHP process (`crmhook.tag_cache_ttl`);
     /// zero loads them on every call that needs them.
     pub tag_cache_ttl: std::time::Duration,
+    /// A PEM bundle whose certificates are the trusted roots instead of the built-in ones
+    /// (`crmhook.ca_file`): for a self-hosted FluentCRM or FunnelKit behind a private CA.
+    pub ca_file: Option<String>,
 }
 
 /// Tag names are cached this long by default: a tag renamed in the CRM reaches WordPress within
@@ -384,7 +388,7 @@ pub const DEFAULT_TAG_CACHE_TTL: std::time::Duration = std::time::Duration::from
 
 impl Default for CallSettings {
     fn default() -> Self {
-        CallSettings { timeout: crate::http::DEFAULT_TIMEOUT, keep_alive: true, tag_cache_ttl: DEFAULT_TAG_CACHE_TTL }
+        CallSettings { timeout: crate::http::DEFAULT_TIMEOUT, keep_alive: true, tag_cache_ttl: DEFAULT_TAG_CACHE_TTL, ca_file: None }
     }
 }
 
