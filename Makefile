@@ -9,7 +9,7 @@ SO := $(CURDIR)/target/release/libcrmhook.so
 SO_DEBUG := $(CURDIR)/target/debug/libcrmhook.so
 PHP_EXT := $(PHP) -d extension=$(SO)
 
-.PHONY: all deps build test test-rust test-php test-stubs test-site demo down stubs bench bench-site fuzz clean
+.PHONY: all deps build test test-rust test-php test-stubs test-site demo down stubs screenshots bench bench-site fuzz clean
 
 all: build
 
@@ -33,7 +33,12 @@ test-site: build
 	scripts/test-site.sh
 
 # The checked-in stubs must be exactly what the current code generates.
-test-stubs: deps
+test-## screenshots: the browser test against a fresh site, writing its screenshots to docs/ (tests
+## never change tracked files; this is the one command that does, on purpose).
+screenshots: build
+	SCREENSHOTS_DIR=$(CURDIR)/docs BROWSER_ONLY=1 scripts/test-site.sh
+
+stubs: deps
 	$(CARGO) build
 	@scripts/stubs.sh $(SO_DEBUG) > target/crmhook.stubs.php
 	@diff -u php-stubs/crmhook.stubs.php target/crmhook.stubs.php \

@@ -22,6 +22,12 @@ trap cleanup EXIT
 scripts/site/up.sh
 tests/emulator/emulator.sh start
 
+if [ -n "${BROWSER_ONLY:-}" ]; then
+  # `make screenshots`: only the browser test, which takes them.
+  (cd tests/browser && node --test settings.test.mjs)
+  exit 0
+fi
+
 echo "== plugin unit tests (PHPUnit, WordPress on the test database)"
 php -d extension="$SO" "$PHPUNIT" --configuration tests/wordpress/phpunit.xml
 
