@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export EMULATOR_PORT="${EMULATOR_PORT:-8790}"
 FRONT_PORT="${FRONT_PORT:-8791}"
 TLS_FRONT_PORT="${TLS_FRONT_PORT:-$((FRONT_PORT + 1))}"
-dir="$PWD/.run/bench-front"
+dir="${RUN_DIR:-$PWD/.run}/bench-front"
 mkdir -p "$dir"
 # Certificates only: tls.sh makes a CA and a certificate for 127.0.0.1; its own nginx is not needed.
 export TLS_DIR="$dir/tls" TLS_PORT="${TLS_PORT:-$((FRONT_PORT + 10))}"
