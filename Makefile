@@ -33,17 +33,17 @@ test-site: build
 	scripts/test-site.sh
 
 # The checked-in stubs must be exactly what the current code generates.
-test-## screenshots: the browser test against a fresh site, writing its screenshots to docs/ (tests
-## never change tracked files; this is the one command that does, on purpose).
-screenshots: build
-	SCREENSHOTS_DIR=$(CURDIR)/docs BROWSER_ONLY=1 scripts/test-site.sh
-
-stubs: deps
+test-stubs: deps
 	$(CARGO) build
 	@scripts/stubs.sh $(SO_DEBUG) > target/crmhook.stubs.php
 	@diff -u php-stubs/crmhook.stubs.php target/crmhook.stubs.php \
 		&& echo "stubs: php-stubs/crmhook.stubs.php matches the extension" \
 		|| { echo "stubs are stale: run 'make stubs' and commit php-stubs/"; exit 1; }
+
+## screenshots: the browser test against a fresh site, writing its screenshots to docs/ (tests
+## never change tracked files; this is the one command that does, on purpose).
+screenshots: build
+	SCREENSHOTS_DIR=$(CURDIR)/docs BROWSER_ONLY=1 scripts/test-site.sh
 
 stubs: deps
 	$(CARGO) build
