@@ -125,4 +125,45 @@ final class ApiShapesTest extends E2ETestCase
         $this->assertSame(['1001'], array_column($prefix['contacts'], 'id'), 'a prefix, not a substring: leeann.… is not matched');
         $this->assertSame('1001', crmhook_find_contact($this->config('keap'), 'ann.keap@example.com'));
     }
+
+    // ---- Kit v4 and ConvertKit v3 --------------------------------------------------------
+
+    public function testKitFindsAnUnsubscribedSubscriberByEmail(): void
+    {
+        $this->emulatorCall('PUT', '/_emulator/contacts/kit/1010', ['email' => 'gone.kit@example.com', 'first_name' => 'Gus', 'state' => 'cancelled']);
+        // Kit lists only active subscribers unless asked for `status=all`.
+        [, $default] = $this->kit('GET', '/v4/subscribers?email_address=gone.kit%40example.com');
+        $this->assertSame([], $default['subscribers']);
+        $this->assertSame('1010', crmhook_find_contact($this->config('kit'), 'gone.kit@example.com'));
+        $this->assertSame('gone.kit@example.com', crmhook_fetch_contact($this->config('kit'), '1010')['email']);
+    }
+
+    public function testKitUpdateSendsTheSubscribersOwnEmailAddress(): void
+    {
+        [$status, $body] = $this->kit('PUT', '/v4/subscribers/1002', ['fields' => ['14' => 'x']]);
+        $this->assertSame(422, $status, 'v4 requires email_address');
+        $this->assertIsString($body['errors'][0] ?? null);
+        crmhook_update_contact($this->config('kit'), '1002', ['14' => 'Generated9Password']);
+        $puts = $this->calls('kit', 'PUT', '/v4/subscribers/1002');
+        $put = end($puts);
+        $address = $this->emulatorCall('GET', '/_emulator/contacts/kit/1002')['email'];
+        $this->assertSame($address, $put['json']['email_address']);
+        $this->assertSame('Generated9Password', $this->emulatorCall('GET', '/_emulator/contacts/kit/1002')['fields']['14']);
+    }
+
+    public function testRuleAnswersNameTheEventWithoutItsPrefix(): void
+    {
+        $event = ['name' => 'subscriber.tag_add', 'tag_id' => 4];
+        [$status, $v4] = $this->kit('POST', '/v4/webhooks', ['target_url' => 'https://shop.example.com/', 'event' => $event]);
+        $this->assertSame(201, $status);
+        $this->assertSame('tag_add', $v4['webhook']['event']['name']);
+        $this->assertArrayHasKey('initiator_value', $v4['webhook']['event']);
+        [$status, $v3] = $this->api('convertkit', 'POST', '/v3/automations/hooks', [], [
+            'api_secret' => self::$credentials['convertkit']['api_secret'], 'target_url' => 'https://shop.example.com/', 'event' => $event,
+        ]);
+        $this->assertSame(200, $status);
+        $this->assertSame('tag_add', $v3['rule']['event']['name']);
+        // The client reads only the id, so either form registers.
+        $this->assertNotSame('', crmhook_register_webhook($this->config('kit'), 'subscriber.tag_add', '4', 'https://shop.example.com/'));
+    }
 }
