@@ -166,4 +166,16 @@ final class ApiShapesTest extends E2ETestCase
         // The client reads only the id, so either form registers.
         $this->assertNotSame('', crmhook_register_webhook($this->config('kit'), 'subscriber.tag_add', '4', 'https://shop.example.com/'));
     }
+
+    // ---- FunnelKit Automations ----------------------------------------------------------
+
+    public function testFunnelKitTagListFollowsLimitOffsetPages(): void
+    {
+        $tags = crmhook_list_tags($this->config('funnelkit'));
+        $this->assertCount(10, $tags);
+        $this->assertSame('Customer', $tags[1]);
+        $pages = $this->calls('funnelkit', 'GET', '/wp-json/autonami-app/tags');
+        // The emulator serves 4 a page: offsets 0, 4, 8, then an empty page at 10.
+        $this->assertSame(['0', '4', '8', '10'], array_map(static fn ($c) => (string) ($c['query']['offset'] ?? ''), $pages));
+    }
 }
