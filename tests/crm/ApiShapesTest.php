@@ -178,4 +178,24 @@ final class ApiShapesTest extends E2ETestCase
         // The emulator serves 4 a page: offsets 0, 4, 8, then an empty page at 10.
         $this->assertSame(['0', '4', '8', '10'], array_map(static fn ($c) => (string) ($c['query']['offset'] ?? ''), $pages));
     }
+
+    // ---- rate limits, with the bodies the references show --------------------------------
+
+    public function testTheDocumentedRateLimitAnswersAre429AfterOneRetry(): void
+    {
+        // Kit: a plain-text body and no Retry-After; Keap: its Error shape with `code` a string.
+        $this->fault(['crm' => 'kit', 'path' => '/v4/subscribers', 'status' => 429, 'body' => 'Retry later']);
+        $this->fault(['crm' => 'keap', 'path' => '/v2/contacts', 'status' => 429,
+            'body' => ['code' => '429', 'message' => 'Quota Exceeded', 'status' => 'Request Throttled', 'details' => null]]);
+        foreach (['kit', 'keap'] as $crm) {
+            try {
+                crmhook_fetch_contact($this->config($crm), '1001');
+                $this->fail("$crm: no CrmHook\\CrmException");
+            } catch (\CrmHook\CrmException $e) {
+                $this->assertSame(429, $e->getCode(), $crm);
+                $this->assertStringContainsString('rate limited', $e->getMessage());
+            }
+            $this->assertCount(2, $this->crmCalls($crm), "$crm: one retry, then give up");
+        }
+    }
 }
