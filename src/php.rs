@@ -32,11 +32,12 @@ const CRM_EXCEPTION: &str = "CrmHook\\CrmException";
 static WEBHOOK_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 static CRM_CE: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 
-static INI_ENTRIES: IniEntryDefs<5> = IniEntryDefs::new([
+static INI_ENTRIES: IniEntryDefs<6> = IniEntryDefs::new([
     IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.http_timeout", c"4", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<NUMBER>), ..IniEntryDef::new(c"crmhook.tag_cache_ttl", c"600", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<BOOLEAN>), ..IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All) },
+    IniEntryDef { on_modify: Some(ini_check::<TEXT>), ..IniEntryDef::new(c"crmhook.ca_file", c"", IniEntryPermission::All) },
     IniEntryDef::end(),
 ]);
 
@@ -53,9 +54,10 @@ unsafe fn ini_text<'a>(value: *mut ext_php_rs::ffi::zend_string) -> Option<&'a s
 const POSITIVE_NUMBER: u8 = 0;
 const BOOLEAN: u8 = 1;
 const NUMBER: u8 = 2;
+const TEXT: u8 = 3;
 
 /// INI change handler: `POSITIVE_NUMBER` accepts a whole number above zero, `NUMBER` zero too,
-/// `BOOLEAN` what CRM.md calls a boolean. A refused value leaves the old one (`ini_set()` returns false); having a
+/// `BOOLEAN` what CRM.md calls a boolean, `TEXT` anything. A refused value leaves the old one (`ini_set()` returns false); having a
 /// handler at all is also what lets `ini_restore()` work. Returns 0 to accept, -1 to refuse.
 unsafe extern "C" fn ini_check<const KIND: u8>(
     _entry: *mut ext_php_rs::ffi::zend_ini_entry,
@@ -69,6 +71,7 @@ unsafe extern "C" fn ini_check<const KIND: u8>(
     let ok = unsafe { ini_text(new_value) }.is_some_and(|v| match KIND {
         POSITIVE_NUMBER => v.trim().parse::<u64>().is_ok_and(|n| n > 0),
         NUMBER => v.trim().parse::<u64>().is_ok(),
+        TEXT => true,
         _ => crate::text::parse_bool("ini", v).is_ok(),
     });
     if ok {
@@ -78,7 +81,7 @@ unsafe extern "C" fn ini_check<const KIND: u8>(
     }
 }
 
-const INI_NAMES: [&str; 4] = ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.tag_cache_ttl", "crmhook.http_keepalive"];
+const INI_NAMES: [&str; 5] = ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.tag_cache_ttl", "crmhook.http_keepalive", "crmhook.ca_file"];
 
 
 /// How a crmhook function can fail, and the PHP exception each becomes.
@@ -446,6 +449,7 @@ fn call_settings() -> CallSettings {
         timeout: std::time::Duration::from_secs(ini_number("crmhook.http_timeout", default.timeout.as_secs() as usize) as u64),
         keep_alive,
         tag_cache_ttl,
+        ca_file: ini_value("crmhook.ca_file").map(|(v, _)| v.trim().to_owned()).filter(|v| !v.is_empty()),
     }
 }
 

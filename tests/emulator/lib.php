@@ -11,6 +11,9 @@ namespace CrmHook\Emulator;
 
 const CRMS = ['activecampaign', 'convertkit', 'kit', 'fluentcrm', 'funnelkit', 'keap'];
 
+/** The CRMs that run inside another WordPress site (REST API, permalinks, application passwords). */
+const WORDPRESS_CRMS = ['fluentcrm', 'funnelkit'];
+
 /**
  * Each CRM's rate limit in calls a second, when switched on with POST /_emulator/limits:
  * ActiveCampaign 5/s per account, ConvertKit and Kit 120/min; Keap throttles without a published
@@ -22,7 +25,7 @@ const DOCUMENTED_RATE = [
 
 function state_dir(): string
 {
-    $dir = getenv('EMULATOR_STATE') ?: dirname(__DIR__, 2) . '/.run/emulator';
+    $dir = getenv('EMULATOR_STATE') ?: (getenv('RUN_DIR') ?: dirname(__DIR__, 2) . '/.run') . '/emulator';
     if (!is_dir($dir)) {
         mkdir($dir, 0700, true);
     }

@@ -32,6 +32,7 @@ final class CrmHook_Plugin {
 	 * has run yet.
 	 */
 	public static function boot(): void {
+		add_action( 'init', array( __CLASS__, 'load_textdomain' ), 0 );
 		// The queue's tables must exist before the first webhook is stored into them.
 		self::maybe_upgrade();
 		CrmHook_Runner::register();
@@ -45,6 +46,14 @@ final class CrmHook_Plugin {
 			CrmHook_Admin::register();
 		}
 		add_action( 'admin_notices', array( __CLASS__, 'missing_extension_notice' ) );
+	}
+
+	/**
+	 * Translations: the site's own (wp-content/languages/plugins/crmhook-*.mo) first, then the
+	 * plugin's languages/ folder, whose crmhook.pot lists every string (scripts/make-pot.sh).
+	 */
+	public static function load_textdomain(): void {
+		load_plugin_textdomain( 'crmhook', false, dirname( plugin_basename( CRMHOOK_FILE ) ) . '/languages' );
 	}
 
 	/**

@@ -343,7 +343,7 @@ final class CrmHook_Runner {
 		if ( ! empty( $outcome['transient'] ) ) {
 			if ( $job['attempts'] >= self::max_attempts() ) {
 				/* translators: 1: attempts, 2: the CRM's message */
-				$message = sprintf( __( 'Failed after %1$d attempts: %2$s', 'crmhook' ), $job['attempts'], $outcome['message'] );
+				$message = sprintf( _n( 'Failed after %1$d attempt: %2$s', 'Failed after %1$d attempts: %2$s', $job['attempts'], 'crmhook' ), $job['attempts'], $outcome['message'] );
 				CrmHook_Queue::finish( $job, 'failed', $outcome['status'], $message, null );
 				CrmHook_Activity::record( $outcome['status'], $job['action'] . ' (failed)', $message );
 				return;
@@ -356,7 +356,7 @@ final class CrmHook_Runner {
 		CrmHook_Queue::finish( $job, 'done', $outcome['status'], $outcome['message'], $outcome['user_id'] );
 		if ( $job['webhooks'] > 1 ) {
 			/* translators: %d: number of webhooks */
-			$outcome['notices'][] = sprintf( __( '%d webhooks of this contact were merged into this one run.', 'crmhook' ), $job['webhooks'] );
+			$outcome['notices'][] = sprintf( _n( '%d webhook of this contact was merged into this one run.', '%d webhooks of this contact were merged into this one run.', $job['webhooks'], 'crmhook' ), $job['webhooks'] );
 		}
 		CrmHook_Activity::record( $outcome['status'], $label, $outcome['message'], $outcome['notices'] );
 	}
