@@ -97,6 +97,25 @@ final class QueueTest extends E2ETestCase
         $this->assertCount(1, $this->rows('SELECT ID FROM wp_users WHERE user_email = ?', 's', $contact['email']));
     }
 
+    public function testAJobThatFailsWhileANewerWebhookWaitsMergesIntoIt(): void
+    {
+        $this->configure(self::AC, ['queue_mode' => 'background', 'queue_backoff' => 1]);
+        // The CRM is down for the first job's two calls (the extension retries once, 2 s later).
+        $this->fault(['crm' => self::AC, 'path' => '/api/3/contacts/1001', 'status' => 503, 'retry_after' => 2, 'times' => 2, 'body' => ['message' => 'down']]);
+        $this->assertSame(202, $this->sendWebhook(self::AC, 'add', '1001', ['async' => 'true'])['status']);
+        $this->assertTrue($this->waitFor(fn () => ($this->jobs()[0]['status'] ?? '') === 'running', 10), json_encode($this->jobs()));
+        // Meanwhile a weaker webhook for the contact arrives: a new waiting job.
+        $this->assertSame(202, $this->sendWebhook(self::AC, 'update_tags', '1001', ['async' => 'true'])['status']);
+        $this->assertTrue($this->drained(40), json_encode($this->jobs()));
+
+        [$first, $second] = $this->jobs();
+        $this->assertSame('done', $first['status']);
+        $this->assertStringContainsString('Merged into job ' . $second['id'], (string) $first['last_error']);
+        $this->assertSame(['done', 'add', 2], [$second['status'], $second['action'], $second['webhooks']], 'the failed add carried over');
+        $contact = $this->emulatorCall('GET', '/_emulator/contacts/activecampaign/1001');
+        $this->assertCount(1, $this->rows('SELECT ID FROM wp_users WHERE user_email = ?', 's', $contact['email']), 'the add happened, once');
+    }
+
     public function testTheQueueStaysWithinTheCrmsRateLimit(): void
     {
         $this->configure(self::AC, ['queue_mode' => 'background']);
