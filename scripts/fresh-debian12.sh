@@ -48,11 +48,22 @@ cp /etc/resolv.conf "$dir/etc/resolv.conf"
 chroot "$dir" /bin/bash -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq &&
   apt-get install -y -qq --no-install-recommends git make ca-certificates build-essential sudo >/dev/null'
 
+# Certificate authorities this machine adds to Debian's (a TLS-inspecting proxy's, say): a fresh
+# machine of the same kind has them too, so the chroot gets them and every client is pointed at
+# the system bundle, as they are here.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$dir/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
+  chroot "$dir" update-ca-certificates >/dev/null 2>&1
+fi
+bundle=/etc/ssl/certs/ca-certificates.crt
+
 rm -rf "$dir/root/crmhook"
 git clone -q "$repo" "$dir/root/crmhook"
 
 echo "fresh-debian12: CI=true make test in a fresh bookworm chroot (ports from $base)"
 chroot "$dir" /usr/bin/env -i HOME=/root PATH=/opt/rust/cargo-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   RUSTUP_HOME=/opt/rust/rustup CARGO_HOME=/root/.cargo CI=true \
-  SITE_PORT="$base" DB_PORT="$((base + 1))" EMULATOR_PORT="$((base + 2))" \
+  SSL_CERT_FILE="$bundle" NODE_EXTRA_CA_CERTS="$bundle" CARGO_HTTP_CAINFO="$bundle" \
+  SITE_PORT="$base" SITE2_PORT="$((base + 1))" DB_PORT="$((base + 2))" EMULATOR_PORT="$((base + 3))" \
   /bin/bash -c 'mkdir -p /root/.cargo && ln -sfn /opt/rust/cargo-bin /root/.cargo/bin && cd /root/crmhook && make test'
