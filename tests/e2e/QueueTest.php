@@ -277,6 +277,31 @@ final class QueueTest extends E2ETestCase
     // ---- helpers ---------------------------------------------------------------------------
 
     /** No call to the CRM for `$seconds`: the runner waits, webhooks pile up and merge. */
+    public function testACrmOutageDuringAnInlineWebhookQueuesItInsteadOfLosingIt(): void
+    {
+        // Automatic mode, an idle site: the webhook runs inline, and the CRM is down. CRMs never
+        // resend a webhook answered 5xx, so it is kept in the queue and answered 202.
+        $this->configure(self::AC, ['queue_mode' => 'auto']);
+        $this->fault(['crm' => self::AC, 'path' => '/api/3/contacts', 'mode' => 'status', 'status' => 503, 'times' => 2]);
+        $answer = $this->sendWebhook(self::AC, 'add', '1001');
+        $this->assertSame(202, $answer['status'], $answer['body']);
+        $this->assertTrue($answer['json']['queued']);
+        $this->assertSame(['1001'], array_column($this->jobs(), 'contact_id'), 'the webhook is in the queue');
+
+        $this->assertTrue($this->drained(30), 'the queue drained: ' . json_encode($this->jobs()));
+        $contact = $this->emulatorCall('GET', '/_emulator/contacts/activecampaign/1001');
+        $this->assertNotNull($this->userByEmail($contact['email']), 'the user was made once the CRM answered');
+    }
+
+    public function testAskingForAnImmediateAnswerStillGetsTheCrmsFailure(): void
+    {
+        $this->configure(self::AC, ['queue_mode' => 'auto']);
+        $this->fault(['crm' => self::AC, 'path' => '/api/3/contacts', 'mode' => 'status', 'status' => 503, 'times' => 2]);
+        $answer = $this->sendWebhook(self::AC, 'add', '1001', ['async' => 'false']);
+        $this->assertSame(502, $answer['status'], $answer['body']);
+        $this->assertSame([], $this->jobs(), 'async=false: nothing queued');
+    }
+
     private function holdBudget(int $seconds): void
     {
         self::$db->query("INSERT INTO wp_crmhook_budget (crm, next_at) VALUES ('activecampaign', UTC_TIMESTAMP(6) + INTERVAL $seconds SECOND)

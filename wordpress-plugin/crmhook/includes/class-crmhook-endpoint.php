@@ -24,6 +24,9 @@ final class CrmHook_Endpoint {
 	/** @var bool Whether this request holds the inline lock (automatic mode). */
 	private static bool $inline_lock = false;
 
+	/** @var bool Whether automatic mode chose inline (so a transient CRM failure may still queue). */
+	private static bool $inline_by_choice = false;
+
 	/** Bad keys one address may send in BAD_KEY_WINDOW minutes before it gets 429s. */
 	const BAD_KEY_LIMIT  = 20;
 	const BAD_KEY_WINDOW = 10;
@@ -174,6 +177,7 @@ final class CrmHook_Endpoint {
 			self::release_inline_lock();
 			return true;
 		}
+		self::$inline_by_choice = true;
 		return false;
 	}
 
@@ -199,6 +203,14 @@ final class CrmHook_Endpoint {
 			$outcome = CrmHook_Runner::execute( $hook, false );
 		} finally {
 			self::release_inline_lock();
+		}
+		if ( ! empty( $outcome['transient'] ) && self::$inline_by_choice ) {
+			// The CRM was slow, limiting or down. CRMs do not resend a failed webhook (and
+			// ActiveCampaign gives up after 5 s), so in automatic mode the webhook is kept and
+			// retried from the queue rather than answered 502/504 and lost. A URL with
+			// async=false, or the "always immediately" setting, still gets the failure itself.
+			CrmHook_Activity::record( $outcome['status'], $outcome['action'], $outcome['message'], $outcome['notices'] );
+			return self::queue( $hook );
 		}
 		if ( 429 === $outcome['status'] ) {
 			$outcome['status'] = 502; // The CRM's rate limit is the CRM failing, for the caller.
