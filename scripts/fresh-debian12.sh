@@ -42,6 +42,8 @@ mount_into /dev/shm /dev/shm
 mount_into "$rustup_home" /opt/rust/rustup
 mount_into "$cargo_home/bin" /opt/rust/cargo-bin
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
+# What the installer writes and debootstrap does not: the machine's name resolves locally.
+printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$(hostname)" >"$dir/etc/hosts"
 
 # What "a Debian 12 machine with Rust" has besides the toolchain: git to clone, make to run the
 # README's commands, a C toolchain for the linker (rustup needs it) and CA certificates.
