@@ -25,6 +25,7 @@
 //! - [`guard`] — turns a panic into an error so it never reaches PHP.
 //! - [`http`] — the transport for CRM API calls: a shared ureq agent, timeouts, one retry.
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod access;
 pub mod contact;

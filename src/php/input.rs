@@ -1,0 +1,330 @@
+//! PHP arrays → the core's types, read in place: arrays are walked with the engine's own
+//! iteration (`zend_hash_get_current_data_ex` / `zend_hash_move_forward_ex`, what `foreach`
+//! does), so nothing here depends on how a PHP version lays an array out, and strings are
+//! borrowed from the engine for the length of the call instead of copied.
+
+use std::borrow::Cow;
+
+use ext_php_rs::ffi::{
+    zend_hash_get_current_data_ex, zend_hash_get_current_key_zval_ex, zend_hash_move_forward_ex, HashPosition,
+};
+use ext_php_rs::types::{ZendHashTable, Zval};
+
+use super::exceptions::Failure;
+use crate::contact::Contact;
+use crate::crm::api::CrmConfig;
+use crate::crm::Crm;
+use crate::error::WebhookError;
+use crate::login::UsernameFormat;
+use crate::plan::{self, ExistingUser, PlanOptions};
+
+/// An array key, borrowed from the engine.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Key<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+impl Key<'_> {
+    pub(super) fn text(&self) -> String {
+        match self {
+            Key::Int(n) => n.to_string(),
+            Key::Str(s) => String::from_utf8_lossy(s).into_owned(),
+        }
+    }
+    fn is(&self, name: &str) -> bool {
+        matches!(self, Key::Str(s) if s.eq_ignore_ascii_case(name.as_bytes()))
+    }
+}
+
+/// A PHP array's entries in order, as `foreach` sees them.
+pub(super) struct Entries<'a> {
+    array: &'a ZendHashTable,
+    position: HashPosition,
+}
+
+/// `foreach ($array as $key => $value)`.
+pub(super) fn entries(array: &ZendHashTable) -> Entries<'_> {
+    Entries { array, position: 0 }
+}
+
+impl<'a> Entries<'a> {
+    /// The value at the position, without reading the key.
+    fn current(&mut self) -> Option<&'a Zval> {
+        let array = std::ptr::from_ref(self.array).cast_mut();
+        // SAFETY: a live array, borrowed for 'a; the engine skips deleted slots from the
+        // position on and returns null past the end. It only reads the array.
+        unsafe { zend_hash_get_current_data_ex(array, &raw mut self.position).as_ref() }
+    }
+
+    fn advance(&mut self) {
+        let array = std::ptr::from_ref(self.array).cast_mut();
+        // SAFETY: as in `current`; this only moves our position.
+        unsafe { zend_hash_move_forward_ex(array, &raw mut self.position) };
+    }
+
+    /// `foreach ($array as $value)`.
+    pub(super) fn values(mut self) -> impl Iterator<Item = &'a Zval> {
+        std::iter::from_fn(move || {
+            let value = self.current()?;
+            self.advance();
+            Some(value)
+        })
+    }
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = (Key<'a>, &'a Zval);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let value = self.current()?;
+        let mut key_zval = Zval::new();
+        // SAFETY: as in `current`; the engine writes the key at the position into our zval,
+        // taking a reference on a string key, which dropping `key_zval` gives back.
+        unsafe { zend_hash_get_current_key_zval_ex(self.array, &raw mut key_zval, &raw const self.position) };
+        let key = match key_zval.zend_str() {
+            Some(name) => {
+                let bytes = name.as_bytes();
+                // SAFETY: the array holds its own reference to its key for as long as it lives
+                // unchanged, which is all of 'a (we borrow it, and no PHP code runs meanwhile).
+                Key::Str(unsafe { std::slice::from_raw_parts(bytes.as_ptr(), bytes.len()) })
+            }
+            None => Key::Int(key_zval.long().unwrap_or_default()),
+        };
+        self.advance();
+        Some((key, value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.array.len()))
+    }
+}
+
+/// A scalar as text, borrowed when it is a string: strings (UTF-8), ints, floats and bools;
+/// null is `None`.
+pub(super) fn scalar_text(v: &Zval) -> Result<Option<Cow<'_, str>>, &'static str> {
+    if v.is_null() {
+        Ok(None)
+    } else if let Some(s) = v.zend_str() {
+        std::str::from_utf8(s.as_bytes()).map(|s| Some(Cow::Borrowed(s))).map_err(|_| "must be valid UTF-8")
+    } else if let Some(n) = v.long() {
+        Ok(Some(Cow::Owned(n.to_string())))
+    } else if let Some(f) = v.double() {
+        Ok(Some(Cow::Owned(f.to_string())))
+    } else if let Some(b) = v.bool() {
+        Ok(Some(Cow::Borrowed(if b { "1" } else { "" })))
+    } else {
+        Err("must be a string")
+    }
+}
+
+/// `$arr[$key]` as text; null or absent is `None`.
+pub(super) fn string_of<'a>(arr: &'a ZendHashTable, key: &str, what: &str) -> Result<Option<Cow<'a, str>>, Failure> {
+    match arr.get(key) {
+        None => Ok(None),
+        Some(v) => scalar_text(v).map_err(|why| Failure::Type(format!("{what}['{key}'] {why}"))),
+    }
+}
+
+/// `$arr[$key]` as raw bytes (the query and body may hold anything).
+pub(super) fn bytes_of<'a>(arr: &'a ZendHashTable, key: &str, what: &str) -> Result<&'a [u8], Failure> {
+    match arr.get(key) {
+        None => Ok(b""),
+        Some(v) if v.is_null() => Ok(b""),
+        Some(v) => v.zend_str().map(|s| s.as_bytes()).ok_or_else(|| Failure::Type(format!("{what}['{key}'] must be a string"))),
+    }
+}
+
+/// `$arr[$key]` as a boolean flag: absent, null or false is off.
+pub(super) fn flag_of(arr: &ZendHashTable, key: &str) -> bool {
+    arr.get(key).is_some_and(Zval::coerce_to_bool)
+}
+
+/// The `X-Crmhook-Key` header, whatever the case of its name; a list takes its first value.
+pub(super) fn header_key(headers: &ZendHashTable) -> Option<&[u8]> {
+    entries(headers).find_map(|(name, value)| {
+        if !name.is("x-crmhook-key") {
+            return None;
+        }
+        let value = match value.array() {
+            Some(list) => entries(list).values().next()?,
+            None => value,
+        };
+        value.zend_str().map(|s| s.as_bytes())
+    })
+}
+
+/// `$_POST` back into flat bracket keys (`contact[fields][12]`), as the raw body had them.
+pub(super) fn flatten_form(array: &ZendHashTable, prefix: &str, out: &mut Vec<(String, String)>, depth: usize) -> Result<(), Failure> {
+    if depth > 16 {
+        return Err(Failure::Webhook(WebhookError::MalformedBody { format: "form", reason: "nested too deeply".into() }));
+    }
+    for (key, value) in entries(array) {
+        let key = key.text();
+        let name = if prefix.is_empty() { key } else { format!("{prefix}[{key}]") };
+        if let Some(inner) = value.array() {
+            flatten_form(inner, &name, out, depth + 1)?;
+        } else {
+            let text = scalar_text(value)
+                .map_err(|_| WebhookError::invalid("form", format!("\"{}\" is not text", crate::text::echo(&name))))?
+                .unwrap_or_default();
+            out.push((name, text.into_owned()));
+        }
+    }
+    Ok(())
+}
+
+fn text_list(v: Option<&Zval>, what: &str) -> Result<Vec<String>, Failure> {
+    let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    let list = v.array().ok_or_else(|| Failure::Type(format!("{what} must be an array")))?;
+    let mut out = Vec::with_capacity(list.len());
+    for item in entries(list).values() {
+        let text = scalar_text(item).map_err(|why| Failure::Type(format!("each of {what} {why}")))?;
+        out.push(text.map(Cow::into_owned).unwrap_or_default());
+    }
+    Ok(out)
+}
+
+fn text_pairs(v: Option<&Zval>, what: &str) -> Result<Vec<(String, String)>, Failure> {
+    let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    let map = v.array().ok_or_else(|| Failure::Type(format!("{what} must be an array")))?;
+    let mut out = Vec::with_capacity(map.len());
+    for (key, item) in entries(map) {
+        let key = key.text();
+        let value = field_text(item, what, &key)?;
+        out.push((key, value.into_owned()));
+    }
+    Ok(out)
+}
+
+/// A field value as text; a multi-select arrives as a list and is joined the way CRMs show it.
+fn field_text<'a>(item: &'a Zval, what: &str, key: &str) -> Result<Cow<'a, str>, Failure> {
+    Ok(match item.array() {
+        Some(list) => Cow::Owned(
+            entries(list).values().filter_map(|x| scalar_text(x).ok().flatten()).collect::<Vec<_>>().join(", "),
+        ),
+        None => scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{key}'] {why}")))?.unwrap_or_default(),
+    })
+}
+
+/// `$fields` of `crmhook_update_contact`: field id → scalar.
+pub(super) fn text_pairs_of(arr: &ZendHashTable, what: &str) -> Result<Vec<(String, String)>, Failure> {
+    let mut out = Vec::with_capacity(arr.len());
+    for (key, item) in entries(arr) {
+        let value = scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key.text())))?;
+        out.push((key.text(), value.map(Cow::into_owned).unwrap_or_default()));
+    }
+    Ok(out)
+}
+
+pub(super) fn crm_config(arr: &ZendHashTable) -> Result<CrmConfig, Failure> {
+    let text = |key: &str| string_of(arr, key, "$crm").map(|v| v.map(Cow::into_owned).unwrap_or_default());
+    Ok(CrmConfig {
+        crm: Some(Crm::from_slug(&text("crm")?)?),
+        api_url: text("api_url")?,
+        api_key: text("api_key")?,
+        api_secret: text("api_secret")?,
+        username: text("username")?,
+        password: text("password")?,
+    })
+}
+
+/// The contact, with only the fields the field map names: the plan reads no others, and a
+/// contact can carry hundreds.
+pub(super) fn contact_from(arr: &ZendHashTable, field_map: &[(String, String)]) -> Result<Contact, Failure> {
+    let text = |key: &str| string_of(arr, key, "$contact").map(|v| v.map(Cow::into_owned).unwrap_or_default());
+    let mut fields = Vec::with_capacity(field_map.len());
+    if let Some(all) = arr.get("fields").filter(|v| !v.is_null()) {
+        let all = all.array().ok_or_else(|| Failure::Type("$contact['fields'] must be an array".into()))?;
+        for (crm_field, _) in field_map {
+            if let Some(item) = all.get(crm_field.as_str()) {
+                fields.push((crm_field.clone(), field_text(item, "$contact['fields']", crm_field)?.into_owned()));
+            }
+        }
+    }
+    Ok(Contact {
+        id: text("id")?,
+        email: text("email")?,
+        first_name: text("first_name")?,
+        last_name: text("last_name")?,
+        fields,
+        tags: text_list(arr.get("tags"), "$contact['tags']")?,
+    })
+}
+
+/// `$options['roles']`, read in place: slug → capabilities (`cap => true`, as `wp_roles()` keeps
+/// them, a whole `wp_roles()->roles` entry with `capabilities`, or a plain list of names).
+pub(super) struct PhpRoles<'a>(Option<&'a ZendHashTable>);
+
+impl PhpRoles<'_> {
+    fn capabilities(&self, role: &str) -> Option<&ZendHashTable> {
+        let caps = self.0?.get(role)?.array()?;
+        Some(caps.get("capabilities").and_then(Zval::array).unwrap_or(caps))
+    }
+}
+
+impl plan::Roles for PhpRoles<'_> {
+    fn exists(&self, role: &str) -> bool {
+        self.capabilities(role).is_some()
+    }
+    fn grants_any(&self, role: &str, wanted: &[&str]) -> bool {
+        let Some(caps) = self.capabilities(role) else { return false };
+        entries(caps).any(|(key, value)| {
+            let name = match (key, value.zend_str()) {
+                (Key::Int(_), Some(name)) => name.as_bytes(),
+                (Key::Str(name), _) if value.coerce_to_bool() => name,
+                _ => return false,
+            };
+            wanted.iter().any(|w| w.as_bytes() == name)
+        })
+    }
+}
+
+pub(super) fn options_from<'a>(arr: &'a ZendHashTable, roles: &'a PhpRoles<'a>) -> Result<PlanOptions<'a>, Failure> {
+    let text = |key: &str| string_of(arr, key, "$options");
+    let format_raw = text("username_format")?.unwrap_or_default();
+    let username_format = UsernameFormat::parse(&format_raw).ok_or_else(|| {
+        Failure::Value(format!("unknown username_format \"{}\": use email, flname or fnamenum", crate::text::echo(&format_raw)))
+    })?;
+    let owned = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
+    Ok(PlanOptions {
+        field_map: text_pairs(arr.get("field_map"), "$options['field_map']")?,
+        username_format,
+        default_role: owned(text("default_role")?).unwrap_or_else(|| "subscriber".into()),
+        allowed_roles: text_list(arr.get("allowed_roles"), "$options['allowed_roles']")?,
+        requested_role: owned(text("requested_role")?).filter(|r| !r.trim().is_empty()),
+        return_password_field: owned(text("return_password_field")?).filter(|r| !r.trim().is_empty()),
+        roles,
+    })
+}
+
+/// `$options['roles']` checked for shape once, then read lazily by [`PhpRoles`].
+pub(super) fn roles_of(arr: &ZendHashTable) -> Result<PhpRoles<'_>, Failure> {
+    match arr.get("roles") {
+        None => Ok(PhpRoles(None)),
+        Some(v) if v.is_null() => Ok(PhpRoles(None)),
+        Some(v) => {
+            let all = v.array().ok_or_else(|| Failure::Type("$options['roles'] must be an array".into()))?;
+            if entries(all).values().any(|caps| !caps.is_array()) {
+                return Err(Failure::Type("each of $options['roles'] must be an array".into()));
+            }
+            Ok(PhpRoles(Some(all)))
+        }
+    }
+}
+
+pub(super) fn user_from(arr: &ZendHashTable) -> Result<ExistingUser, Failure> {
+    let id = match arr.get("ID") {
+        Some(v) => v.coerce_to_long().and_then(|n| u64::try_from(n).ok()).filter(|&n| n > 0),
+        None => None,
+    }
+    .ok_or_else(|| Failure::Value("$user['ID'] must be a positive user id".into()))?;
+    let text = |key: &str| string_of(arr, key, "$user").map(|v| v.map(Cow::into_owned).unwrap_or_default());
+    Ok(ExistingUser {
+        id,
+        login: text("user_login")?,
+        email: text("user_email")?,
+        roles: text_list(arr.get("roles"), "$user['roles']")?,
+        privileged: flag_of(arr, "privileged"),
+    })
+}
