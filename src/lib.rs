@@ -41,3 +41,6 @@ pub mod webhook;
 
 #[doc(hidden)]
 pub mod php;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
