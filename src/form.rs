@@ -133,20 +133,30 @@ fn decode(raw: &[u8]) -> Result<Cow<'_, str>, std::str::Utf8Error> {
     if !raw.iter().any(|&b| b == b'%' || b == b'+') {
         return std::str::from_utf8(raw).map(Cow::Borrowed);
     }
+    // Copy the plain runs whole and decode only at `+` and `%`: a long value (ActiveCampaign's
+    // list of a thousand tags) is mostly plain text.
     let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < raw.len() && hex(raw[i + 1]).is_some() && hex(raw[i + 2]).is_some() => {
-                // Both digits were just checked, so the fallbacks never apply.
-                out.push(hex(raw[i + 1]).unwrap_or(0) << 4 | hex(raw[i + 2]).unwrap_or(0));
-                i += 2;
-            }
-            b => out.push(b),
+    let mut rest = raw;
+    while let Some(at) = rest.iter().position(|&b| b == b'%' || b == b'+') {
+        out.extend_from_slice(&rest[..at]);
+        if rest[at] == b'+' {
+            out.push(b' ');
+            rest = &rest[at + 1..];
+            continue;
         }
-        i += 1;
+        match (rest.get(at + 1).copied().and_then(hex), rest.get(at + 2).copied().and_then(hex)) {
+            (Some(high), Some(low)) => {
+                out.push(high << 4 | low);
+                rest = &rest[at + 3..];
+            }
+            // Not an escape: the `%` stands for itself, as PHP reads it.
+            _ => {
+                out.push(b'%');
+                rest = &rest[at + 1..];
+            }
+        }
     }
+    out.extend_from_slice(rest);
     String::from_utf8(out).map(Cow::Owned).map_err(|e| e.utf8_error())
 }
 
