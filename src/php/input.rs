@@ -25,11 +25,12 @@ pub(super) enum Key<'a> {
     Str(&'a [u8]),
 }
 
-impl Key<'_> {
-    pub(super) fn text(&self) -> String {
-        match self {
-            Key::Int(n) => n.to_string(),
-            Key::Str(s) => String::from_utf8_lossy(s).into_owned(),
+impl<'a> Key<'a> {
+    /// The key as text: borrowed when it is a (UTF-8) string key.
+    pub(super) fn text(&self) -> Cow<'a, str> {
+        match *self {
+            Key::Int(n) => Cow::Owned(n.to_string()),
+            Key::Str(s) => String::from_utf8_lossy(s),
         }
     }
     fn is(&self, name: &str) -> bool {
@@ -161,7 +162,7 @@ pub(super) fn flatten_form(array: &ZendHashTable, prefix: &str, out: &mut Vec<(S
     }
     for (key, value) in entries(array) {
         let key = key.text();
-        let name = if prefix.is_empty() { key } else { format!("{prefix}[{key}]") };
+        let name = if prefix.is_empty() { key.into_owned() } else { format!("{prefix}[{key}]") };
         if let Some(inner) = value.array() {
             flatten_form(inner, &name, out, depth + 1)?;
         } else {
@@ -174,25 +175,29 @@ pub(super) fn flatten_form(array: &ZendHashTable, prefix: &str, out: &mut Vec<(S
     Ok(())
 }
 
-fn text_list(v: Option<&Zval>, what: &str) -> Result<Vec<String>, Failure> {
+fn text_list<'a>(v: Option<&'a Zval>, what: &str) -> Result<Vec<Cow<'a, str>>, Failure> {
     let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
     let list = v.array().ok_or_else(|| Failure::Type(format!("{what} must be an array")))?;
     let mut out = Vec::with_capacity(list.len());
     for item in entries(list).values() {
         let text = scalar_text(item).map_err(|why| Failure::Type(format!("each of {what} {why}")))?;
-        out.push(text.map(Cow::into_owned).unwrap_or_default());
+        out.push(text.unwrap_or_default());
     }
     Ok(out)
 }
 
-fn text_pairs(v: Option<&Zval>, what: &str) -> Result<Vec<(String, String)>, Failure> {
+fn owned_list(list: Vec<Cow<'_, str>>) -> Vec<String> {
+    list.into_iter().map(Cow::into_owned).collect()
+}
+
+fn text_pairs<'a>(v: Option<&'a Zval>, what: &str) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>, Failure> {
     let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
     let map = v.array().ok_or_else(|| Failure::Type(format!("{what} must be an array")))?;
     let mut out = Vec::with_capacity(map.len());
     for (key, item) in entries(map) {
         let key = key.text();
         let value = field_text(item, what, &key)?;
-        out.push((key, value.into_owned()));
+        out.push((key, value));
     }
     Ok(out)
 }
@@ -212,7 +217,7 @@ pub(super) fn text_pairs_of(arr: &ZendHashTable, what: &str) -> Result<Vec<(Stri
     let mut out = Vec::with_capacity(arr.len());
     for (key, item) in entries(arr) {
         let value = scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key.text())))?;
-        out.push((key.text(), value.map(Cow::into_owned).unwrap_or_default()));
+        out.push((key.text().into_owned(), value.map(Cow::into_owned).unwrap_or_default()));
     }
     Ok(out)
 }
@@ -231,14 +236,14 @@ pub(super) fn crm_config(arr: &ZendHashTable) -> Result<CrmConfig, Failure> {
 
 /// The contact, with only the fields the field map names: the plan reads no others, and a
 /// contact can carry hundreds.
-pub(super) fn contact_from(arr: &ZendHashTable, field_map: &[(String, String)]) -> Result<Contact, Failure> {
+pub(super) fn contact_from(arr: &ZendHashTable, field_map: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<Contact, Failure> {
     let text = |key: &str| string_of(arr, key, "$contact").map(|v| v.map(Cow::into_owned).unwrap_or_default());
     let mut fields = Vec::with_capacity(field_map.len());
     if let Some(all) = arr.get("fields").filter(|v| !v.is_null()) {
         let all = all.array().ok_or_else(|| Failure::Type("$contact['fields'] must be an array".into()))?;
         for (crm_field, _) in field_map {
-            if let Some(item) = all.get(crm_field.as_str()) {
-                fields.push((crm_field.clone(), field_text(item, "$contact['fields']", crm_field)?.into_owned()));
+            if let Some(item) = all.get(crm_field.as_ref()) {
+                fields.push((crm_field.clone().into_owned(), field_text(item, "$contact['fields']", crm_field)?.into_owned()));
             }
         }
     }
@@ -248,7 +253,7 @@ pub(super) fn contact_from(arr: &ZendHashTable, field_map: &[(String, String)]) 
         first_name: text("first_name")?,
         last_name: text("last_name")?,
         fields,
-        tags: text_list(arr.get("tags"), "$contact['tags']")?,
+        tags: owned_list(text_list(arr.get("tags"), "$contact['tags']")?),
     })
 }
 
@@ -286,14 +291,13 @@ pub(super) fn options_from<'a>(arr: &'a ZendHashTable, roles: &'a PhpRoles<'a>) 
     let username_format = UsernameFormat::parse(&format_raw).ok_or_else(|| {
         Failure::Value(format!("unknown username_format \"{}\": use email, flname or fnamenum", crate::text::echo(&format_raw)))
     })?;
-    let owned = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
     Ok(PlanOptions {
         field_map: text_pairs(arr.get("field_map"), "$options['field_map']")?,
         username_format,
-        default_role: owned(text("default_role")?).unwrap_or_else(|| "subscriber".into()),
+        default_role: text("default_role")?.unwrap_or(Cow::Borrowed("subscriber")),
         allowed_roles: text_list(arr.get("allowed_roles"), "$options['allowed_roles']")?,
-        requested_role: owned(text("requested_role")?).filter(|r| !r.trim().is_empty()),
-        return_password_field: owned(text("return_password_field")?).filter(|r| !r.trim().is_empty()),
+        requested_role: text("requested_role")?.filter(|r| !r.trim().is_empty()),
+        return_password_field: text("return_password_field")?.filter(|r| !r.trim().is_empty()),
         roles,
     })
 }
@@ -324,7 +328,7 @@ pub(super) fn user_from(arr: &ZendHashTable) -> Result<ExistingUser, Failure> {
         id,
         login: text("user_login")?,
         email: text("user_email")?,
-        roles: text_list(arr.get("roles"), "$user['roles']")?,
+        roles: owned_list(text_list(arr.get("roles"), "$user['roles']")?),
         privileged: flag_of(arr, "privileged"),
     })
 }
