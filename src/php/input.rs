@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use ext_php_rs::ffi::{
     zend_hash_get_current_data_ex, zend_hash_get_current_key_zval_ex, zend_hash_move_forward_ex, HashPosition,
 };
-use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
 
 use super::exceptions::Failure;
 use crate::contact::Contact;
@@ -30,7 +30,8 @@ impl<'a> Key<'a> {
     pub(super) fn text(&self) -> Cow<'a, str> {
         match *self {
             Key::Int(n) => Cow::Owned(n.to_string()),
-            Key::Str(s) => String::from_utf8_lossy(s),
+            // `from_utf8` first: it is much cheaper than the lossy scan on the usual valid key.
+            Key::Str(s) => std::str::from_utf8(s).map_or_else(|_| String::from_utf8_lossy(s), Cow::Borrowed),
         }
     }
     fn is(&self, name: &str) -> bool {
@@ -241,9 +242,29 @@ pub(super) fn contact_from(arr: &ZendHashTable, field_map: &[(Cow<'_, str>, Cow<
     let mut fields = Vec::with_capacity(field_map.len());
     if let Some(all) = arr.get("fields").filter(|v| !v.is_null()) {
         let all = all.array().ok_or_else(|| Failure::Type("$contact['fields'] must be an array".into()))?;
-        for (crm_field, _) in field_map {
-            if let Some(item) = all.get(crm_field.as_ref()) {
-                fields.push((crm_field.clone().into_owned(), field_text(item, "$contact['fields']", crm_field)?.into_owned()));
+        let mut keep = |crm_field: &str, item: &Zval| -> Result<(), Failure> {
+            fields.push((crm_field.to_owned(), field_text(item, "$contact['fields']", crm_field)?.into_owned()));
+            Ok(())
+        };
+        if all.len() <= field_map.len() {
+            // Fewer fields than mapped ones (the usual webhook): walk the fields once and match
+            // their keys against the map, instead of one hash lookup per map entry.
+            let wanted: Vec<(ArrayKey<'_>, &str)> = field_map.iter().map(|(f, _)| (ArrayKey::from(f.as_ref()), f.as_ref())).collect();
+            for (key, item) in entries(all) {
+                let matches = |w: &ArrayKey<'_>| match (key, w) {
+                    (Key::Int(n), ArrayKey::Long(m)) => n == *m,
+                    (Key::Str(name), ArrayKey::Str(m)) => name == m.as_bytes(),
+                    _ => false,
+                };
+                if let Some((_, crm_field)) = wanted.iter().find(|(w, _)| matches(w)) {
+                    keep(crm_field, item)?;
+                }
+            }
+        } else {
+            for (crm_field, _) in field_map {
+                if let Some(item) = all.get(crm_field.as_ref()) {
+                    keep(crm_field, item)?;
+                }
             }
         }
     }
