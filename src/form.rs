@@ -29,7 +29,7 @@ impl<'a> Form<'a> {
     /// assert_eq!(form.get("tag"), Some("c")); // the last one wins, as in PHP
     /// ```
     pub fn parse(input: &'a [u8]) -> Result<Self, FormError> {
-        let mut pairs = Vec::new();
+        let mut pairs = Vec::with_capacity(input.iter().filter(|&&b| b == b'&').count() + 1);
         for part in input.split(|&b| b == b'&') {
             if part.is_empty() {
                 continue;
@@ -64,7 +64,13 @@ impl<'a> Form<'a> {
                 Some(i) => (&part[..i], &part[i + 1..]),
                 None => (part, &b""[..]),
             };
-            if decode(raw_key).is_ok_and(|k| k == key) {
+            // A name with nothing to decode is compared as it is: no copy, no UTF-8 pass.
+            let matches = if raw_key.iter().any(|&b| b == b'%' || b == b'+') {
+                decode(raw_key).is_ok_and(|k| k == key)
+            } else {
+                raw_key == key.as_bytes()
+            };
+            if matches {
                 if let Ok(value) = decode(raw_value) {
                     found = Some(value);
                 }
