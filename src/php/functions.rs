@@ -10,6 +10,7 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
 use super::exceptions::{run, Failure, PhpResultOf};
+use super::interned::{find, Fixed};
 use super::ini::{call_settings, ini_max_body_bytes};
 use super::input::{
     bytes_of, contact_from, crm_config, flag_of, flatten_form, header_key, options_from, roles_of, string_of,
@@ -40,27 +41,27 @@ use crate::webhook::{self, Request, Settings};
 #[php_function]
 pub fn crmhook_parse_webhook(request: &ZendHashTable, settings: &ZendHashTable) -> PhpResultOf<ZBox<ZendHashTable>> {
     run(|| {
-        let crm = Crm::from_slug(&string_of(settings, "crm", "$settings")?.unwrap_or_default())?;
-        let access_key = string_of(settings, "access_key", "$settings")?.unwrap_or_default();
-        let max_body_bytes = match settings.get("max_body_bytes") {
+        let crm = Crm::from_slug(&string_of(settings, Fixed::CRM, "$settings")?.unwrap_or_default())?;
+        let access_key = string_of(settings, Fixed::ACCESS_KEY, "$settings")?.unwrap_or_default();
+        let max_body_bytes = match find(settings, Fixed::MAX_BODY_BYTES) {
             Some(v) if !v.is_null() => usize::try_from(v.long().ok_or_else(|| {
                 Failure::Type("$settings['max_body_bytes'] must be an int".into())
             })?)
             .map_err(|_| Failure::Value("$settings['max_body_bytes'] must not be negative".into()))?,
             _ => ini_max_body_bytes(),
         };
-        let with_fields = flag_of(settings, "fields");
+        let with_fields = flag_of(settings, Fixed::FIELDS);
 
-        let method = string_of(request, "method", "$request")?.unwrap_or(Cow::Borrowed("GET"));
-        let content_type = string_of(request, "content_type", "$request")?.unwrap_or_default();
-        let query = bytes_of(request, "query", "$request")?;
-        let body = bytes_of(request, "body", "$request")?;
-        let key_header = match request.get("headers") {
+        let method = string_of(request, Fixed::METHOD, "$request")?.unwrap_or(Cow::Borrowed("GET"));
+        let content_type = string_of(request, Fixed::CONTENT_TYPE, "$request")?.unwrap_or_default();
+        let query = bytes_of(request, Fixed::QUERY, "$request")?;
+        let body = bytes_of(request, Fixed::BODY, "$request")?;
+        let key_header = match find(request, Fixed::HEADERS) {
             Some(h) if h.is_array() => h.array().and_then(header_key),
             Some(h) if !h.is_null() => return Err(Failure::Type("$request['headers'] must be an array".into())),
             _ => None,
         };
-        let form = match request.get("form").and_then(Zval::array) {
+        let form = match find(request, Fixed::FORM).and_then(Zval::array) {
             Some(form) => {
                 let mut pairs = Vec::new();
                 flatten_form(form, "", &mut pairs, 0)?;

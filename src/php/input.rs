@@ -11,6 +11,7 @@ use ext_php_rs::ffi::{
 use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
 
 use super::exceptions::Failure;
+use super::interned::{find, Fixed};
 use crate::contact::Contact;
 use crate::crm::api::CrmConfig;
 use crate::crm::Crm;
@@ -121,25 +122,25 @@ pub(super) fn scalar_text(v: &Zval) -> Result<Option<Cow<'_, str>>, &'static str
 }
 
 /// `$arr[$key]` as text; null or absent is `None`.
-pub(super) fn string_of<'a>(arr: &'a ZendHashTable, key: &str, what: &str) -> Result<Option<Cow<'a, str>>, Failure> {
-    match arr.get(key) {
+pub(super) fn string_of<'a>(arr: &'a ZendHashTable, key: Fixed, what: &str) -> Result<Option<Cow<'a, str>>, Failure> {
+    match find(arr, key) {
         None => Ok(None),
-        Some(v) => scalar_text(v).map_err(|why| Failure::Type(format!("{what}['{key}'] {why}"))),
+        Some(v) => scalar_text(v).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key.text()))),
     }
 }
 
 /// `$arr[$key]` as raw bytes (the query and body may hold anything).
-pub(super) fn bytes_of<'a>(arr: &'a ZendHashTable, key: &str, what: &str) -> Result<&'a [u8], Failure> {
-    match arr.get(key) {
+pub(super) fn bytes_of<'a>(arr: &'a ZendHashTable, key: Fixed, what: &str) -> Result<&'a [u8], Failure> {
+    match find(arr, key) {
         None => Ok(b""),
         Some(v) if v.is_null() => Ok(b""),
-        Some(v) => v.zend_str().map(|s| s.as_bytes()).ok_or_else(|| Failure::Type(format!("{what}['{key}'] must be a string"))),
+        Some(v) => v.zend_str().map(|s| s.as_bytes()).ok_or_else(|| Failure::Type(format!("{what}['{}'] must be a string", key.text()))),
     }
 }
 
 /// `$arr[$key]` as a boolean flag: absent, null or false is off.
-pub(super) fn flag_of(arr: &ZendHashTable, key: &str) -> bool {
-    arr.get(key).is_some_and(Zval::coerce_to_bool)
+pub(super) fn flag_of(arr: &ZendHashTable, key: Fixed) -> bool {
+    find(arr, key).is_some_and(Zval::coerce_to_bool)
 }
 
 /// The `X-Crmhook-Key` header, whatever the case of its name; a list takes its first value.
@@ -224,23 +225,23 @@ pub(super) fn text_pairs_of(arr: &ZendHashTable, what: &str) -> Result<Vec<(Stri
 }
 
 pub(super) fn crm_config(arr: &ZendHashTable) -> Result<CrmConfig, Failure> {
-    let text = |key: &str| string_of(arr, key, "$crm").map(|v| v.map(Cow::into_owned).unwrap_or_default());
+    let text = |key: Fixed| string_of(arr, key, "$crm").map(|v| v.map(Cow::into_owned).unwrap_or_default());
     Ok(CrmConfig {
-        crm: Some(Crm::from_slug(&text("crm")?)?),
-        api_url: text("api_url")?,
-        api_key: text("api_key")?,
-        api_secret: text("api_secret")?,
-        username: text("username")?,
-        password: text("password")?,
+        crm: Some(Crm::from_slug(&text(Fixed::CRM)?)?),
+        api_url: text(Fixed::API_URL)?,
+        api_key: text(Fixed::API_KEY)?,
+        api_secret: text(Fixed::API_SECRET)?,
+        username: text(Fixed::USERNAME)?,
+        password: text(Fixed::PASSWORD)?,
     })
 }
 
 /// The contact, with only the fields the field map names: the plan reads no others, and a
 /// contact can carry hundreds.
 pub(super) fn contact_from(arr: &ZendHashTable, field_map: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<Contact, Failure> {
-    let text = |key: &str| string_of(arr, key, "$contact").map(|v| v.map(Cow::into_owned).unwrap_or_default());
+    let text = |key: Fixed| string_of(arr, key, "$contact").map(|v| v.map(Cow::into_owned).unwrap_or_default());
     let mut fields = Vec::with_capacity(field_map.len());
-    if let Some(all) = arr.get("fields").filter(|v| !v.is_null()) {
+    if let Some(all) = find(arr, Fixed::FIELDS).filter(|v| !v.is_null()) {
         let all = all.array().ok_or_else(|| Failure::Type("$contact['fields'] must be an array".into()))?;
         let mut keep = |crm_field: &str, item: &Zval| -> Result<(), Failure> {
             fields.push((crm_field.to_owned(), field_text(item, "$contact['fields']", crm_field)?.into_owned()));
@@ -269,12 +270,12 @@ pub(super) fn contact_from(arr: &ZendHashTable, field_map: &[(Cow<'_, str>, Cow<
         }
     }
     Ok(Contact {
-        id: text("id")?,
-        email: text("email")?,
-        first_name: text("first_name")?,
-        last_name: text("last_name")?,
+        id: text(Fixed::ID)?,
+        email: text(Fixed::EMAIL)?,
+        first_name: text(Fixed::FIRST_NAME)?,
+        last_name: text(Fixed::LAST_NAME)?,
         fields,
-        tags: owned_list(text_list(arr.get("tags"), "$contact['tags']")?),
+        tags: owned_list(text_list(find(arr, Fixed::TAGS), "$contact['tags']")?),
     })
 }
 
@@ -285,7 +286,7 @@ pub(super) struct PhpRoles<'a>(Option<&'a ZendHashTable>);
 impl PhpRoles<'_> {
     fn capabilities(&self, role: &str) -> Option<&ZendHashTable> {
         let caps = self.0?.get(role)?.array()?;
-        Some(caps.get("capabilities").and_then(Zval::array).unwrap_or(caps))
+        Some(find(caps, Fixed::CAPABILITIES).and_then(Zval::array).unwrap_or(caps))
     }
 }
 
@@ -307,25 +308,25 @@ impl plan::Roles for PhpRoles<'_> {
 }
 
 pub(super) fn options_from<'a>(arr: &'a ZendHashTable, roles: &'a PhpRoles<'a>) -> Result<PlanOptions<'a>, Failure> {
-    let text = |key: &str| string_of(arr, key, "$options");
-    let format_raw = text("username_format")?.unwrap_or_default();
+    let text = |key: Fixed| string_of(arr, key, "$options");
+    let format_raw = text(Fixed::USERNAME_FORMAT)?.unwrap_or_default();
     let username_format = UsernameFormat::parse(&format_raw).ok_or_else(|| {
         Failure::Value(format!("unknown username_format \"{}\": use email, flname or fnamenum", crate::text::echo(&format_raw)))
     })?;
     Ok(PlanOptions {
-        field_map: text_pairs(arr.get("field_map"), "$options['field_map']")?,
+        field_map: text_pairs(find(arr, Fixed::FIELD_MAP), "$options['field_map']")?,
         username_format,
-        default_role: text("default_role")?.unwrap_or(Cow::Borrowed("subscriber")),
-        allowed_roles: text_list(arr.get("allowed_roles"), "$options['allowed_roles']")?,
-        requested_role: text("requested_role")?.filter(|r| !r.trim().is_empty()),
-        return_password_field: text("return_password_field")?.filter(|r| !r.trim().is_empty()),
+        default_role: text(Fixed::DEFAULT_ROLE)?.unwrap_or(Cow::Borrowed("subscriber")),
+        allowed_roles: text_list(find(arr, Fixed::ALLOWED_ROLES), "$options['allowed_roles']")?,
+        requested_role: text(Fixed::REQUESTED_ROLE)?.filter(|r| !r.trim().is_empty()),
+        return_password_field: text(Fixed::RETURN_PASSWORD_FIELD)?.filter(|r| !r.trim().is_empty()),
         roles,
     })
 }
 
 /// `$options['roles']` checked for shape once, then read lazily by [`PhpRoles`].
 pub(super) fn roles_of(arr: &ZendHashTable) -> Result<PhpRoles<'_>, Failure> {
-    match arr.get("roles") {
+    match find(arr, Fixed::ROLES) {
         None => Ok(PhpRoles(None)),
         Some(v) if v.is_null() => Ok(PhpRoles(None)),
         Some(v) => {
@@ -339,17 +340,17 @@ pub(super) fn roles_of(arr: &ZendHashTable) -> Result<PhpRoles<'_>, Failure> {
 }
 
 pub(super) fn user_from(arr: &ZendHashTable) -> Result<ExistingUser, Failure> {
-    let id = match arr.get("ID") {
+    let id = match find(arr, Fixed::ID_UPPER) {
         Some(v) => v.coerce_to_long().and_then(|n| u64::try_from(n).ok()).filter(|&n| n > 0),
         None => None,
     }
     .ok_or_else(|| Failure::Value("$user['ID'] must be a positive user id".into()))?;
-    let text = |key: &str| string_of(arr, key, "$user").map(|v| v.map(Cow::into_owned).unwrap_or_default());
+    let text = |key: Fixed| string_of(arr, key, "$user").map(|v| v.map(Cow::into_owned).unwrap_or_default());
     Ok(ExistingUser {
         id,
-        login: text("user_login")?,
-        email: text("user_email")?,
-        roles: owned_list(text_list(arr.get("roles"), "$user['roles']")?),
-        privileged: flag_of(arr, "privileged"),
+        login: text(Fixed::USER_LOGIN)?,
+        email: text(Fixed::USER_EMAIL)?,
+        roles: owned_list(text_list(find(arr, Fixed::ROLES), "$user['roles']")?),
+        privileged: flag_of(arr, Fixed::PRIVILEGED),
     })
 }

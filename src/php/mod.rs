@@ -1,7 +1,8 @@
 //! The binding: the only module that knows ext-php-rs and the Zend engine, and the only one
 //! allowed `unsafe` (each block says why it holds). It is split by job:
 //! - [`input`] — PHP arrays → the core's types, read in place with the engine's iteration;
-//! - [`output`] — core types → PHP arrays, pre-sized, with keys interned at module start;
+//! - [`output`] — core types → PHP arrays, pre-sized, written with the engine's calls;
+//! - [`interned`] — the fixed keys and words, interned at module start;
 //! - [`exceptions`] — how failures become `CrmHook\…` exceptions, and their registration;
 //! - [`ini`] — the `crmhook.*` settings;
 //! - [`functions`] — the exported `crmhook_*` functions.
@@ -13,6 +14,7 @@ mod exceptions;
 mod functions;
 mod ini;
 mod input;
+mod interned;
 mod output;
 
 use ext_php_rs::prelude::*;
@@ -27,7 +29,7 @@ extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
     if !exceptions::register_exceptions() {
         return FAILURE;
     }
-    output::intern_fixed_strings();
+    interned::intern_fixed_strings();
     SUCCESS
 }
 

@@ -1,81 +1,22 @@
 //! Core types → PHP arrays, built with the engine's own calls: each array is allocated once at
 //! its final size (`zend_new_array(n)`; a list filled from index 0 stays packed), each value is
 //! written straight into the table as a `zval` (`zend_hash_add_new`, `zend_hash_next_index_insert`),
-//! and the fixed keys and words (`action`, `contact_id`, `create`, the CRM slugs, …) are interned
-//! once at module start, so a result costs one string allocation per *payload* value and none
-//! per key.
+//! and the fixed keys and words are the interned ones of [`super::interned`], so a result costs
+//! one string allocation per *payload* value and none per key.
 
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicPtr, Ordering};
 
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::ffi::{
     _zend_new_array, zend_hash_add_new, zend_hash_index_update, zend_hash_next_index_insert, zend_hash_str_update,
-    zend_string, zend_ulong,
+    zend_ulong,
 };
 use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 
+use super::interned::{interned, Fixed};
 use crate::contact::Contact;
 use crate::plan::{self, Op, UserPlan};
 use crate::webhook::Webhook;
-
-macro_rules! fixed_strings {
-    ($($name:ident = $text:literal,)*) => {
-        /// A key or word that every result carries: interned at module start.
-        #[derive(Debug, Clone, Copy)]
-        #[allow(non_camel_case_types)]
-        pub(super) enum Fixed { $($name,)* }
-        const FIXED_TEXT: &[&str] = &[$($text,)*];
-    };
-}
-
-fixed_strings! {
-    EMPTY = "",
-    ACTION = "action", CRM = "crm", CONTACT_ID = "contact_id", EMAIL = "email", TAGS = "tags",
-    FIELDS = "fields", ROLE = "role", SEND_NOTIFICATION = "send_notification", ASYNC = "async",
-    INITIATED_FROM = "initiated_from",
-    OP = "op", USER = "user", META = "meta", PASSWORD_GENERATED = "password_generated",
-    RETURN_PASSWORD = "return_password", NOTICES = "notices", FIELD = "field", VALUE = "value",
-    ID_UPPER = "ID", USER_LOGIN = "user_login", USER_EMAIL = "user_email", USER_PASS = "user_pass",
-    FIRST_NAME = "first_name", LAST_NAME = "last_name", DISPLAY_NAME = "display_name",
-    ID = "id", CREATE = "create", UPDATE = "update", TEST = "test", ADD = "add", UPDATE_TAGS = "update_tags",
-    ACTIVECAMPAIGN = "activecampaign", CONVERTKIT = "convertkit", KIT = "kit", FLUENTCRM = "fluentcrm",
-    FUNNELKIT = "funnelkit", KEAP = "keap",
-}
-
-const FIXED_COUNT: usize = FIXED_TEXT.len();
-static INTERNED: [AtomicPtr<zend_string>; FIXED_COUNT] = [const { AtomicPtr::new(std::ptr::null_mut()) }; FIXED_COUNT];
-
-/// Interns the fixed strings; called once from MINIT. Interned strings made at startup are
-/// permanent: they live, immutable, until the process ends, and the engine never frees them.
-pub(super) fn intern_fixed_strings() {
-    for (slot, text) in INTERNED.iter().zip(FIXED_TEXT) {
-        slot.store(ZendStr::new_interned(text, true).into_raw(), Ordering::Release);
-    }
-}
-
-/// The interned string, or null before MINIT (as when `cargo php stubs` loads the library).
-fn interned(word: Fixed) -> *mut zend_string {
-    INTERNED[word as usize].load(Ordering::Acquire)
-}
-
-impl Fixed {
-    fn text(self) -> &'static str {
-        FIXED_TEXT[self as usize]
-    }
-    /// The word as a `zval` holding the interned string: no allocation, no reference count.
-    fn zval(self) -> Zval {
-        let ptr = interned(self);
-        if ptr.is_null() {
-            return text_zval(self.text());
-        }
-        let mut zv = Zval::new();
-        // SAFETY: `ptr` is a permanent interned string (see `intern_fixed_strings`); a zval may
-        // hold it without owning it, and `set_zend_string` marks it as interned (not counted).
-        zv.set_zend_string(unsafe { ZBox::from_raw(ptr) });
-        zv
-    }
-}
 
 /// A new PHP array with room for `size` entries, allocated once.
 fn new_array(size: usize) -> ZBox<ZendHashTable> {
