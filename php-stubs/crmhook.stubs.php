@@ -4,6 +4,17 @@
 
 namespace {
     /**
+     * Checks a CRM `api_url` before it is saved: `https://`, or plain `http://` only for
+     * localhost and private network addresses (credentials travel in every request).
+     *
+     * @throws \ValueError naming what is wrong.
+     *
+     * @param string $api_url
+     * @return void
+     */
+    function crmhook_check_api_url(string $api_url): void {}
+
+    /**
      * Loads a contact from the CRM, normalized: `id`, `email`, `first_name`, `last_name`,
      * `fields` (CRM field id → text), `tags` (names for ActiveCampaign, ids elsewhere).
      *
@@ -64,10 +75,15 @@ namespace {
      *
      * `$contact`: `id`, `email`, `first_name`, `last_name`, `fields`, `tags`.
      * `$options`: `field_map`, `username_format` (`email` | `flname` | `fnamenum`), `default_role`,
-     * `allowed_roles`, `requested_role`, `return_password_field`, `roles` (slug → capabilities).
-     * `$user`: null, or `ID`, `user_login`, `user_email`, `roles`, `privileged`.
+     * `allowed_roles`, `requested_role`, `return_password_field`, `roles` (slug → capabilities),
+     * `privileged_capabilities` (capabilities the site adds to crmhook_privileged_capabilities()),
+     * `update_existing_passwords` (bool: a mapped password field may change the password of a user
+     * the site did not create from this contact; off by default).
+     * `$user`: null, or `ID`, `user_login`, `user_email`, `roles`, `privileged`,
+     * `created_from_contact` (bool: the site created this user from this contact).
      *
-     * @throws \CrmHook\WebhookException (code 422) when a new user cannot be made (no email).
+     * @throws \CrmHook\WebhookException (code 422) when a new user cannot be made (no email), or
+     * (code 409) when the user is privileged: a webhook never changes such a user.
      *
      * @param array $contact
      * @param array $options
@@ -98,6 +114,14 @@ namespace {
      * @return array
      */
     function crmhook_parse_webhook(array $request, array $settings): array {}
+
+    /**
+     * The capabilities that make a user privileged: a webhook never grants a role that carries one,
+     * and never changes a user who holds one. The plugin may add to this list (never remove).
+     *
+     * @return array
+     */
+    function crmhook_privileged_capabilities(): array {}
 
     /**
      * Registers a ConvertKit or Kit automation rule: when `$tag_id` is added (`$event`

@@ -64,6 +64,11 @@ pub enum WebhookError {
     #[error("{0}")]
     UnusableContact(String),
 
+    /// The user the contact leads to holds a privileged capability (an administrator, or anyone
+    /// who can manage users, plugins or unfiltered HTML): a webhook never changes such a user.
+    #[error("user {0} is privileged (administrator-level capabilities): a webhook never changes such a user, so nothing was written")]
+    PrivilegedUser(u64),
+
     /// A bug inside crmhook (a caught panic). Never expected; reported instead of crashing PHP.
     #[error("internal error in crmhook: {0}")]
     Internal(String),
@@ -80,6 +85,7 @@ impl WebhookError {
             | WebhookError::MissingAction
             | WebhookError::UnknownAction(_) => 400,
             WebhookError::MissingContactId { .. } | WebhookError::UnusableContact(_) => 422,
+            WebhookError::PrivilegedUser(_) => 409,
             WebhookError::Internal(_) => 500,
         }
     }

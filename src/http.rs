@@ -12,8 +12,10 @@ use ureq::{Agent, RequestExt};
 
 /// How long to wait for a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default limit for a whole call (the `crmhook.http_timeout` INI setting overrides it).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit for a whole call (the `crmhook.http_timeout` INI setting overrides it): under
+/// ActiveCampaign's 5 s webhook deadline, so a slow CRM fails here, where the site can still say
+/// why, rather than at the CRM's end while the site keeps working.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(4);
 /// Largest response body read: a contact with thousands of fields fits many times over.
 pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
 /// Longest `Retry-After` honoured before the one retry; longer waits would outlast the

@@ -83,6 +83,12 @@ pub struct PlanOptions<'r> {
     pub return_password_field: Option<Cow<'r, str>>,
     /// Every role on the site and what it grants.
     pub roles: &'r dyn Roles,
+    /// Capabilities the site adds to [`DANGEROUS_CAPABILITIES`] (the plugin's filter): they can
+    /// only widen what counts as privileged.
+    pub privileged_capabilities: Vec<String>,
+    /// Lets a mapped password field change the password of a user the site did not create from
+    /// this contact (an explicit, warned setting; off by default).
+    pub update_existing_passwords: bool,
 }
 
 impl Default for PlanOptions<'static> {
@@ -95,6 +101,8 @@ impl Default for PlanOptions<'static> {
             requested_role: None,
             return_password_field: None,
             roles: &NoRoles,
+            privileged_capabilities: Vec::new(),
+            update_existing_passwords: false,
         }
     }
 }
@@ -124,6 +132,8 @@ pub struct ExistingUser {
     pub roles: Vec<String>,
     /// The plugin's own judgement that this user holds dangerous capabilities.
     pub privileged: bool,
+    /// The site created this user from this contact (so the CRM owns the password).
+    pub created_from_contact: bool,
 }
 
 /// Create, or update.
@@ -253,27 +263,31 @@ pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&Exist
             Op::Create
         }
         Some(existing) => {
+            // Not renamed, no meta, tags, email, password or role: a contact whose email is an
+            // administrator's must not be a way into the administrator's account.
+            if is_privileged(options, existing) {
+                return Err(PlanError::Privileged(existing.id));
+            }
             fields.id = Some(existing.id);
-            let privileged = existing.privileged || existing.roles.iter().any(|r| role_is_dangerous(options, r));
-            if privileged {
-                notices.push(format!(
-                    "user {} is privileged: role, password and email left unchanged",
-                    existing.id
-                ));
-            } else {
-                if !email.is_empty() && !email.eq_ignore_ascii_case(&existing.email) {
-                    notices.push("email updated from the CRM".to_owned());
-                    fields.email = Some(email.to_owned());
-                }
-                if let Some(p) = given_password {
+            if !email.is_empty() && !email.eq_ignore_ascii_case(&existing.email) {
+                notices.push("email updated from the CRM".to_owned());
+                fields.email = Some(email.to_owned());
+            }
+            if let Some(p) = given_password {
+                if existing.created_from_contact || options.update_existing_passwords {
                     notices.push("password updated from the CRM's password field".to_owned());
                     fields.password = Some(Password(p.to_owned()));
+                } else {
+                    notices.push(format!(
+                        "password field ignored: user {} was not created from this contact, so the CRM does not own their password",
+                        existing.id
+                    ));
                 }
-                if let Some(requested) = requested_role {
-                    let role = grant_role(options, Some(requested), &mut notices);
-                    if role == requested && !(existing.roles.len() == 1 && existing.roles[0] == role) {
-                        fields.role = Some(role);
-                    }
+            }
+            if let Some(requested) = requested_role {
+                let role = grant_role(options, Some(requested), &mut notices);
+                if role == requested && !(existing.roles.len() == 1 && existing.roles[0] == role) {
+                    fields.role = Some(role);
                 }
             }
             Op::Update
@@ -315,6 +329,9 @@ pub enum PlanError {
     /// The contact cannot become a user (no email).
     #[error("{0}")]
     Unusable(String),
+    /// The user is privileged: nothing about them may change.
+    #[error("{}", WebhookError::PrivilegedUser(*.0))]
+    Privileged(u64),
     /// The options cannot work.
     #[error(transparent)]
     Options(#[from] OptionError),
@@ -322,7 +339,10 @@ pub enum PlanError {
 
 impl From<PlanError> for WebhookError {
     fn from(e: PlanError) -> Self {
-        WebhookError::UnusableContact(e.to_string())
+        match e {
+            PlanError::Privileged(id) => WebhookError::PrivilegedUser(id),
+            other => WebhookError::UnusableContact(other.to_string()),
+        }
     }
 }
 
@@ -389,6 +409,14 @@ fn grant_role(options: &PlanOptions, requested: Option<&str>, notices: &mut Vec<
 
 fn role_is_dangerous(options: &PlanOptions, role: &str) -> bool {
     options.roles.grants_any(role, &DANGEROUS_CAPABILITIES)
+        || (!options.privileged_capabilities.is_empty()
+            && options.roles.grants_any(role, &options.privileged_capabilities.iter().map(String::as_str).collect::<Vec<_>>()))
+}
+
+/// The plugin's judgement (it sees per-user capabilities and super admins), or any of the
+/// user's roles carrying a privileged capability.
+fn is_privileged(options: &PlanOptions, user: &ExistingUser) -> bool {
+    user.privileged || user.roles.iter().any(|r| role_is_dangerous(options, r))
 }
 
 /// Meta keys that hold a user's powers or sessions: writing them from CRM data would let the
@@ -398,7 +426,15 @@ fn is_protected_meta(key: &str) -> bool {
     let ends_with = |suffix: &str| {
         key.len() >= suffix.len() && key.as_bytes()[key.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
     };
-    ends_with("capabilities") || ends_with("user_level") || key.eq_ignore_ascii_case("session_tokens") || ends_with("_contact_id")
+    let starts_with = |prefix: &str| key.len() >= prefix.len() && key.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
+    ends_with("capabilities")
+        || ends_with("user_level")
+        || key.eq_ignore_ascii_case("session_tokens")
+        || ends_with("_contact_id")
+        // The plugin's own marks (which user the site created from which contact) decide who
+        // the CRM may set a password for: never writable from CRM data.
+        || starts_with("crmhook")
+        || starts_with("_crmhook")
 }
 
 #[cfg(test)]
@@ -434,7 +470,13 @@ mod tests {
     }
 
     fn existing(roles: &[&str]) -> ExistingUser {
-        ExistingUser { id: 7, login: "ann".into(), email: "old@example.com".into(), roles: roles.iter().map(|r| r.to_string()).collect(), privileged: false }
+        ExistingUser {
+            id: 7,
+            login: "ann".into(),
+            email: "old@example.com".into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            ..ExistingUser::default()
+        }
     }
 
     #[test]
@@ -584,18 +626,50 @@ mod tests {
     }
 
     #[test]
-    fn privileged_users_keep_role_password_and_email() {
+    fn privileged_users_are_never_changed() {
         let mut o = options();
-        o.field_map = vec![("14".into(), "user_pass".into())];
+        o.field_map = vec![("14".into(), "user_pass".into()), ("12".into(), "membership_level".into())];
         o.allowed_roles = vec!["subscriber".into()];
         o.requested_role = Some("subscriber".into());
         for user in [existing(&["administrator"]), ExistingUser { privileged: true, ..existing(&["subscriber"]) }] {
-            let plan = map_contact(&contact(), &o, Some(&user)).unwrap();
-            assert_eq!(plan.user.role, None);
-            assert_eq!(plan.user.password, None);
-            assert_eq!(plan.user.email, None);
-            assert!(plan.notices.iter().any(|n| n.contains("privileged")));
+            let err = map_contact(&contact(), &o, Some(&user)).unwrap_err();
+            assert_eq!(err, PlanError::Privileged(7));
+            let webhook: WebhookError = err.into();
+            assert_eq!(webhook.status(), 409);
+            assert!(webhook.to_string().contains("user 7 is privileged"), "{webhook}");
         }
+    }
+
+    #[test]
+    fn capabilities_the_site_adds_make_a_role_privileged() {
+        let mut roles = roles();
+        roles.insert("shop_manager".into(), vec!["read".into(), "manage_woocommerce".into()]);
+        let roles: &'static HashMap<String, Vec<String>> = Box::leak(Box::new(roles));
+        let mut o = PlanOptions { default_role: "subscriber".into(), roles, ..PlanOptions::default() };
+        let manager = existing(&["shop_manager"]);
+        assert!(map_contact(&contact(), &o, Some(&manager)).is_ok());
+        o.privileged_capabilities = vec!["manage_woocommerce".into()];
+        assert_eq!(map_contact(&contact(), &o, Some(&manager)).unwrap_err(), PlanError::Privileged(7));
+        o.allowed_roles = vec!["shop_manager".into()];
+        assert_eq!(map_contact(&contact(), &o, None).unwrap().user.role.as_deref(), Some("subscriber"));
+    }
+
+    #[test]
+    fn a_mapped_password_changes_only_users_created_from_the_contact() {
+        let mut o = options();
+        o.field_map = vec![("14".into(), "user_pass".into())];
+        let matched_by_email = existing(&["subscriber"]);
+        let plan = map_contact(&contact(), &o, Some(&matched_by_email)).unwrap();
+        assert_eq!(plan.user.password, None);
+        assert!(plan.notices.iter().any(|n| n.contains("password field ignored")), "{:?}", plan.notices);
+
+        let created_here = ExistingUser { created_from_contact: true, ..existing(&["subscriber"]) };
+        let plan = map_contact(&contact(), &o, Some(&created_here)).unwrap();
+        assert_eq!(plan.user.password.as_ref().map(Password::reveal), Some("Secret123"));
+
+        o.update_existing_passwords = true;
+        let plan = map_contact(&contact(), &o, Some(&matched_by_email)).unwrap();
+        assert_eq!(plan.user.password.as_ref().map(Password::reveal), Some("Secret123"));
     }
 
     #[test]
@@ -605,11 +679,12 @@ mod tests {
             ("12".into(), "membership_level".into()),
             ("13".into(), "wp_capabilities".into()),
             ("13".into(), "wp_user_level".into()),
+            ("13".into(), "crmhook_created_from".into()),
             ("99".into(), "absent".into()),
         ];
         let plan = map_contact(&contact(), &o, None).unwrap();
         assert_eq!(plan.meta, vec![("membership_level".to_owned(), "Gold".to_owned())]);
-        assert_eq!(plan.notices.iter().filter(|n| n.contains("may not write")).count(), 2);
+        assert_eq!(plan.notices.iter().filter(|n| n.contains("may not write")).count(), 3);
     }
 
     #[test]

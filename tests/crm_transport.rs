@@ -105,7 +105,7 @@ fn ok_contact() -> Reply {
 }
 
 fn settings() -> CallSettings {
-    CallSettings { timeout: Duration::from_secs(2), keep_alive: true }
+    CallSettings { timeout: Duration::from_secs(2), ..CallSettings::default() }
 }
 
 fn crm_code(result: Result<crmhook::contact::Contact, CallError>) -> (u16, String) {
@@ -143,7 +143,7 @@ fn rate_limit_after_the_retry_is_429() {
 #[test]
 fn no_answer_in_time_is_504() {
     let server = serve(vec![Reply::Sleep(Duration::from_secs(4))]);
-    let quick = CallSettings { timeout: Duration::from_secs(1), keep_alive: true };
+    let quick = CallSettings { timeout: Duration::from_secs(1), ..CallSettings::default() };
     let (code, message) = crm_code(fetch_contact(&config(&server.url), quick, "7"));
     assert_eq!(code, 504, "{message}");
 }
@@ -226,4 +226,44 @@ fn ids_that_are_not_digits_never_reach_a_url() {
     let result = fetch_contact(&config(&server.url), settings(), "7/../../admin");
     assert!(matches!(result, Err(CallError::Options(_))), "{result:?}");
     assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+}
+
+fn contact_with_tag() -> Reply {
+    Reply::Status(
+        200,
+        "",
+        r#"{"contact":{"id":"7","email":"ann@example.com","firstName":"Ann","lastName":"Lee","phone":""},"fieldValues":[],"contactTags":[{"tag":"5"}]}"#.into(),
+    )
+}
+
+fn tag_list(name: &str) -> Reply {
+    Reply::Status(200, "", format!(r#"{{"tags":[{{"id":"5","tag":"{name}"}}],"meta":{{"total":"1"}}}}"#))
+}
+
+#[test]
+fn activecampaign_tag_names_are_cached_only_for_the_ttl() {
+    // contact, tag list ("Gold"), contact (cached: no list), contact, tag list again ("Platinum").
+    let server = serve(vec![contact_with_tag(), tag_list("Gold"), contact_with_tag(), contact_with_tag(), tag_list("Platinum")]);
+    let config = config(&server.url);
+    let long = CallSettings { tag_cache_ttl: Duration::from_secs(600), ..settings() };
+    assert_eq!(fetch_contact(&config, long, "7").unwrap().tags, vec!["Gold"]);
+    assert_eq!(fetch_contact(&config, long, "7").unwrap().tags, vec!["Gold"]);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 3, "the second fetch used the cached names");
+
+    // The tag was renamed in ActiveCampaign: once the cache is older than the TTL, the new name comes.
+    let expired = CallSettings { tag_cache_ttl: Duration::ZERO, ..settings() };
+    assert_eq!(fetch_contact(&config, expired, "7").unwrap().tags, vec!["Platinum"]);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 5);
+}
+
+#[test]
+fn listing_the_tags_refreshes_the_cached_names() {
+    let server = serve(vec![contact_with_tag(), tag_list("Gold"), tag_list("Renamed"), contact_with_tag()]);
+    let config = config(&server.url);
+    let long = CallSettings { tag_cache_ttl: Duration::from_secs(600), ..settings() };
+    assert_eq!(fetch_contact(&config, long, "7").unwrap().tags, vec!["Gold"]);
+    // Test connection lists the tags: the fresh list replaces the cache at once.
+    assert_eq!(crmhook::crm::list_tags(&config, long).unwrap(), vec![("5".to_owned(), "Renamed".to_owned())]);
+    assert_eq!(fetch_contact(&config, long, "7").unwrap().tags, vec!["Renamed"]);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 4);
 }

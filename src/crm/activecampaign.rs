@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 use serde::Deserialize;
 use ureq::http::Method;
@@ -119,11 +120,19 @@ struct Found {
 
 const PAGE: usize = 100;
 
-/// Tag id → name per account (`api_url`), kept for the life of the PHP process: the list
-/// changes rarely and a contact only carries ids.
-fn tag_cache() -> &'static Mutex<HashMap<String, HashMap<String, String>>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, HashMap<String, String>>>> = OnceLock::new();
+/// Tag id → name per account (`api_url`), with the time the list was loaded. A contact carries
+/// only tag ids, so names come from this per-process cache, which expires after
+/// `crmhook.tag_cache_ttl` so that a tag renamed in ActiveCampaign reaches WordPress.
+type TagCache = HashMap<String, (Instant, HashMap<String, String>)>;
+
+fn tag_cache() -> &'static Mutex<TagCache> {
+    static CACHE: OnceLock<Mutex<TagCache>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
+}
+
+fn cache_tag_names(api: &Api<'_>, all: &[(String, String)]) {
+    let names = all.iter().cloned().collect();
+    tag_cache().lock().unwrap_or_else(|p| p.into_inner()).insert(api.config.api_url.clone(), (Instant::now(), names));
 }
 
 pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError> {
@@ -162,26 +171,28 @@ fn multi_select(value: &str) -> String {
     }
 }
 
-/// Names for tag ids, from the per-process cache; reloaded once when an id is unknown
-/// (a tag created since the list was loaded).
+/// Names for tag ids, from the per-process cache while it is fresh; reloaded when it has expired
+/// or an id is unknown (a tag created since the list was loaded).
 fn tag_names(api: &Api<'_>, ids: &[String]) -> Result<Vec<String>, CrmError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let key = api.config.api_url.clone();
-    let cached = |cache: &HashMap<String, HashMap<String, String>>| -> Option<Vec<String>> {
-        let names = cache.get(&key)?;
-        ids.iter().map(|id| names.get(id).cloned()).collect()
+    let cached = {
+        let cache = tag_cache().lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(&api.config.api_url)
+            .filter(|(loaded, _)| loaded.elapsed() < api.tag_cache_ttl)
+            .and_then(|(_, names)| ids.iter().map(|id| names.get(id).cloned()).collect::<Option<Vec<_>>>())
     };
-    if let Some(names) = cached(&tag_cache().lock().unwrap_or_else(|p| p.into_inner())) {
+    if let Some(names) = cached {
         return Ok(names);
     }
     let all: HashMap<String, String> = list_tags(api)?.into_iter().collect();
-    let names = ids.iter().map(|id| all.get(id).cloned().unwrap_or_else(|| id.clone())).collect();
-    tag_cache().lock().unwrap_or_else(|p| p.into_inner()).insert(key, all);
-    Ok(names)
+    Ok(ids.iter().map(|id| all.get(id).cloned().unwrap_or_else(|| id.clone())).collect())
 }
 
+/// Every tag of the account, id → name. The fresh list also refreshes the cache, so *Test
+/// connection* (which lists the tags) clears stale names at once.
 pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {
     let mut out = Vec::new();
     loop {
@@ -190,6 +201,7 @@ pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError
         out.extend(page.tags.into_iter().map(|t| (t.id.0, t.tag.0)));
         let total = page.meta.and_then(|m| m.total.0.parse::<usize>().ok()).unwrap_or(0);
         if got < PAGE || out.len() >= total {
+            cache_tag_names(api, &out);
             return Ok(out);
         }
     }

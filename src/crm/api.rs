@@ -138,6 +138,50 @@ impl fmt::Display for CrmError {
 
 impl std::error::Error for CrmError {}
 
+/// Why an API URL cannot be used, or `Ok` when it can. Credentials travel in every request, so
+/// plain `http://` is refused except for hosts that never leave the machine or the private
+/// network (a CRM on `localhost`, `*.localhost`, `*.test`, a loopback or private IP address):
+/// a development setup keeps working, a production key is never sent in clear text.
+pub fn check_api_url(url: &str) -> Result<(), String> {
+    let url = url.trim();
+    let starts = |scheme: &str| url.len() > scheme.len() && url.get(..scheme.len()).is_some_and(|p| p.eq_ignore_ascii_case(scheme));
+    if starts("https://") {
+        return Ok(());
+    }
+    if !starts("http://") {
+        return Err("must start with https://".into());
+    }
+    let authority = url[7..].split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    }
+    .to_ascii_lowercase();
+    if is_development_host(&host) {
+        Ok(())
+    } else {
+        Err(format!(
+            "must use https:// (plain http:// would send the CRM credentials in clear text; it is only \
+             accepted for localhost and private network addresses, and {} is neither)",
+            crate::text::echo(&host)
+        ))
+    }
+}
+
+fn is_development_host(host: &str) -> bool {
+    use std::net::IpAddr;
+    if host == "localhost" || host.ends_with(".localhost") || host.ends_with(".test") {
+        return true;
+    }
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private(),
+        // fc00::/7 is IPv6's private range (unique local addresses).
+        Ok(IpAddr::V6(ip)) => ip.is_loopback() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        Err(_) => false,
+    }
+}
+
 /// One CRM's API, ready to call.
 pub(crate) struct Api<'c> {
     pub config: &'c CrmConfig,
@@ -145,20 +189,20 @@ pub(crate) struct Api<'c> {
     base: String,
     auth: Vec<(&'static str, String)>,
     transport: Transport,
+    /// How long this CRM's tag names may be served from the process's cache.
+    pub tag_cache_ttl: Duration,
 }
 
 impl<'c> Api<'c> {
     /// Checks the configuration and prepares the calls. `default_url` is the CRM's public host.
-    pub fn new(config: &'c CrmConfig, default_url: Option<&str>, timeout: Duration, keep_alive: bool) -> Result<Self, OptionError> {
+    pub fn new(config: &'c CrmConfig, default_url: Option<&str>, settings: super::CallSettings) -> Result<Self, OptionError> {
         let crm = config.crm.ok_or_else(|| OptionError("$crm['crm'] is missing".into()))?;
         let base = match (config.api_url.trim(), default_url) {
             ("", Some(default)) => default.to_owned(),
             ("", None) => return Err(OptionError(format!("{} needs an api_url", crm.name()))),
             (url, _) => url.trim_end_matches('/').to_owned(),
         };
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(OptionError(format!("{}'s api_url must start with https:// or http://", crm.name())));
-        }
+        check_api_url(&base).map_err(|why| OptionError(format!("{}'s api_url {why}", crm.name())))?;
         let auth = match crm {
             Crm::ActiveCampaign => vec![("Api-Token", config.api_key.clone())],
             Crm::Kit => vec![("X-Kit-Api-Key", config.api_key.clone())],
@@ -169,7 +213,14 @@ impl<'c> Api<'c> {
             // ConvertKit v3 carries its secret in the query or the JSON body: its file adds it.
             Crm::ConvertKit => Vec::new(),
         };
-        Ok(Api { config, crm, base, auth, transport: Transport::new(timeout, keep_alive) })
+        Ok(Api {
+            config,
+            crm,
+            base,
+            auth,
+            transport: Transport::new(settings.timeout, settings.keep_alive),
+            tag_cache_ttl: settings.tag_cache_ttl,
+        })
     }
 
     /// GET `path` (relative to the base URL) and decode the JSON answer.
@@ -301,6 +352,42 @@ pub(crate) fn basic_token(user: &str, password: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn api_urls_need_https_except_on_development_hosts() {
+        for ok in [
+            "https://acct.api-us1.com",
+            "HTTPS://crm.example.com/",
+            "http://127.0.0.1:8790/activecampaign",
+            "http://localhost/wp",
+            "http://crm.localhost",
+            "http://shop.test",
+            "http://10.1.2.3",
+            "http://192.168.0.5:8080/x",
+            "http://172.20.0.1",
+            "http://[::1]:8080/",
+            "http://[fd00::1]/",
+            "http://user:pw@127.0.0.1/",
+        ] {
+            assert_eq!(super::check_api_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://crm.example.com",
+            "http://8.8.8.8",
+            "http://172.32.0.1",
+            "http://127.0.0.1.example.com",
+            "http://localhost.example.com",
+            "http://127.0.0.1@evil.example.com",
+            "ftp://127.0.0.1",
+            "crm.example.com",
+            "http://",
+            "htt€://x",
+        ] {
+            assert!(super::check_api_url(bad).is_err(), "{bad}");
+        }
+        let why = super::check_api_url("http://crm.example.com/api").unwrap_err();
+        assert!(why.contains("https://") && why.contains("crm.example.com"), "{why}");
+    }
+
     use super::*;
 
     #[test]

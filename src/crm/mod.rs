@@ -17,6 +17,7 @@ use crate::error::{OptionError, WebhookError};
 use crate::form::Form;
 use crate::text::Text;
 use api::{path_id, Api, CrmConfig, CrmError};
+pub use api::check_api_url;
 
 pub mod activecampaign;
 pub mod api;
@@ -370,11 +371,18 @@ pub struct CallSettings {
     pub timeout: std::time::Duration,
     /// Reuse connections across calls and requests (one pool per PHP process).
     pub keep_alive: bool,
+    /// How long a CRM's tag names stay cached in the PHP process (`crmhook.tag_cache_ttl`);
+    /// zero loads them on every call that needs them.
+    pub tag_cache_ttl: std::time::Duration,
 }
+
+/// Tag names are cached this long by default: a tag renamed in the CRM reaches WordPress within
+/// ten minutes, and a burst of webhooks costs one tag-list load, not one per webhook.
+pub const DEFAULT_TAG_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Default for CallSettings {
     fn default() -> Self {
-        CallSettings { timeout: crate::http::DEFAULT_TIMEOUT, keep_alive: true }
+        CallSettings { timeout: crate::http::DEFAULT_TIMEOUT, keep_alive: true, tag_cache_ttl: DEFAULT_TAG_CACHE_TTL }
     }
 }
 
@@ -391,7 +399,7 @@ pub enum CallError {
 
 fn api<'c>(config: &'c CrmConfig, settings: CallSettings) -> Result<(Crm, Api<'c>), OptionError> {
     let crm = config.crm.ok_or_else(|| OptionError("$crm['crm'] is missing".into()))?;
-    Ok((crm, Api::new(config, crm.default_api_url(), settings.timeout, settings.keep_alive)?))
+    Ok((crm, Api::new(config, crm.default_api_url(), settings)?))
 }
 
 fn only_convertkit(crm: Crm, what: &str) -> OptionError {

@@ -16,7 +16,7 @@ use super::input::{
     bytes_of, contact_from, crm_config, flag_of, flatten_form, header_key, options_from, roles_of, string_of,
     text_pairs_of, user_from,
 };
-use super::output::{contact_array, pairs_array, plan_array, webhook_array};
+use super::output::{contact_array, list_array, pairs_array, plan_array, webhook_array};
 use crate::access;
 use crate::crm::{self, Crm};
 use crate::form::Form;
@@ -100,16 +100,37 @@ pub fn crmhook_generate_password(length: i64) -> PhpResultOf<String> {
     })
 }
 
+/// The capabilities that make a user privileged: a webhook never grants a role that carries one,
+/// and never changes a user who holds one. The plugin may add to this list (never remove).
+#[php_function]
+pub fn crmhook_privileged_capabilities() -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| Ok(list_array(&plan::DANGEROUS_CAPABILITIES)))
+}
+
+/// Checks a CRM `api_url` before it is saved: `https://`, or plain `http://` only for
+/// localhost and private network addresses (credentials travel in every request).
+///
+/// @throws \ValueError naming what is wrong.
+#[php_function]
+pub fn crmhook_check_api_url(api_url: String) -> PhpResultOf<()> {
+    run(|| crate::crm::check_api_url(&api_url).map_err(|why| Failure::Value(format!("the api_url {why}"))))
+}
+
 /// Turns a normalized CRM contact into a user plan: `op` (`create` | `update`), `user` (the
 /// `wp_insert_user` / `wp_update_user` fields), `meta`, `tags`, `password_generated`,
 /// `return_password` (null or `['field' => …, 'value' => …]`) and `notices`.
 ///
 /// `$contact`: `id`, `email`, `first_name`, `last_name`, `fields`, `tags`.
 /// `$options`: `field_map`, `username_format` (`email` | `flname` | `fnamenum`), `default_role`,
-/// `allowed_roles`, `requested_role`, `return_password_field`, `roles` (slug → capabilities).
-/// `$user`: null, or `ID`, `user_login`, `user_email`, `roles`, `privileged`.
+/// `allowed_roles`, `requested_role`, `return_password_field`, `roles` (slug → capabilities),
+/// `privileged_capabilities` (capabilities the site adds to crmhook_privileged_capabilities()),
+/// `update_existing_passwords` (bool: a mapped password field may change the password of a user
+/// the site did not create from this contact; off by default).
+/// `$user`: null, or `ID`, `user_login`, `user_email`, `roles`, `privileged`,
+/// `created_from_contact` (bool: the site created this user from this contact).
 ///
-/// @throws \CrmHook\WebhookException (code 422) when a new user cannot be made (no email).
+/// @throws \CrmHook\WebhookException (code 422) when a new user cannot be made (no email), or
+/// (code 409) when the user is privileged: a webhook never changes such a user.
 #[php_function]
 pub fn crmhook_map_contact(contact: &ZendHashTable, options: &ZendHashTable, user: Option<&ZendHashTable>) -> PhpResultOf<ZBox<ZendHashTable>> {
     run(|| {
@@ -200,6 +221,8 @@ pub(super) fn register(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(crmhook_generate_access_key))
         .function(wrap_function!(crmhook_generate_password))
         .function(wrap_function!(crmhook_map_contact))
+        .function(wrap_function!(crmhook_privileged_capabilities))
+        .function(wrap_function!(crmhook_check_api_url))
         .function(wrap_function!(crmhook_fetch_contact))
         .function(wrap_function!(crmhook_find_contact))
         .function(wrap_function!(crmhook_update_contact))

@@ -8,22 +8,21 @@ use ext_php_rs::zend::{ExecutorGlobals, IniEntryDef, IniEntryDefs};
 use crate::crm::CallSettings;
 use crate::webhook::DEFAULT_MAX_BODY_BYTES;
 
-/// The default of `crmhook.http_timeout`, seconds.
-const DEFAULT_HTTP_TIMEOUT: u64 = 10;
-
-pub(super) static INI_ENTRIES: IniEntryDefs<4> = IniEntryDefs::new([
+pub(super) static INI_ENTRIES: IniEntryDefs<5> = IniEntryDefs::new([
     IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All) },
-    IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.http_timeout", c"10", IniEntryPermission::All) },
+    IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.http_timeout", c"4", IniEntryPermission::All) },
+    IniEntryDef { on_modify: Some(ini_check::<NUMBER>), ..IniEntryDef::new(c"crmhook.tag_cache_ttl", c"600", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<BOOLEAN>), ..IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All) },
     IniEntryDef::end(),
 ]);
 
 /// The names, in the order `phpinfo()` lists them.
-pub(super) const INI_NAMES: [&str; 3] = ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.http_keepalive"];
+pub(super) const INI_NAMES: [&str; 4] = ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.tag_cache_ttl", "crmhook.http_keepalive"];
 
 /// Which check an INI setting's change handler makes.
 const POSITIVE_NUMBER: u8 = 0;
 const BOOLEAN: u8 = 1;
+const NUMBER: u8 = 2;
 
 /// A `zend_string`'s text, or `None` for null or invalid UTF-8.
 ///
@@ -35,8 +34,8 @@ unsafe fn zend_text<'a>(value: *const zend_string) -> Option<&'a str> {
     std::str::from_utf8(value.as_bytes()).ok()
 }
 
-/// INI change handler: `POSITIVE_NUMBER` accepts a whole number above zero, `BOOLEAN` what CRM.md
-/// calls a boolean. A refused value leaves the old one (`ini_set()` returns false); having a
+/// INI change handler: `POSITIVE_NUMBER` accepts a whole number above zero, `NUMBER` zero too,
+/// `BOOLEAN` what CRM.md calls a boolean. A refused value leaves the old one (`ini_set()` returns false); having a
 /// handler at all is also what lets `ini_restore()` work. Returns 0 to accept, -1 to refuse.
 unsafe extern "C" fn ini_check<const KIND: u8>(
     _entry: *mut zend_ini_entry,
@@ -49,6 +48,7 @@ unsafe extern "C" fn ini_check<const KIND: u8>(
     // SAFETY: PHP passes a valid string or null, alive for the call.
     let ok = unsafe { zend_text(new_value) }.is_some_and(|v| match KIND {
         POSITIVE_NUMBER => v.trim().parse::<u64>().is_ok_and(|n| n > 0),
+        NUMBER => v.trim().parse::<u64>().is_ok(),
         _ => crate::text::parse_bool("ini", v).is_ok(),
     });
     if ok {
@@ -103,8 +103,13 @@ pub(super) fn call_settings() -> CallSettings {
     let keep_alive = ini_current("crmhook.http_keepalive")
         .map(|v| crate::text::parse_bool("crmhook.http_keepalive", v).unwrap_or(true))
         .unwrap_or(true);
+    let default = CallSettings::default();
+    let tag_cache_ttl = ini_current("crmhook.tag_cache_ttl")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(default.tag_cache_ttl, std::time::Duration::from_secs);
     CallSettings {
-        timeout: std::time::Duration::from_secs(ini_number("crmhook.http_timeout", DEFAULT_HTTP_TIMEOUT as usize) as u64),
+        timeout: std::time::Duration::from_secs(ini_number("crmhook.http_timeout", default.timeout.as_secs() as usize) as u64),
         keep_alive,
+        tag_cache_ttl,
     }
 }

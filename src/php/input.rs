@@ -332,6 +332,11 @@ pub(super) fn options_from<'a>(arr: &'a ZendHashTable, roles: &'a PhpRoles<'a>) 
         requested_role: text(Fixed::REQUESTED_ROLE)?.filter(|r| !r.trim().is_empty()),
         return_password_field: text(Fixed::RETURN_PASSWORD_FIELD)?.filter(|r| !r.trim().is_empty()),
         roles,
+        privileged_capabilities: owned_list(text_list(
+            find(arr, Fixed::PRIVILEGED_CAPABILITIES),
+            "$options['privileged_capabilities']",
+        )?),
+        update_existing_passwords: flag_of(arr, Fixed::UPDATE_EXISTING_PASSWORDS),
     })
 }
 
@@ -363,5 +368,6 @@ pub(super) fn user_from(arr: &ZendHashTable) -> Result<ExistingUser, Failure> {
         email: text(Fixed::USER_EMAIL)?,
         roles: owned_list(text_list(find(arr, Fixed::ROLES), "$user['roles']")?),
         privileged: flag_of(arr, Fixed::PRIVILEGED),
+        created_from_contact: flag_of(arr, Fixed::CREATED_FROM_CONTACT),
     })
 }

@@ -52,6 +52,8 @@ fixed_strings! {
     API_SECRET = "api_secret",
     USERNAME = "username",
     PASSWORD = "password",
+    PRIVILEGED_CAPABILITIES = "privileged_capabilities", UPDATE_EXISTING_PASSWORDS = "update_existing_passwords",
+    CREATED_FROM_CONTACT = "created_from_contact",
 }
 
 const FIXED_COUNT: usize = FIXED_TEXT.len();

@@ -65,6 +65,22 @@ test('saving the connection keeps the key hidden and Test connection reaches the
   await page.screenshot({ path: join(docs, 'settings-connection.png'), fullPage: false });
 });
 
+test('markup in a CRM error stays text in Test connection\'s answer', async () => {
+  // Short enough to survive the 40-character echo of a CRM's answer whole.
+  const markup = '<img src=x onerror=crmhookXss=1>';
+  const fault = { crm: 'activecampaign', path: '/api/3/tags', mode: 'status', status: 400, body: { message: markup } };
+  await fetch(`${emulator}/_emulator/faults`, { method: 'POST', body: JSON.stringify(fault), headers: { 'Content-Type': 'application/json' } });
+  try {
+    await page.click('#crmhook-test-connection');
+    await page.waitForSelector('#crmhook-test-result.crmhook-fail');
+    assert.ok((await page.textContent('#crmhook-test-result')).includes(markup), 'the CRM\'s message is shown as it is');
+    assert.equal(await page.locator('#crmhook-test-result img').count(), 0, 'no element was made from it');
+    assert.equal(await page.evaluate(() => window.crmhookXss ?? 0), 0, 'no script ran');
+  } finally {
+    await fetch(`${emulator}/_emulator/faults`, { method: 'DELETE' });
+  }
+});
+
 test('the URL builder prints the exact webhook URLs with the access key', async () => {
   const key = await page.inputValue('#crmhook-access-key');
   assert.match(key, /^[A-Za-z0-9]{32}$/);

@@ -35,30 +35,7 @@ final class ConcurrencyTest extends E2ETestCase
     /** @return list<int> HTTP statuses of PARALLEL identical POSTs sent at once. */
     private function fire(string $url, string $body): array
     {
-        $multi = curl_multi_init();
-        $handles = [];
-        for ($i = 0; $i < self::PARALLEL; $i++) {
-            $h = curl_init($url);
-            curl_setopt_array($h, [
-                CURLOPT_POST => true, CURLOPT_POSTFIELDS => $body, CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 120,
-                CURLOPT_HTTPHEADER => ['Content-Type: application/x-www-form-urlencoded'],
-            ]);
-            curl_multi_add_handle($multi, $h);
-            $handles[] = $h;
-        }
-        do {
-            $status = curl_multi_exec($multi, $running);
-            if ($running) {
-                curl_multi_select($multi, 1.0);
-            }
-        } while ($running && $status === CURLM_OK);
-        $codes = [];
-        foreach ($handles as $h) {
-            $codes[] = (int) curl_getinfo($h, CURLINFO_RESPONSE_CODE);
-            curl_multi_remove_handle($multi, $h);
-            curl_close($h);
-        }
-        curl_multi_close($multi);
-        return $codes;
+        $query = (string) parse_url($url, PHP_URL_QUERY);
+        return array_column($this->parallel(array_fill(0, self::PARALLEL, ['query' => $query, 'body' => $body])), 'status');
     }
 }

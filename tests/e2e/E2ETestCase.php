@@ -58,6 +58,7 @@ abstract class E2ETestCase extends TestCase
         $db->query('DELETE FROM wp_users WHERE ID <> 1');
         $db->query("DELETE FROM wp_usermeta WHERE user_id = 1 AND (meta_key LIKE '%\\_contact\\_id' OR meta_key LIKE '%\\_tags')");
         $db->query('DELETE FROM wp_crmhook_contacts');
+        $db->query('DELETE FROM wp_crmhook_throttle');
         $db->query("DELETE FROM wp_options WHERE option_name LIKE '\\_transient\\_%crmhook%' OR option_name = 'crmhook_activity'");
         foreach (glob(self::$runDir . '/mail/*.eml') ?: [] as $mail) {
             unlink($mail);
@@ -76,7 +77,7 @@ abstract class E2ETestCase extends TestCase
             $settings,
             ['crm' => $crm, 'api_url' => self::$emulator . "/$crm", 'api_key' => '', 'api_secret' => '', 'username' => '', 'password' => '',
              'field_map' => [], 'allowed_roles' => [], 'return_password_field' => '', 'send_welcome_email' => false, 'async' => false,
-             'username_format' => 'email', 'ck_update_tag' => '', 'ck_import_tag' => ''],
+             'username_format' => 'email', 'ck_update_tag' => '', 'ck_import_tag' => '', 'update_existing_passwords' => false],
             self::$credentials[$crm],
             $extra
         );
@@ -147,6 +148,46 @@ abstract class E2ETestCase extends TestCase
     protected function get(string $action, array $params = []): array
     {
         return $this->request('GET', http_build_query(['wpf_action' => $action, 'access_key' => self::$key] + $params));
+    }
+
+    /**
+     * Sends requests to the site all at once.
+     *
+     * @param list<array{query: string, body?: string, type?: string, path?: string}> $requests
+     * @return list<array{status: int, json: ?array, body: string}> In the order given.
+     */
+    protected function parallel(array $requests): array
+    {
+        $multi = curl_multi_init();
+        $handles = [];
+        foreach ($requests as $r) {
+            $h = curl_init(self::$site . ($r['path'] ?? '/') . '?' . $r['query']);
+            curl_setopt_array($h, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 120]);
+            if (isset($r['body'])) {
+                curl_setopt_array($h, [
+                    CURLOPT_POST => true, CURLOPT_POSTFIELDS => $r['body'],
+                    CURLOPT_HTTPHEADER => ['Content-Type: ' . ($r['type'] ?? 'application/x-www-form-urlencoded')],
+                ]);
+            }
+            curl_multi_add_handle($multi, $h);
+            $handles[] = $h;
+        }
+        do {
+            $status = curl_multi_exec($multi, $running);
+            if ($running) {
+                curl_multi_select($multi, 1.0);
+            }
+        } while ($running && $status === CURLM_OK);
+        $answers = [];
+        foreach ($handles as $h) {
+            $body = (string) curl_multi_getcontent($h);
+            $json = json_decode($body, true);
+            $answers[] = ['status' => (int) curl_getinfo($h, CURLINFO_RESPONSE_CODE), 'json' => is_array($json) ? $json : null, 'body' => $body];
+            curl_multi_remove_handle($multi, $h);
+            curl_close($h);
+        }
+        curl_multi_close($multi);
+        return $answers;
     }
 
     // ---- the emulator --------------------------------------------------------------------

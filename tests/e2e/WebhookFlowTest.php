@@ -125,16 +125,6 @@ final class WebhookFlowTest extends E2ETestCase
         $this->assertSame(2, $this->userCount());
     }
 
-    public function testUpdateFallsBackToTheEmailParameter(): void
-    {
-        $this->configure('funnelkit');
-        $this->wp('return wp_insert_user(["user_login" => "other", "user_email" => "other@example.org", "user_pass" => "x"]);');
-        $id = (int) $this->userByEmail('other@example.org')['ID'];
-        $answer = $this->get('update_tags', ['contact_id' => self::CONTACT, 'email' => 'other@example.org']);
-        $this->assertTrue($answer['json']['ok'], $answer['body']);
-        $this->assertSame($id, $this->linkedUser('funnelkit', self::CONTACT));
-    }
-
     public function testAddFindsADuplicateEmailInsteadOfCreatingAUser(): void
     {
         $this->configure('activecampaign');
@@ -200,24 +190,6 @@ final class WebhookFlowTest extends E2ETestCase
             $this->assertTrue($answer['json']['ok'], $answer['body']);
             $this->assertSame(['subscriber'], $this->roles((int) $answer['json']['user_id']), $role);
         }
-    }
-
-    public function testAnExistingAdministratorIsLeftUntouched(): void
-    {
-        $this->configure('activecampaign', ['allowed_roles' => ['subscriber']]);
-        $contact = $this->crmContact('activecampaign');
-        $before = $this->rows('SELECT * FROM wp_users WHERE ID = 1')[0];
-        // The contact's link points at the administrator.
-        self::$db->query(sprintf("INSERT INTO wp_crmhook_contacts VALUES ('activecampaign', '%s', 1, NOW())", self::CONTACT));
-
-        $answer = $this->sendWebhook('activecampaign', 'add', self::CONTACT, ['role' => 'subscriber']);
-        $this->assertTrue($answer['json']['ok'], $answer['body']);
-        $this->assertSame(1, $answer['json']['user_id']);
-        $after = $this->rows('SELECT * FROM wp_users WHERE ID = 1')[0];
-        $this->assertSame($before['user_pass'], $after['user_pass']);
-        $this->assertSame($before['user_email'], $after['user_email']);
-        $this->assertSame(['administrator'], $this->roles(1));
-        $this->assertNotSame($contact['email'], $after['user_email']);
     }
 
     public function testActiveCampaignPayloadTagsNeedNoCrmCall(): void

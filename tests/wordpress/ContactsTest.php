@@ -31,6 +31,32 @@ final class ContactsTest extends TestCase
         $this->assertContains('user_id', array_column($keys, 'Column_name'));
     }
 
+    public function testRelinkingAContactRemovesTheOldUsersContactMeta(): void
+    {
+        $ann = $this->user('ann');
+        $bob = $this->user('bob');
+        CrmHook_Contacts::link('keap', '42', $ann);
+        CrmHook_Contacts::link('keap', '42', $bob);
+        $this->assertSame($bob, CrmHook_Contacts::user_for('keap', '42'));
+        $this->assertSame(['42'], get_user_meta($bob, 'infusionsoft_contact_id'));
+        $this->assertSame([], get_user_meta($ann, 'infusionsoft_contact_id'), 'integrations never see two users with contact 42');
+
+        // Meta that names another of the user's contacts stays.
+        CrmHook_Contacts::link('keap', '7', $ann);
+        CrmHook_Contacts::link('keap', '8', $bob);
+        CrmHook_Contacts::link('keap', '42', $ann);
+        $this->assertSame(['8'], get_user_meta($bob, 'infusionsoft_contact_id'));
+    }
+
+    public function testUnlinkRemovesTheUsersContactMeta(): void
+    {
+        $ann = $this->user('ann');
+        CrmHook_Contacts::link('fluentcrm', '42', $ann);
+        CrmHook_Contacts::unlink('fluentcrm', '42');
+        $this->assertNull(CrmHook_Contacts::user_for('fluentcrm', '42'));
+        $this->assertSame('', get_user_meta($ann, 'fluentcrm-rest_contact_id', true));
+    }
+
     public function testLinkThenLookUpBothWays(): void
     {
         $id = $this->user('ann');

@@ -24,6 +24,7 @@ define( 'CRMHOOK_DIR', __DIR__ );
 require_once __DIR__ . '/includes/class-crmhook-settings.php';
 require_once __DIR__ . '/includes/class-crmhook-contacts.php';
 require_once __DIR__ . '/includes/class-crmhook-lock.php';
+require_once __DIR__ . '/includes/class-crmhook-throttle.php';
 require_once __DIR__ . '/includes/class-crmhook-activity.php';
 require_once __DIR__ . '/includes/class-crmhook-sync.php';
 require_once __DIR__ . '/includes/class-crmhook-endpoint.php';

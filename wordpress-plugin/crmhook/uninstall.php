@@ -16,13 +16,16 @@ if ( empty( $crmhook_settings['delete_data_on_uninstall'] ) ) {
 
 require_once __DIR__ . '/includes/class-crmhook-settings.php';
 require_once __DIR__ . '/includes/class-crmhook-contacts.php';
+require_once __DIR__ . '/includes/class-crmhook-throttle.php';
 
 global $wpdb;
 foreach ( CrmHook_Settings::META_SLUGS as $crmhook_slug ) {
 	// The links and tags this plugin wrote; other plugins' meta is left alone.
 	$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->usermeta} WHERE meta_key IN (%s, %s)", $crmhook_slug . '_contact_id', $crmhook_slug . '_tags' ) );
 }
+delete_metadata( 'user', 0, CrmHook_Contacts::CREATED_FROM_META, '', true );
 CrmHook_Contacts::drop();
+CrmHook_Throttle::drop();
 delete_option( 'crmhook_settings' );
 delete_option( 'crmhook_activity' );
 delete_option( 'crmhook_db_version' );

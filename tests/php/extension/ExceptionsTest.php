@@ -152,6 +152,28 @@ final class ExceptionsTest extends ExtensionTestCase
         }
     }
 
+    public function testPlainHttpApiUrlsAreRefusedOutsideDevelopmentHosts(): void
+    {
+        $secret = 'ac-api-token-' . bin2hex(random_bytes(8));
+        try {
+            crmhook_fetch_contact(['crm' => 'activecampaign', 'api_url' => 'http://acct.api-us1.com', 'api_key' => $secret], '42');
+            $this->fail('a key was about to travel in clear text');
+        } catch (\ValueError $e) {
+            $this->assertStringContainsString("ActiveCampaign's api_url must use https://", $e->getMessage());
+            $this->assertStringNotContainsString($secret, $e->getMessage());
+        }
+        try {
+            crmhook_check_api_url('http://crm.example.com/wp-json');
+            $this->fail('crmhook_check_api_url accepted http:// on a public host');
+        } catch (\ValueError $e) {
+            $this->assertStringContainsString('must use https://', $e->getMessage());
+        }
+        crmhook_check_api_url('https://crm.example.com');
+        crmhook_check_api_url('http://127.0.0.1:8790/fluentcrm');
+        crmhook_check_api_url('http://192.168.1.20');
+        $this->addToAssertionCount(3);
+    }
+
     public function testExceptionsAreDistinctClasses(): void
     {
         $this->assertFalse(is_a(WebhookException::class, CrmException::class, true));

@@ -21,6 +21,8 @@ final class ExtensionInfoTest extends ExtensionTestCase
         'crmhook_generate_access_key' => [[], 'string'],
         'crmhook_generate_password' => [['<optional> int $length = 24'], 'string'],
         'crmhook_map_contact' => [['<required> array $contact', '<required> array $options', '<optional> ?array $user = null'], 'array'],
+        'crmhook_privileged_capabilities' => [[], 'array'],
+        'crmhook_check_api_url' => [['<required> string $api_url'], 'void'],
         'crmhook_fetch_contact' => [['<required> array $crm', '<required> string $contact_id'], 'array'],
         'crmhook_find_contact' => [['<required> array $crm', '<required> string $email'], '?string'],
         'crmhook_update_contact' => [['<required> array $crm', '<required> string $contact_id', '<required> array $fields'], 'void'],
@@ -108,7 +110,8 @@ final class ExtensionInfoTest extends ExtensionTestCase
     {
         $ri = self::ri();
         $this->assertSame('1048576 => 1048576', $ri['crmhook.max_body_bytes'] ?? null);
-        $this->assertSame('10 => 10', $ri['crmhook.http_timeout'] ?? null);
+        $this->assertSame('4 => 4', $ri['crmhook.http_timeout'] ?? null, 'within ActiveCampaign\'s 5 s deadline');
+        $this->assertSame('600 => 600', $ri['crmhook.tag_cache_ttl'] ?? null);
     }
 
     public function testRiShowsIniSettingsAsConfigured(): void
@@ -171,7 +174,10 @@ final class ExtensionInfoTest extends ExtensionTestCase
     {
         $ini = ini_get_all('crmhook');
         $this->assertSame('1048576', $ini['crmhook.max_body_bytes']['global_value']);
-        $this->assertSame('10', $ini['crmhook.http_timeout']['global_value']);
+        $this->assertSame('4', $ini['crmhook.http_timeout']['global_value']);
+        $this->assertSame('600', $ini['crmhook.tag_cache_ttl']['global_value']);
+        $this->assertSame('600', ini_set('crmhook.tag_cache_ttl', '0'), 'zero turns the tag cache off');
+        $this->assertFalse(ini_set('crmhook.tag_cache_ttl', '-1'));
         $this->assertSame(INI_ALL, $ini['crmhook.max_body_bytes']['access']);
         $this->assertSame(INI_ALL, $ini['crmhook.http_timeout']['access']);
         $this->assertSame('1048576', ini_set('crmhook.max_body_bytes', '2048'));
@@ -186,7 +192,7 @@ final class ExtensionInfoTest extends ExtensionTestCase
      */
     public function testIniRestoreBringsBackTheConfiguredValue(): void
     {
-        foreach (['crmhook.max_body_bytes' => '2048', 'crmhook.http_timeout' => '3'] as $name => $value) {
+        foreach (['crmhook.max_body_bytes' => '2048', 'crmhook.http_timeout' => '3', 'crmhook.tag_cache_ttl' => '5'] as $name => $value) {
             $configured = ini_get($name);
             ini_set($name, $value);
             ini_restore($name);

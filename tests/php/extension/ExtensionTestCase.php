@@ -31,7 +31,7 @@ abstract class ExtensionTestCase extends TestCase
     protected function setUp(): void
     {
         parent::setUp();
-        foreach (['crmhook.max_body_bytes', 'crmhook.http_timeout'] as $name) {
+        foreach (['crmhook.max_body_bytes', 'crmhook.http_timeout', 'crmhook.tag_cache_ttl'] as $name) {
             $this->iniBefore[$name] = ini_get($name);
         }
     }

@@ -267,8 +267,19 @@ final class MapContactTest extends ExtensionTestCase
         $this->assertArrayNotHasKey('user_pass', $plan['user']);
         $this->assertFalse($plan['password_generated']);
         $this->assertNull($plan['return_password']);
-        $plan = crmhook_map_contact(self::contact(), self::options(['field_map' => ['14' => 'user_pass']]), self::existing());
+        $plan = crmhook_map_contact(self::contact(), self::options(['field_map' => ['14' => 'user_pass']]), self::existing(['created_from_contact' => true]));
         $this->assertSame('S3cret-Pa55', $plan['user']['user_pass']);
+    }
+
+    public function testMappedPasswordNeverReachesAUserTheSiteDidNotCreateFromTheContact(): void
+    {
+        $options = self::options(['field_map' => ['14' => 'user_pass']]);
+        $plan = crmhook_map_contact(self::contact(), $options, self::existing());
+        $this->assertArrayNotHasKey('user_pass', $plan['user'], 'a user matched by email keeps their password');
+        $this->assertStringContainsString('password field ignored', implode("\n", $plan['notices']));
+
+        $plan = crmhook_map_contact(self::contact(), $options + ['update_existing_passwords' => true], self::existing());
+        $this->assertSame('S3cret-Pa55', $plan['user']['user_pass'], 'the owner allowed it explicitly');
     }
 
     public function testPasswordNeverAppearsInNotices(): void
@@ -276,8 +287,8 @@ final class MapContactTest extends ExtensionTestCase
         $scenarios = [
             'generated, returned' => [self::contact(), self::options(['return_password_field' => '16']), null],
             'mapped on create' => [self::contact(), self::options(['field_map' => ['14' => 'user_pass', '13' => 'user_login', '15' => 'wp_capabilities'], 'return_password_field' => '16']), null],
-            'mapped on update' => [self::contact(), self::options(['field_map' => ['14' => 'user_pass']]), self::existing()],
-            'mapped, privileged' => [self::contact(), self::options(['field_map' => ['14' => 'user_pass']]), self::existing(['privileged' => true])],
+            'mapped on update' => [self::contact(), self::options(['field_map' => ['14' => 'user_pass']]), self::existing(['created_from_contact' => true])],
+            'mapped, not created here' => [self::contact(), self::options(['field_map' => ['14' => 'user_pass']]), self::existing()],
             'mapped, login changed' => [self::contact(['fields' => ['13' => 'Ann+Lée', '14' => 'S3cret-Pa55']]), self::options(['field_map' => ['13' => 'user_login', '14' => 'user_pass']]), null],
         ];
         foreach ($scenarios as $name => [$contact, $options, $user]) {
@@ -436,7 +447,7 @@ final class MapContactTest extends ExtensionTestCase
      * @dataProvider privilegedUserProvider
      * @param array<string, mixed> $user
      */
-    public function testPrivilegedExistingUserKeepsRolePasswordAndEmail(array $user): void
+    public function testPrivilegedExistingUserIsNeverChanged(array $user): void
     {
         $options = self::options([
             'field_map' => ['14' => 'user_pass', '12' => 'membership_level'],
@@ -444,16 +455,32 @@ final class MapContactTest extends ExtensionTestCase
             'requested_role' => 'customer',
             'return_password_field' => '16',
         ]);
-        $plan = crmhook_map_contact(self::contact(['email' => 'attacker@example.net']), $options, $user);
-        $this->assertSame('update', $plan['op']);
-        $this->assertSame(7, $plan['user']['ID']);
-        $this->assertArrayNotHasKey('role', $plan['user']);
-        $this->assertArrayNotHasKey('user_pass', $plan['user']);
-        $this->assertArrayNotHasKey('user_email', $plan['user']);
-        $this->assertArrayNotHasKey('user_login', $plan['user']);
-        $this->assertNull($plan['return_password']);
-        $this->assertStringContainsString('privileged', implode("\n", $plan['notices']));
-        $this->assertSame(['membership_level' => 'Gold'], $plan['meta'], 'harmless fields still sync');
+        try {
+            crmhook_map_contact(self::contact(['email' => 'attacker@example.net', 'first_name' => 'Mallory']), $options, $user);
+            $this->fail('a plan was made for a privileged user');
+        } catch (\CrmHook\WebhookException $e) {
+            $this->assertSame(409, $e->getCode());
+            $this->assertStringContainsString('user 7 is privileged', $e->getMessage());
+        }
+    }
+
+    public function testCapabilitiesTheSiteAddsMakeAUserPrivileged(): void
+    {
+        $options = self::options(['roles' => self::ROLES + ['store_manager' => ['read' => true, 'manage_woocommerce' => true]]]);
+        $manager = self::existing(['roles' => ['store_manager']]);
+        $this->assertSame('update', crmhook_map_contact(self::contact(), $options, $manager)['op']);
+        $this->expectException(\CrmHook\WebhookException::class);
+        $this->expectExceptionCode(409);
+        crmhook_map_contact(self::contact(), $options + ['privileged_capabilities' => ['manage_woocommerce']], $manager);
+    }
+
+    public function testPrivilegedCapabilitiesAreExported(): void
+    {
+        $caps = crmhook_privileged_capabilities();
+        foreach (['manage_options', 'edit_users', 'promote_users', 'activate_plugins', 'edit_plugins', 'unfiltered_html'] as $cap) {
+            $this->assertContains($cap, $caps);
+        }
+        $this->assertSame(array_values(array_unique($caps)), $caps);
     }
 
     public function testUpdateChangesEmailAndNamesButNeverTheLogin(): void

@@ -95,7 +95,7 @@ final class CrmHook_Admin {
 
 		$crm        = sanitize_key( (string) ( $input['crm'] ?? $old['crm'] ) );
 		$new['crm'] = isset( CrmHook_Settings::CRMS[ $crm ] ) ? $crm : $old['crm'];
-		$new['api_url']  = esc_url_raw( trim( (string) ( $input['api_url'] ?? '' ) ), array( 'https', 'http' ) );
+		$new['api_url']  = self::checked_api_url( trim( (string) ( $input['api_url'] ?? '' ) ), (string) $old['api_url'] );
 		$new['username'] = sanitize_text_field( (string) ( $input['username'] ?? '' ) );
 		foreach ( self::SECRETS as $secret ) {
 			$value = trim( (string) ( $input[ $secret ] ?? '' ) );
@@ -109,10 +109,11 @@ final class CrmHook_Admin {
 		$roles                = array_keys( wp_roles()->roles );
 		$new['allowed_roles'] = array_values( array_intersect( array_map( 'sanitize_key', (array) ( $input['allowed_roles'] ?? array() ) ), $roles ) );
 
-		$new['return_password_field']    = sanitize_text_field( (string) ( $input['return_password_field'] ?? '' ) );
-		$new['send_welcome_email']       = ! empty( $input['send_welcome_email'] );
-		$new['async']                    = ! empty( $input['async'] );
-		$new['delete_data_on_uninstall'] = ! empty( $input['delete_data_on_uninstall'] );
+		$new['return_password_field']     = sanitize_text_field( (string) ( $input['return_password_field'] ?? '' ) );
+		$new['send_welcome_email']        = ! empty( $input['send_welcome_email'] );
+		$new['update_existing_passwords'] = ! empty( $input['update_existing_passwords'] );
+		$new['async']                     = ! empty( $input['async'] );
+		$new['delete_data_on_uninstall']  = ! empty( $input['delete_data_on_uninstall'] );
 
 		$map = array();
 		foreach ( (array) ( $input['field_map'] ?? array() ) as $row ) {
@@ -130,6 +131,32 @@ final class CrmHook_Admin {
 			$new = self::sync_rules( $old, $new );
 		}
 		return $new;
+	}
+
+	/**
+	 * The API URL to save: credentials travel with every call, so plain http:// is refused
+	 * (except for development hosts, as the extension decides) and the saved URL is kept.
+	 */
+	private static function checked_api_url( string $url, string $saved ): string {
+		$url = esc_url_raw( $url, array( 'https', 'http' ) );
+		if ( '' === $url || ! CrmHook_Plugin::extension_loaded() ) {
+			return $url;
+		}
+		try {
+			crmhook_check_api_url( $url );
+			return $url;
+		} catch ( \ValueError $e ) {
+			self::settings_error( 'crmhook_api_url', $e->getMessage() );
+			return $saved;
+		}
+	}
+
+	/**
+	 * Queues an error for the page. WordPress prints these messages as HTML, and ours can hold
+	 * text from a CRM (or whatever answers at the API URL): escaped here, once, for every caller.
+	 */
+	private static function settings_error( string $code, string $message ): void {
+		add_settings_error( 'crmhook', $code, esc_html( $message ) );
 	}
 
 	/**
@@ -177,7 +204,7 @@ final class CrmHook_Admin {
 					$new[ $rule_key ] = crmhook_register_webhook( $config, 'subscriber.tag_add', $new[ $tag_key ], $url );
 				}
 			} catch ( \Throwable $e ) {
-				add_settings_error( 'crmhook', 'crmhook_rule_' . $which, $e->getMessage() );
+				self::settings_error( 'crmhook_rule_' . $which, $e->getMessage() );
 			}
 		}
 		$done = $new;
@@ -274,7 +301,7 @@ final class CrmHook_Admin {
 		$name      = CrmHook_Settings::OPTION;
 		$loaded    = CrmHook_Plugin::extension_loaded();
 		$is_ck     = in_array( $s['crm'], array( 'convertkit', 'kit' ), true );
-		$dangerous = array( 'manage_options', 'edit_users', 'promote_users', 'create_users', 'delete_users', 'edit_plugins', 'install_plugins', 'activate_plugins', 'unfiltered_html' );
+		$dangerous = $loaded ? CrmHook_Settings::privileged_capabilities() : array();
 		require CRMHOOK_DIR . '/includes/views/settings-page.php';
 	}
 }

@@ -16,7 +16,11 @@ defined( 'ABSPATH' ) || exit;
  */
 final class CrmHook_Contacts {
 
-	const SCHEMA_VERSION = '1';
+	/**
+	 * User meta naming the contact (`{crm}:{contact id}`) the site created the user from: the
+	 * CRM may set the password only of such users (unless the owner allows more).
+	 */
+	const CREATED_FROM_META = 'crmhook_created_from';
 
 	/**
 	 * The table name.
@@ -95,10 +99,15 @@ final class CrmHook_Contacts {
 
 	/**
 	 * Links a contact to a user (replacing an older link of that contact), and writes the
-	 * `{crm}_contact_id` meta that tag-based integrations read.
+	 * `{crm}_contact_id` meta that tag-based integrations read. A user the contact leaves loses
+	 * that meta, so integrations never see two users with one contact.
 	 */
 	public static function link( string $crm, string $contact_id, int $user_id ): void {
 		global $wpdb;
+		$before = self::user_for( $crm, $contact_id );
+		if ( null !== $before && $before !== $user_id ) {
+			self::forget_meta( $crm, $contact_id, $before );
+		}
 		$wpdb->query(
 			$wpdb->prepare(
 				'INSERT INTO ' . self::table() . ' (crm, contact_id, user_id, linked_at) VALUES (%s, %s, %d, UTC_TIMESTAMP())
@@ -112,11 +121,22 @@ final class CrmHook_Contacts {
 	}
 
 	/**
-	 * Removes a link.
+	 * Removes a link, with the linked user's `{crm}_contact_id` meta.
 	 */
 	public static function unlink( string $crm, string $contact_id ): void {
 		global $wpdb;
+		$user_id = self::user_for( $crm, $contact_id );
 		$wpdb->delete( self::table(), array( 'crm' => $crm, 'contact_id' => $contact_id ), array( '%s', '%s' ) );
+		if ( null !== $user_id ) {
+			self::forget_meta( $crm, $contact_id, $user_id );
+		}
+	}
+
+	/**
+	 * Deletes a user's `{crm}_contact_id` meta when it still names this contact.
+	 */
+	private static function forget_meta( string $crm, string $contact_id, int $user_id ): void {
+		delete_user_meta( $user_id, CrmHook_Settings::meta_slug( $crm ) . '_contact_id', $contact_id );
 	}
 
 	/**

@@ -17,9 +17,9 @@ final class CrmHook_Endpoint {
 
 	const ASYNC_HOOK = 'crmhook_run_queued_webhook';
 
-	/** Bad keys one address may send in BAD_KEY_WINDOW seconds before it gets 429s. */
+	/** Bad keys one address may send in BAD_KEY_WINDOW minutes before it gets 429s. */
 	const BAD_KEY_LIMIT  = 20;
-	const BAD_KEY_WINDOW = 600;
+	const BAD_KEY_WINDOW = 10;
 
 	/**
 	 * Handles the request when it is a webhook; otherwise does nothing.
@@ -39,16 +39,34 @@ final class CrmHook_Endpoint {
 	}
 
 	/**
-	 * A webhook carries `wpf_action` in the query, a form body or (FunnelKit) a JSON body.
+	 * A webhook carries `wpf_action` in the query or a form body, or (FunnelKit's "Send as
+	 * JSON") in a JSON body POSTed to the site's front URL. The body of any other request (a
+	 * page load, a REST API call) is never read here, and a REST call whose JSON happens to
+	 * hold "wpf_action" is never taken over.
 	 */
 	private static function is_webhook(): bool {
 		// phpcs:disable WordPress.Security.NonceVerification -- authenticated by the access key.
 		if ( isset( $_GET['wpf_action'] ) || isset( $_POST['wpf_action'] ) ) {
 			return true;
 		}
+		if ( 'POST' !== ( $_SERVER['REQUEST_METHOD'] ?? '' ) || isset( $_GET['rest_route'] ) ) {
+			return false;
+		}
 		// phpcs:enable
 		$type = strtolower( (string) ( $_SERVER['CONTENT_TYPE'] ?? '' ) );
-		return str_contains( $type, 'json' ) && str_contains( (string) file_get_contents( 'php://input', false, null, 0, 65536 ), '"wpf_action"' );
+		if ( ! str_contains( $type, 'json' ) || ! self::is_front_url() ) {
+			return false;
+		}
+		return str_contains( (string) file_get_contents( 'php://input', false, null, 0, 65536 ), '"wpf_action"' );
+	}
+
+	/**
+	 * True when the request's path is the site's home URL (or its index.php).
+	 */
+	private static function is_front_url(): bool {
+		$path = (string) wp_parse_url( (string) ( $_SERVER['REQUEST_URI'] ?? '/' ), PHP_URL_PATH ); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput
+		$home = trailingslashit( (string) wp_parse_url( home_url( '/' ), PHP_URL_PATH ) );
+		return in_array( $path, array( $home, untrailingslashit( $home ), $home . 'index.php' ), true );
 	}
 
 	/**
@@ -158,15 +176,13 @@ final class CrmHook_Endpoint {
 
 	/**
 	 * A wrong or missing key: 403, or 429 once an address has sent too many. Counted only
-	 * after a key fails, so webhooks with the right key never pay for the counter, and not
-	 * logged, so a flood of guesses writes nothing but its counter.
+	 * after a key fails, so webhooks with the right key never pay for the counter; a guess
+	 * costs one atomic upsert of a small table (CrmHook_Throttle), never an option write.
 	 *
 	 * @return array<string, mixed>
 	 */
 	private static function bad_key( string $message ): array {
-		$key   = 'crmhook_bad_key_' . md5( self::client_address() );
-		$count = (int) get_transient( $key ) + 1;
-		set_transient( $key, $count, self::BAD_KEY_WINDOW );
+		$count = CrmHook_Throttle::count_bad_key( self::client_address(), self::BAD_KEY_WINDOW );
 		/**
 		 * How many wrong keys one address may send in ten minutes before it is answered 429.
 		 *

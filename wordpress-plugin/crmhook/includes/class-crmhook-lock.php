@@ -19,7 +19,8 @@ final class CrmHook_Lock {
 
 	/**
 	 * Takes a lock, waiting up to `$timeout` seconds. Lock names are hashed so any input
-	 * fits MySQL's 64-character limit.
+	 * fits MySQL's 64-character limit. Whoever takes several locks takes them in the order of
+	 * their names (see acquire_all()): `contact:` before `email:` before `login:`.
 	 *
 	 * @param string $what    What the lock protects (e.g. "email:ann@example.com").
 	 * @param int    $timeout Seconds to wait.
@@ -33,6 +34,26 @@ final class CrmHook_Lock {
 			return true;
 		}
 		return false;
+	}
+
+	/**
+	 * Takes several locks in one fixed order (sorted by name), so two requests that need an
+	 * overlapping set can never each hold a lock the other waits for. All or none: on a timeout
+	 * the ones already taken are released.
+	 *
+	 * @param list<string> $whats   What the locks protect.
+	 * @param int          $timeout Seconds to wait for each.
+	 */
+	public function acquire_all( array $whats, int $timeout = 10 ): bool {
+		$whats = array_values( array_unique( $whats ) );
+		sort( $whats, SORT_STRING );
+		foreach ( $whats as $what ) {
+			if ( ! $this->acquire( $what, $timeout ) ) {
+				$this->release_all();
+				return false;
+			}
+		}
+		return true;
 	}
 
 	/**

@@ -14,6 +14,9 @@ defined( 'ABSPATH' ) || exit;
  */
 final class CrmHook_Plugin {
 
+	/** The plugin's tables as this version needs them; a change makes maybe_upgrade() run. */
+	const SCHEMA_VERSION = '2';
+
 	/**
 	 * True when the crmhook PHP extension is loaded: everything but the notice needs it.
 	 */
@@ -44,16 +47,17 @@ final class CrmHook_Plugin {
 	 */
 	public static function activate(): void {
 		CrmHook_Contacts::install();
+		CrmHook_Throttle::install();
 		CrmHook_Contacts::migrate_from_meta();
 		CrmHook_Settings::ensure_access_key();
-		update_option( 'crmhook_db_version', CrmHook_Contacts::SCHEMA_VERSION, false );
+		update_option( 'crmhook_db_version', self::SCHEMA_VERSION, false );
 	}
 
 	/**
-	 * Creates the table when the plugin was updated without being reactivated.
+	 * Creates the tables when the plugin was updated without being reactivated.
 	 */
 	public static function maybe_upgrade(): void {
-		if ( get_option( 'crmhook_db_version' ) !== CrmHook_Contacts::SCHEMA_VERSION ) {
+		if ( get_option( 'crmhook_db_version' ) !== self::SCHEMA_VERSION ) {
 			self::activate();
 		}
 	}

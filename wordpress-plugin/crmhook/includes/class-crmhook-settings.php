@@ -16,7 +16,7 @@ defined( 'ABSPATH' ) || exit;
  *   access_key: string, crm: string, api_url: string, api_key: string, api_secret: string,
  *   username: string, password: string, field_map: array<string, string>,
  *   username_format: string, allowed_roles: list<string>, return_password_field: string,
- *   send_welcome_email: bool, async: bool, ck_update_tag: string, ck_import_tag: string,
+ *   send_welcome_email: bool, update_existing_passwords: bool, async: bool, ck_update_tag: string, ck_import_tag: string,
  *   ck_update_rule: string, ck_import_rule: string, delete_data_on_uninstall: bool
  * }
  */
@@ -54,24 +54,25 @@ final class CrmHook_Settings {
 	 */
 	public static function defaults(): array {
 		return array(
-			'access_key'               => '',
-			'crm'                      => 'activecampaign',
-			'api_url'                  => '',
-			'api_key'                  => '',
-			'api_secret'               => '',
-			'username'                 => '',
-			'password'                 => '',
-			'field_map'                => array(),
-			'username_format'          => 'email',
-			'allowed_roles'            => array(),
-			'return_password_field'    => '',
-			'send_welcome_email'       => false,
-			'async'                    => false,
-			'ck_update_tag'            => '',
-			'ck_import_tag'            => '',
-			'ck_update_rule'           => '',
-			'ck_import_rule'           => '',
-			'delete_data_on_uninstall' => false,
+			'access_key'                => '',
+			'crm'                       => 'activecampaign',
+			'api_url'                   => '',
+			'api_key'                   => '',
+			'api_secret'                => '',
+			'username'                  => '',
+			'password'                  => '',
+			'field_map'                 => array(),
+			'username_format'           => 'email',
+			'allowed_roles'             => array(),
+			'return_password_field'     => '',
+			'send_welcome_email'        => false,
+			'update_existing_passwords' => false,
+			'async'                     => false,
+			'ck_update_tag'             => '',
+			'ck_import_tag'             => '',
+			'ck_update_rule'            => '',
+			'ck_import_rule'            => '',
+			'delete_data_on_uninstall'  => false,
 		);
 	}
 
@@ -154,13 +155,52 @@ final class CrmHook_Settings {
 		$default_role = (string) get_option( 'default_role', 'subscriber' );
 		$allowed      = $s['allowed_roles'] ? $s['allowed_roles'] : array( $default_role );
 		return array(
-			'field_map'             => $s['field_map'],
-			'username_format'       => $s['username_format'],
-			'default_role'          => $default_role,
-			'allowed_roles'         => array_values( $allowed ),
-			'requested_role'        => $requested_role,
-			'return_password_field' => $s['return_password_field'],
-			'roles'                 => $roles,
+			'field_map'                 => $s['field_map'],
+			'username_format'           => $s['username_format'],
+			'default_role'              => $default_role,
+			'allowed_roles'             => array_values( $allowed ),
+			'requested_role'            => $requested_role,
+			'return_password_field'     => $s['return_password_field'],
+			'roles'                     => $roles,
+			'privileged_capabilities'   => self::privileged_capabilities(),
+			'update_existing_passwords' => (bool) $s['update_existing_passwords'],
 		);
+	}
+
+	/**
+	 * The capabilities that make a user privileged: the extension's list plus what the site
+	 * adds. A webhook never changes a user who holds one, nor grants a role that carries one.
+	 *
+	 * @return list<string>
+	 */
+	public static function privileged_capabilities(): array {
+		$built_in = crmhook_privileged_capabilities();
+		/**
+		 * Capabilities that make a user untouchable by CRM webhooks, beyond the built-in ones
+		 * (manage_options, edit_users, promote_users, create_users, delete_users, edit_plugins,
+		 * install_plugins, activate_plugins, unfiltered_html). Add a shop manager's or a
+		 * membership plugin's own administrative capability here. The built-in ones cannot be
+		 * removed: what this filter returns is added to them.
+		 *
+		 * @param list<string> $capabilities The built-in list.
+		 */
+		$extra = apply_filters( 'crmhook_privileged_capabilities', $built_in );
+		return array_values( array_unique( array_merge( $built_in, array_map( 'strval', (array) $extra ) ) ) );
+	}
+
+	/**
+	 * True when a webhook must leave this user alone: a super admin, or anyone holding a
+	 * privileged capability through a role or directly.
+	 */
+	public static function is_privileged( \WP_User $user ): bool {
+		if ( is_multisite() && is_super_admin( $user->ID ) ) {
+			return true;
+		}
+		foreach ( self::privileged_capabilities() as $capability ) {
+			if ( $user->has_cap( $capability ) ) {
+				return true;
+			}
+		}
+		return false;
 	}
 }

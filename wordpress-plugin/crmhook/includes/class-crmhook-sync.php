@@ -35,7 +35,7 @@ final class CrmHook_Sync {
 			$tags = $hook['tags'];
 		} else {
 			try {
-				$contact = self::fetch_contact( $config, $contact_id, $hook['email'] );
+				$contact = crmhook_fetch_contact( $config, $contact_id );
 			} catch ( \CrmHook\CrmException $e ) {
 				if ( 404 === $e->getCode() ) {
 					return self::outcome( 200, false, $hook, null, $e->getMessage() );
@@ -49,17 +49,42 @@ final class CrmHook_Sync {
 			$tags       = $contact['tags'];
 		}
 
-		// 2. One webhook at a time per contact and per email: no duplicate users, ever.
-		$email = strtolower( (string) ( $contact['email'] ?? $hook['email'] ?? '' ) );
-		$lock  = new CrmHook_Lock();
+		// 2. One webhook at a time per contact and per email: no duplicate users, ever. The
+		// contact's email (the one a new user gets) and the linked user's current email (the one
+		// the plan may change) are both locked, always in the same order, so two webhooks that
+		// need the same pair can never hold one each and wait for the other.
+		$names = array( "contact:{$crm}:{$contact_id}" );
+		foreach ( self::emails_to_lock( $crm, $contact_id, $contact ) as $email ) {
+			$names[] = "email:{$email}";
+		}
+		$lock = new CrmHook_Lock();
 		try {
-			if ( ! $lock->acquire( "contact:{$crm}:{$contact_id}" ) || ( '' !== $email && ! $lock->acquire( "email:{$email}" ) ) ) {
+			if ( ! $lock->acquire_all( $names ) ) {
 				return self::outcome( 200, false, $hook, null, __( 'Another webhook for this contact is still running; this one was skipped.', 'crmhook' ) );
 			}
 			return self::run_locked( $hook, $action, $crm, $contact_id, $contact, $tags, $config );
 		} finally {
 			$lock->release_all();
 		}
+	}
+
+	/**
+	 * The emails a webhook may act on: the CRM contact's, and that of the user the contact is
+	 * linked to (which the plan may change). Lower-cased, unique, sorted.
+	 *
+	 * @param array<string, mixed>|null $contact The CRM contact (null for payload-only tags).
+	 * @return list<string>
+	 */
+	private static function emails_to_lock( string $crm, string $contact_id, ?array $contact ): array {
+		$emails  = array( (string) ( $contact['email'] ?? '' ) );
+		$user_id = CrmHook_Contacts::user_for( $crm, $contact_id );
+		if ( null !== $user_id ) {
+			$user     = get_userdata( $user_id );
+			$emails[] = $user ? (string) $user->user_email : '';
+		}
+		$emails = array_values( array_unique( array_filter( array_map( 'strtolower', array_map( 'trim', $emails ) ) ) ) );
+		sort( $emails, SORT_STRING );
+		return $emails;
 	}
 
 	/**
@@ -72,11 +97,21 @@ final class CrmHook_Sync {
 	 * @return Outcome
 	 */
 	private static function run_locked( array $hook, string $action, string $crm, string $contact_id, ?array $contact, array $tags, array $config ): array {
-		$user_id = self::find_user( $crm, $contact_id, array( $contact['email'] ?? null, $hook['email'] ?? null ) );
+		// Only the contact link and the email the CRM's API returned pick a user: never an email
+		// the request carries, and tags from the payload alone reach only users already linked.
+		$user_id = self::find_user( $crm, $contact_id, null === $contact ? null : (string) $contact['email'] );
 
 		if ( null === $user_id && 'add' !== $action ) {
 			/* translators: %s: CRM contact id */
 			return self::outcome( 200, false, $hook, null, sprintf( __( 'No WordPress user is linked to contact %s.', 'crmhook' ), $contact_id ) );
+		}
+
+		$existing = null === $user_id ? null : self::user_shape( $user_id, $crm, $contact_id );
+		if ( null !== $existing && $existing['privileged'] ) {
+			// Not linked, renamed, tagged or given meta: an administrator's account is never
+			// reachable through a CRM contact, whoever created that contact.
+			/* translators: %d: user id */
+			return self::outcome( 200, false, $hook, null, sprintf( __( 'User %d is privileged (administrator-level capabilities): a webhook never changes such a user, so nothing was written.', 'crmhook' ), $user_id ) );
 		}
 
 		if ( 'update_tags' === $action ) {
@@ -86,7 +121,6 @@ final class CrmHook_Sync {
 			return self::outcome( 200, true, $hook, $user_id, sprintf( __( 'Updated the tags of user %1$d (%2$d tags).', 'crmhook' ), $user_id, count( $tags ) ), $changed );
 		}
 
-		$existing = null === $user_id ? null : self::user_shape( $user_id );
 		try {
 			$plan = crmhook_map_contact( $contact, CrmHook_Settings::plan_options( $hook['role'] ?? null ), $existing );
 		} catch ( \CrmHook\WebhookException $e ) {
@@ -99,6 +133,9 @@ final class CrmHook_Sync {
 			if ( is_wp_error( $user_id ) ) {
 				return self::outcome( 200, false, $hook, null, $user_id->get_error_message(), $notices );
 			}
+			// The CRM owns this user's password from now on (see crmhook_map_contact's
+			// `created_from_contact`); a user matched by email never gets this mark.
+			update_user_meta( $user_id, CrmHook_Contacts::CREATED_FROM_META, "{$crm}:{$contact_id}" );
 		} else {
 			$notices = array_merge( $notices, self::update_user( $user_id, $plan['user'] ) );
 		}
@@ -156,33 +193,12 @@ final class CrmHook_Sync {
 	}
 
 	/**
-	 * Loads the contact. A 404 with an email at hand is tried once more by email: ActiveCampaign
-	 * and others give a merged or re-created contact a new id.
+	 * The user for a contact: its link, else the user whose email is the contact's email as the
+	 * CRM's API returned it.
 	 *
-	 * @param array<string, string> $config The `$crm` array.
-	 * @return array<string, mixed>
+	 * @param string|null $email The fetched contact's email; null when nothing was fetched.
 	 */
-	private static function fetch_contact( array $config, string $contact_id, ?string $email ): array {
-		try {
-			return crmhook_fetch_contact( $config, $contact_id );
-		} catch ( \CrmHook\CrmException $e ) {
-			if ( 404 !== $e->getCode() || ! $email ) {
-				throw $e;
-			}
-			$other = crmhook_find_contact( $config, $email );
-			if ( null === $other || $other === $contact_id ) {
-				throw $e;
-			}
-			return crmhook_fetch_contact( $config, $other );
-		}
-	}
-
-	/**
-	 * The user for a contact: its link, else the first email that belongs to a user.
-	 *
-	 * @param list<string|null> $emails Candidate emails, in order.
-	 */
-	private static function find_user( string $crm, string $contact_id, array $emails ): ?int {
+	private static function find_user( string $crm, string $contact_id, ?string $email ): ?int {
 		$user_id = CrmHook_Contacts::user_for( $crm, $contact_id );
 		if ( null !== $user_id ) {
 			if ( get_userdata( $user_id ) ) {
@@ -191,31 +207,24 @@ final class CrmHook_Sync {
 			// The user was deleted behind WordPress's back (by SQL): the link goes too.
 			CrmHook_Contacts::unlink( $crm, $contact_id );
 		}
-		foreach ( $emails as $email ) {
-			if ( $email && ( $user = get_user_by( 'email', $email ) ) ) {
-				return (int) $user->ID;
-			}
-		}
-		return null;
+		$user = $email ? get_user_by( 'email', $email ) : false;
+		return $user ? (int) $user->ID : null;
 	}
 
 	/**
 	 * An existing user, shaped for crmhook_map_contact().
 	 *
-	 * @return array{ID: int, user_login: string, user_email: string, roles: list<string>, privileged: bool}
+	 * @return array{ID: int, user_login: string, user_email: string, roles: list<string>, privileged: bool, created_from_contact: bool}
 	 */
-	private static function user_shape( int $user_id ): array {
-		$user       = get_userdata( $user_id );
-		$privileged = false;
-		foreach ( array( 'manage_options', 'edit_users', 'promote_users', 'create_users', 'delete_users', 'edit_plugins', 'install_plugins', 'activate_plugins', 'unfiltered_html' ) as $cap ) {
-			$privileged = $privileged || $user->has_cap( $cap );
-		}
+	private static function user_shape( int $user_id, string $crm, string $contact_id ): array {
+		$user = get_userdata( $user_id );
 		return array(
-			'ID'         => $user_id,
-			'user_login' => $user->user_login,
-			'user_email' => $user->user_email,
-			'roles'      => array_values( $user->roles ),
-			'privileged' => $privileged || is_super_admin( $user_id ),
+			'ID'                   => $user_id,
+			'user_login'           => $user->user_login,
+			'user_email'           => $user->user_email,
+			'roles'                => array_values( $user->roles ),
+			'privileged'           => CrmHook_Settings::is_privileged( $user ),
+			'created_from_contact' => get_user_meta( $user_id, CrmHook_Contacts::CREATED_FROM_META, true ) === "{$crm}:{$contact_id}",
 		);
 	}
 
@@ -226,14 +235,35 @@ final class CrmHook_Sync {
 	 * @return int|\WP_Error
 	 */
 	private static function create_user( array $fields ) {
-		$base  = $fields['user_login'];
-		$login = $base;
-		for ( $n = 2; username_exists( $login ); $n++ ) {
-			$login = substr( $base, 0, 60 - strlen( (string) $n ) ) . $n;
+		$base = $fields['user_login'];
+		// Two contacts with different emails can want the same login at once (the email locks
+		// do not cover that, and wp_users has no unique key on the login): a lock on the base
+		// login makes the suffix search and the insert one step.
+		$lock = new CrmHook_Lock();
+		if ( ! $lock->acquire( "login:{$base}" ) ) {
+			return new \WP_Error( 'crmhook_login_busy', __( 'Another webhook is creating a user with the same username; this one was skipped.', 'crmhook' ) );
 		}
-		$fields['user_login'] = $login;
-		// wp_insert_user() unslashes what it is given.
-		return wp_insert_user( wp_slash( $fields ) );
+		try {
+			$n = 1;
+			// A user registering through WordPress itself takes no lock: on that rare race the
+			// next suffix is tried.
+			for ( $tries = 0; $tries < 5; $tries++ ) {
+				$login = $base;
+				while ( username_exists( $login ) ) {
+					++$n;
+					$login = substr( $base, 0, 60 - strlen( (string) $n ) ) . $n;
+				}
+				$fields['user_login'] = $login;
+				// wp_insert_user() unslashes what it is given.
+				$user_id = wp_insert_user( wp_slash( $fields ) );
+				if ( ! is_wp_error( $user_id ) || 'existing_user_login' !== $user_id->get_error_code() ) {
+					return $user_id;
+				}
+			}
+			return $user_id;
+		} finally {
+			$lock->release_all();
+		}
 	}
 
 	/**

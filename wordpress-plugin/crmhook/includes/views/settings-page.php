@@ -170,6 +170,13 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 				</td>
 			</tr>
 			<tr>
+				<th scope="row"><?php esc_html_e( 'Passwords of existing users', 'crmhook' ); ?></th>
+				<td>
+					<label><input type="checkbox" id="crmhook-update-existing-passwords" name="<?php echo $field( 'update_existing_passwords' ); ?>" value="1" <?php checked( $s['update_existing_passwords'] ); ?>> <?php esc_html_e( 'Let a CRM field mapped to the password change the password of users this plugin did not create', 'crmhook' ); ?></label>
+					<p class="description crmhook-warning"><?php esc_html_e( 'Leave this off unless you need it. When it is on, anyone who can create or edit a contact in your CRM with the email address of one of your users can set that user\'s password. Off, a mapped password only reaches users the plugin created from that same contact. Administrators and other privileged users are never changed by a webhook either way.', 'crmhook' ); ?></p>
+				</td>
+			</tr>
+			<tr>
 				<th scope="row"><?php esc_html_e( 'Welcome email', 'crmhook' ); ?></th>
 				<td><label><input type="checkbox" name="<?php echo $field( 'send_welcome_email' ); ?>" value="1" <?php checked( $s['send_welcome_email'] ); ?>> <?php esc_html_e( 'Always send WordPress\'s new-user email (otherwise only when the URL says send_notification=true)', 'crmhook' ); ?></label></td>
 			</tr>

@@ -1,0 +1,112 @@
+<?php
+/**
+ * Counts wrong access keys per client address, so a flood of guesses is answered 429.
+ *
+ * @package crmhook
+ */
+
+declare(strict_types=1);
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Table `{prefix}crmhook_throttle`: one row per address bucket and minute, bumped atomically by
+ * `INSERT … ON DUPLICATE KEY UPDATE`, so parallel guesses are all counted, each once. Webhooks with the
+ * right key never touch it. Addresses are hashed into BUCKETS buckets and rows older than the
+ * window are pruned, so the table never holds more than BUCKETS × (window in minutes) rows,
+ * however many addresses guess.
+ */
+final class CrmHook_Throttle {
+
+	/** Address buckets: the hard bound on rows per minute. */
+	const BUCKETS = 1024;
+
+	/**
+	 * The table name.
+	 */
+	public static function table(): string {
+		global $wpdb;
+		return $wpdb->prefix . 'crmhook_throttle';
+	}
+
+	/**
+	 * Creates or updates the table.
+	 */
+	public static function install(): void {
+		global $wpdb;
+		require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+		$table   = self::table();
+		$charset = $wpdb->get_charset_collate();
+		dbDelta(
+			"CREATE TABLE {$table} (
+  bucket smallint(5) unsigned NOT NULL,
+  minute int(10) unsigned NOT NULL,
+  hits int(10) unsigned NOT NULL DEFAULT 0,
+  address varchar(45) NOT NULL DEFAULT '',
+  PRIMARY KEY  (bucket,minute),
+  KEY minute (minute)
+) {$charset};"
+		);
+	}
+
+	/**
+	 * Counts one wrong key from `$address` and returns how many it sent in the last
+	 * `$window_minutes` minutes, this one included.
+	 */
+	public static function count_bad_key( string $address, int $window_minutes ): int {
+		global $wpdb;
+		$table  = self::table();
+		$bucket = self::bucket( $address );
+		$minute = intdiv( time(), 60 );
+		// LAST_INSERT_ID(expr) hands this connection the value its own increment produced, so
+		// parallel guesses each see their own count (1, 2, 3, …), not whatever a later one left.
+		$wpdb->query(
+			$wpdb->prepare(
+				"INSERT INTO {$table} (bucket, minute, hits, address) VALUES (%d, %d, 1, %s)
+				 ON DUPLICATE KEY UPDATE hits = LAST_INSERT_ID(hits + 1), address = VALUES(address)",
+				$bucket,
+				$minute,
+				substr( $address, 0, 45 )
+			)
+		);
+		$new_row = 1 === (int) $wpdb->rows_affected;
+		$now     = $new_row ? 1 : (int) $wpdb->insert_id;
+		if ( $new_row ) {
+			// This bucket's first guess this minute. Old minutes go now, at most once per
+			// bucket and minute.
+			$wpdb->query( $wpdb->prepare( "DELETE FROM {$table} WHERE minute <= %d", $minute - $window_minutes ) );
+		}
+		$earlier = (int) $wpdb->get_var(
+			$wpdb->prepare( "SELECT COALESCE(SUM(hits), 0) FROM {$table} WHERE bucket = %d AND minute > %d AND minute < %d", $bucket, $minute - $window_minutes, $minute )
+		);
+		return $earlier + $now;
+	}
+
+	/**
+	 * Clears every count (tests, uninstall).
+	 */
+	public static function clear(): void {
+		global $wpdb;
+		$wpdb->query( 'DELETE FROM ' . self::table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+	}
+
+	/**
+	 * Drops the table (uninstall).
+	 */
+	public static function drop(): void {
+		global $wpdb;
+		$wpdb->query( 'DROP TABLE IF EXISTS ' . self::table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
+	}
+
+	/**
+	 * The address's bucket. IPv6 clients are counted by their /64 network, which one host
+	 * usually owns whole, so rotating through it buys no fresh counter.
+	 */
+	private static function bucket( string $address ): int {
+		$packed = @inet_pton( $address ); // phpcs:ignore WordPress.PHP.NoSilencedErrors -- any text may arrive.
+		if ( false !== $packed && 16 === strlen( $packed ) ) {
+			$address = bin2hex( substr( $packed, 0, 8 ) );
+		}
+		return crc32( $address ) % self::BUCKETS;
+	}
+}
