@@ -136,33 +136,36 @@ pub fn split_key(key: &str) -> (&str, Vec<&str>) {
 /// Percent-decodes one key or value. A `%` not followed by two hex digits stays as it is,
 /// as PHP's `urldecode` does.
 fn decode(raw: &[u8]) -> Result<Cow<'_, str>, std::str::Utf8Error> {
-    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
+    let Some(first) = raw.iter().position(|&b| b == b'%' || b == b'+') else {
         return std::str::from_utf8(raw).map(Cow::Borrowed);
-    }
-    // Copy the plain runs whole and decode only at `+` and `%`: a long value (ActiveCampaign's
-    // list of a thousand tags) is mostly plain text.
+    };
+    // One pass from the first escape on; `out` never grows (decoding only shortens).
     let mut out = Vec::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some(at) = rest.iter().position(|&b| b == b'%' || b == b'+') {
-        out.extend_from_slice(&rest[..at]);
-        if rest[at] == b'+' {
-            out.push(b' ');
-            rest = &rest[at + 1..];
-            continue;
-        }
-        match (rest.get(at + 1).copied().and_then(hex), rest.get(at + 2).copied().and_then(hex)) {
-            (Some(high), Some(low)) => {
-                out.push(high << 4 | low);
-                rest = &rest[at + 3..];
+    out.extend_from_slice(&raw[..first]);
+    let mut i = first;
+    while let Some(&b) = raw.get(i) {
+        match b {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
             }
-            // Not an escape: the `%` stands for itself, as PHP reads it.
+            b'%' => match (raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    i += 3;
+                }
+                // Not an escape: the `%` stands for itself, as PHP reads it.
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
             _ => {
-                out.push(b'%');
-                rest = &rest[at + 1..];
+                out.push(b);
+                i += 1;
             }
         }
     }
-    out.extend_from_slice(rest);
     String::from_utf8(out).map(Cow::Owned).map_err(|e| e.utf8_error())
 }
 
