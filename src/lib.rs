@@ -9,7 +9,8 @@
 //! key in constant time and turns a CRM contact into a *user plan* — what WordPress should
 //! create or change. It deliberately does **not** touch WordPress: the plugin executes the
 //! plan with WordPress's own APIs. Nothing here knows about the PHP engine except [`php`],
-//! the one binding file, so `cargo test` exercises all logic without PHP.
+//! the one binding module and the only one allowed `unsafe` (`#![deny(unsafe_code)]` below), so
+//! `cargo test` exercises all logic without PHP.
 //!
 //! ## Module map
 //! - [`webhook`] — a raw HTTP request → [`webhook::Webhook`] (action, contact id, parameters).

@@ -1,5 +1,5 @@
-//! The exported `crmhook_*` functions: each reads its arguments ([`super::input`]), calls the
-//! pure core, and builds its result ([`super::output`]) under [`run`], so a failure or even a
+//! The exported `crmhook_*` functions: each reads its arguments (`super::input`), calls the
+//! pure core, and builds its result (`super::output`) under `run`, so a failure or even a
 //! bug reaches PHP as an exception.
 
 use std::borrow::Cow;

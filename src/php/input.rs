@@ -203,7 +203,10 @@ fn owned_list(list: Vec<Cow<'_, str>>) -> Vec<String> {
     list.into_iter().map(Cow::into_owned).collect()
 }
 
-fn text_pairs<'a>(v: Option<&'a Zval>, what: &str) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>, Failure> {
+/// Text pairs lent by PHP for the call.
+type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+fn text_pairs<'a>(v: Option<&'a Zval>, what: &str) -> Result<Pairs<'a>, Failure> {
     let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
     let map = v.array().ok_or_else(|| Failure::Type(format!("{what} must be an array")))?;
     let mut out = Vec::with_capacity(map.len());

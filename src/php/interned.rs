@@ -12,7 +12,7 @@ macro_rules! fixed_strings {
     ($($name:ident = $text:literal,)*) => {
         /// A key or word that every result carries: interned at module start.
         #[derive(Debug, Clone, Copy)]
-        #[allow(non_camel_case_types)]
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
         pub(super) enum Fixed { $($name,)* }
         const FIXED_TEXT: &[&str] = &[$($text,)*];
     };

@@ -1,11 +1,11 @@
 //! The binding: the only module that knows ext-php-rs and the Zend engine, and the only one
 //! allowed `unsafe` (each block says why it holds). It is split by job:
-//! - [`input`] — PHP arrays → the core's types, read in place with the engine's iteration;
-//! - [`output`] — core types → PHP arrays, pre-sized, written with the engine's calls;
-//! - [`interned`] — the fixed keys and words, interned at module start;
-//! - [`exceptions`] — how failures become `CrmHook\…` exceptions, and their registration;
-//! - [`ini`] — the `crmhook.*` settings;
-//! - [`functions`] — the exported `crmhook_*` functions.
+//! - `input` — PHP arrays → the core's types, read in place with the engine's iteration;
+//! - `output` — core types → PHP arrays, pre-sized, written with the engine's calls;
+//! - `interned` — the fixed keys and words, interned at module start;
+//! - `exceptions` — how failures become `CrmHook\…` exceptions, and their registration;
+//! - `ini` — the `crmhook.*` settings;
+//! - `functions` — the exported `crmhook_*` functions.
 //!
 //! This file starts the module: MINIT, `phpinfo()` and the function table.
 #![allow(unsafe_code)]

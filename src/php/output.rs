@@ -1,7 +1,7 @@
 //! Core types → PHP arrays, built with the engine's own calls: each array is allocated once at
 //! its final size (`zend_new_array(n)`; a list filled from index 0 stays packed), each value is
 //! written straight into the table as a `zval` (`zend_hash_add_new`, `zend_hash_next_index_insert`),
-//! and the fixed keys and words are the interned ones of [`super::interned`], so a result costs
+//! and the fixed keys and words are the interned ones of `super::interned`, so a result costs
 //! one string allocation per *payload* value and none per key.
 
 use std::mem::ManuallyDrop;
