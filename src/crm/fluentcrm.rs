@@ -21,13 +21,16 @@ pub(crate) fn payload_from_json(body: JsonBody<'_>) -> Result<Payload, WebhookEr
         tags: body.tags.map(|tags| clean_tags(tags.iter().map(|t| t.0.as_ref()))),
         ..Payload::default()
     };
+    let custom_values = body.custom_values.unwrap_or_default().0;
+    // Sized once: a subscriber can carry hundreds of custom values.
+    payload.fields.reserve_exact(custom_values.len() + 2);
     if let Some(first_name) = body.first_name {
         payload.field("first_name", first_name.as_str());
     }
     if let Some(last_name) = body.last_name {
         payload.field("last_name", last_name.as_str());
     }
-    for (key, value) in body.custom_values.unwrap_or_default().0 {
+    for (key, value) in custom_values {
         payload.field(&key, &value);
     }
     Ok(payload)
