@@ -37,6 +37,9 @@ unsafe fn zend_text<'a>(value: *const zend_string) -> Option<&'a str> {
 /// INI change handler: `POSITIVE_NUMBER` accepts a whole number above zero, `NUMBER` zero too,
 /// `BOOLEAN` what CRM.md calls a boolean. A refused value leaves the old one (`ini_set()` returns false); having a
 /// handler at all is also what lets `ini_restore()` work. Returns 0 to accept, -1 to refuse.
+///
+/// # Safety
+/// Only PHP calls it, as an INI change handler: `new_value` is null or a valid `zend_string`.
 unsafe extern "C" fn ini_check<const KIND: u8>(
     _entry: *mut zend_ini_entry,
     new_value: *mut zend_string,
