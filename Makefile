@@ -9,7 +9,7 @@ SO := $(CURDIR)/target/release/libcrmhook.so
 SO_DEBUG := $(CURDIR)/target/debug/libcrmhook.so
 PHP_EXT := $(PHP) -d extension=$(SO)
 
-.PHONY: all deps build test test-rust test-php test-stubs test-site demo down stubs bench bench-site fuzz clean
+.PHONY: all deps build lint test test-rust test-php test-stubs test-site demo down stubs screenshots bench bench-site fuzz clean
 
 all: build
 
@@ -21,7 +21,13 @@ build: deps
 
 ## test: every suite. Rust first (logic), then PHP against the freshly built extension, then the
 ## real site: the plugin's PHPUnit tests, HTTP end to end through nginx + php-fpm, the browser.
-test: deps build test-rust test-php test-stubs test-site
+test: deps build lint test-rust test-php test-stubs test-site
+
+## lint: every PHP file parses; the translation template holds every string.
+lint: deps
+	@git ls-files -z '*.php' | xargs -0 -n1 -P2 $(PHP) -l >/dev/null
+	@echo "php -l: every PHP file parses"
+	@scripts/make-pot.sh --check
 
 test-rust:
 	$(CARGO) test --release
@@ -39,6 +45,11 @@ test-stubs: deps
 	@diff -u php-stubs/crmhook.stubs.php target/crmhook.stubs.php \
 		&& echo "stubs: php-stubs/crmhook.stubs.php matches the extension" \
 		|| { echo "stubs are stale: run 'make stubs' and commit php-stubs/"; exit 1; }
+
+## screenshots: the browser test against a fresh site, writing its screenshots to docs/ (tests
+## never change tracked files; this is the one command that does, on purpose).
+screenshots: build
+	SCREENSHOTS_DIR=$(CURDIR)/docs BROWSER_ONLY=1 scripts/test-site.sh
 
 stubs: deps
 	$(CARGO) build

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# crmhook_fetch_contact calls/s with connection reuse vs a new connection per call. Starts the
-# emulator and a keep-alive, caching nginx front for it on 127.0.0.1:8791; stops both.
+# crmhook_fetch_contact calls/s with connection reuse vs a new connection per call, over plain HTTP
+# and over TLS (where reuse also saves the handshake). Starts the emulator and a keep-alive, caching
+# nginx front for it on 127.0.0.1:8791 (HTTP) and 8792 (HTTPS, a test CA's certificate from
+# tests/emulator/tls.sh, trusted through crmhook.ca_file); stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export EMULATOR_PORT="${EMULATOR_PORT:-8790}"
 FRONT_PORT="${FRONT_PORT:-8791}"
-dir="$PWD/.run/bench-front"
+TLS_FRONT_PORT="${TLS_FRONT_PORT:-$((FRONT_PORT + 1))}"
+dir="${RUN_DIR:-$PWD/.run}/bench-front"
 mkdir -p "$dir"
+# Certificates only: tls.sh makes a CA and a certificate for 127.0.0.1; its own nginx is not needed.
+export TLS_DIR="$dir/tls" TLS_PORT="${TLS_PORT:-$((FRONT_PORT + 10))}"
+tests/emulator/tls.sh start >/dev/null && tests/emulator/tls.sh stop
 cat >"$dir/nginx.conf" <<EOC
 pid $dir/nginx.pid;
 error_log $dir/error.log;
@@ -23,6 +29,9 @@ http {
   proxy_cache_path $dir/cache keys_zone=emulator:1m;
   server {
     listen 127.0.0.1:$FRONT_PORT;
+    listen 127.0.0.1:$TLS_FRONT_PORT ssl;
+    ssl_certificate $TLS_DIR/good.pem;
+    ssl_certificate_key $TLS_DIR/good.key;
     location / {
       proxy_pass http://emulator;
       proxy_set_header Host 127.0.0.1:$EMULATOR_PORT;
@@ -38,3 +47,5 @@ nginx -c "$dir/nginx.conf" -p "$dir"
 trap 'kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true; tests/emulator/emulator.sh stop >/dev/null 2>&1 || true' EXIT
 sleep 0.3
 php -d extension="$PWD/target/release/libcrmhook.so" bench/crm_calls.php "http://127.0.0.1:$FRONT_PORT"
+echo
+php -d extension="$PWD/target/release/libcrmhook.so" -d crmhook.ca_file="$TLS_DIR/ca.pem" bench/crm_calls.php "https://127.0.0.1:$TLS_FRONT_PORT"

@@ -28,7 +28,7 @@ $rate = static function (array $crm, int $calls): float {
     return $calls / ((hrtime(true) - $t) / 1e9);
 };
 
-printf("crmhook_fetch_contact against the emulator, %d rounds × %d calls, median calls/s\n", $rounds, $calls);
+printf("crmhook_fetch_contact against the emulator at %s, %d rounds × %d calls, median calls/s\n", $base, $rounds, $calls);
 printf("%-16s %14s %14s %8s\n", 'CRM', 'keep-alive', 'new conn.', 'ratio');
 foreach ($crms as $slug => $secrets) {
     $crm = ['crm' => $slug, 'api_url' => "$base/$slug"] + $secrets;

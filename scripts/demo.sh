@@ -14,7 +14,7 @@ cat <<EOT
 
 Site:   $SITE_URL/
 Admin:  $SITE_URL/wp-admin/options-general.php?page=crmhook
-Login:  admin / $(cat .run/admin-password)
+Login:  admin / $(cat "${RUN_DIR:-.run}/admin-password")
 CRM emulator: $EMULATOR_URL (calls it received: $EMULATOR_URL/_emulator/calls)
 Stop everything with: make down
 EOT

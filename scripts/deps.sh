@@ -5,8 +5,9 @@ set -euo pipefail
 
 packages=(php8.2-dev php8.2-cli libclang-dev build-essential phpunit php8.2-curl php8.2-mbstring php8.2-xml
   wordpress wordpress-theme-twentytwentythree mariadb-server mariadb-client php8.2-fpm php8.2-mysql nginx curl
-  chromium wrk)
-# The browser test runs on Node 20 (playwright-core needs it); Debian's nodejs only if there is none.
+  chromium wrk openssl gettext)
+# The browser test runs on Debian 12's own nodejs (Node 18) or later: tests/browser pins
+# playwright-core 1.61.1, the last release that supports Node 18.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 CARGO_PHP_VERSION=0.2.2
 
@@ -37,7 +38,9 @@ fi
 
 # playwright-core for the browser test (Debian's chromium is the browser: nothing is downloaded).
 root="$(cd "$(dirname "$0")/.." && pwd)"
-if [ ! -d "$root/tests/browser/node_modules/playwright-core" ]; then
-  echo "deps: installing tests/browser's npm packages"
+pinned="$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$root/tests/browser/package.json")"
+installed="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$root/tests/browser/node_modules/playwright-core/package.json" 2>/dev/null || true)"
+if [ "$installed" != "$pinned" ]; then
+  echo "deps: installing tests/browser's npm packages (playwright-core $pinned)"
   (cd "$root/tests/browser" && npm ci --no-audit --no-fund --silent)
 fi

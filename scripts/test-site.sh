@@ -22,11 +22,22 @@ trap cleanup EXIT
 scripts/site/up.sh
 tests/emulator/emulator.sh start
 
+if [ -n "${BROWSER_ONLY:-}" ]; then
+  # `make screenshots`: only the browser test, which takes them.
+  (cd tests/browser && node --test settings.test.mjs)
+  exit 0
+fi
+
 echo "== plugin unit tests (PHPUnit, WordPress on the test database)"
 php -d extension="$SO" "$PHPUNIT" --configuration tests/wordpress/phpunit.xml
 
 echo "== CRM API clients against the emulator (every function, every CRM, every fault)"
 php -d extension="$SO" "$PHPUNIT" --configuration tests/crm/phpunit.xml
+
+# The client tests' `drop` faults end emulator workers, and PHP's built-in server exits with the
+# first of them: a fresh emulator for the suites after.
+tests/emulator/emulator.sh stop >/dev/null
+tests/emulator/emulator.sh start
 
 echo "== end-to-end tests (HTTP through nginx + php-fpm, CRM emulator)"
 php -d extension="$SO" "$PHPUNIT" --configuration tests/e2e/phpunit.xml

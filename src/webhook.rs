@@ -141,8 +141,11 @@ fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>) -> Result
 
     // A key in the header or the query string is judged before anything else, even before the
     // body's size; a key that can only be in the body is looked for once the body is read.
+    // An empty header is no key: code that forwards `$_SERVER['HTTP_X_CRMHOOK_KEY'] ?? ''` must
+    // not shadow the key in the URL.
     let early_key: Option<Cow<'_, [u8]>> = request
         .key_header
+        .filter(|header| !header.is_empty())
         .map(Cow::Borrowed)
         .or_else(|| Form::lookup(request.query, "access_key").map(|k| Cow::Owned(k.into_owned().into_bytes())));
     if let Some(given) = &early_key {
@@ -386,6 +389,17 @@ mod tests {
         assert_eq!(err, WebhookError::BadAccessKey);
         let err = post(Crm::FluentCrm, &format!("wpf_action=add&access_key={KEY}"), "application/json", "{broken").unwrap_err();
         assert_eq!(err.status(), 400);
+    }
+
+    #[test]
+    fn an_empty_key_header_is_no_key_and_never_shadows_the_url() {
+        let query = format!("wpf_action=test&access_key={KEY}");
+        let request = Request { method: "GET", query: query.as_bytes(), key_header: Some(b""), ..Request::default() };
+        assert!(parse_webhook(&request, &settings(Crm::Keap)).is_ok());
+        let request = Request { method: "GET", query: b"wpf_action=test", key_header: Some(b""), ..Request::default() };
+        assert_eq!(parse_webhook(&request, &settings(Crm::Keap)).unwrap_err(), WebhookError::BadAccessKey);
+        let request = Request { method: "GET", query: query.as_bytes(), key_header: Some(b"wrong"), ..Request::default() };
+        assert_eq!(parse_webhook(&request, &settings(Crm::Keap)).unwrap_err(), WebhookError::BadAccessKey, "a wrong header still loses");
     }
 
     #[test]

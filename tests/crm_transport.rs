@@ -215,7 +215,7 @@ fn connections_are_reused_with_keep_alive_and_not_without() {
     let server = serve(vec![ok_contact()]);
     let fresh = CallSettings { keep_alive: false, ..settings() };
     for _ in 0..5 {
-        fetch_contact(&config(&server.url), fresh, "7").unwrap();
+        fetch_contact(&config(&server.url), fresh.clone(), "7").unwrap();
     }
     assert_eq!(server.connections.load(Ordering::SeqCst), 5);
 }
@@ -246,13 +246,13 @@ fn activecampaign_tag_names_are_cached_only_for_the_ttl() {
     let server = serve(vec![contact_with_tag(), tag_list("Gold"), contact_with_tag(), contact_with_tag(), tag_list("Platinum")]);
     let config = config(&server.url);
     let long = CallSettings { tag_cache_ttl: Duration::from_secs(600), ..settings() };
-    assert_eq!(fetch_contact(&config, long, "7").unwrap().tags, vec!["Gold"]);
-    assert_eq!(fetch_contact(&config, long, "7").unwrap().tags, vec!["Gold"]);
+    assert_eq!(fetch_contact(&config, long.clone(), "7").unwrap().tags, vec!["Gold"]);
+    assert_eq!(fetch_contact(&config, long.clone(), "7").unwrap().tags, vec!["Gold"]);
     assert_eq!(server.requests.load(Ordering::SeqCst), 3, "the second fetch used the cached names");
 
     // The tag was renamed in ActiveCampaign: once the cache is older than the TTL, the new name comes.
     let expired = CallSettings { tag_cache_ttl: Duration::ZERO, ..settings() };
-    assert_eq!(fetch_contact(&config, expired, "7").unwrap().tags, vec!["Platinum"]);
+    assert_eq!(fetch_contact(&config, expired.clone(), "7").unwrap().tags, vec!["Platinum"]);
     assert_eq!(server.requests.load(Ordering::SeqCst), 5);
 }
 
@@ -261,9 +261,9 @@ fn listing_the_tags_refreshes_the_cached_names() {
     let server = serve(vec![contact_with_tag(), tag_list("Gold"), tag_list("Renamed"), contact_with_tag()]);
     let config = config(&server.url);
     let long = CallSettings { tag_cache_ttl: Duration::from_secs(600), ..settings() };
-    assert_eq!(fetch_contact(&config, long, "7").unwrap().tags, vec!["Gold"]);
+    assert_eq!(fetch_contact(&config, long.clone(), "7").unwrap().tags, vec!["Gold"]);
     // Test connection lists the tags: the fresh list replaces the cache at once.
-    assert_eq!(crmhook::crm::list_tags(&config, long).unwrap(), vec![("5".to_owned(), "Renamed".to_owned())]);
-    assert_eq!(fetch_contact(&config, long, "7").unwrap().tags, vec!["Renamed"]);
+    assert_eq!(crmhook::crm::list_tags(&config, long.clone()).unwrap(), vec![("5".to_owned(), "Renamed".to_owned())]);
+    assert_eq!(fetch_contact(&config, long.clone(), "7").unwrap().tags, vec!["Renamed"]);
     assert_eq!(server.requests.load(Ordering::SeqCst), 4);
 }

@@ -58,11 +58,27 @@ impl CrmConfig {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CrmFailure {
-    /// The CRM refused the credentials (its 401 or 403).
+    /// The CRM refused the credentials (its 401, or a hosted CRM's 403).
     #[error("the credentials were refused (HTTP {status}): check them under Settings → CRM Webhooks")]
     BadCredentials {
         /// What the CRM answered.
         status: u16,
+    },
+    /// A WordPress-based CRM knows the user but the user may not use its API (HTTP 403).
+    #[error("the WordPress user is not allowed to use {crm}'s API (HTTP 403): give that user {crm} access, or use the application password of a user who has it")]
+    NoPermission {
+        /// The CRM's name.
+        crm: &'static str,
+    },
+    /// A field the site writes is not one the CRM has: the CRM would drop it without a word.
+    #[error("{crm} has no field \"{field}\" (its custom fields: {known}): create it in {crm}, or change the field in Settings → CRM Webhooks")]
+    UnknownField {
+        /// The CRM's name.
+        crm: &'static str,
+        /// The field the site tried to write.
+        field: String,
+        /// The custom fields the CRM has.
+        known: String,
     },
     /// The contact (or other object) does not exist, or was deleted.
     #[error("not found")]
@@ -99,13 +115,14 @@ impl CrmFailure {
     /// The HTTP-like code: 401, 404, 429, 502 or 504.
     pub fn code(&self) -> u16 {
         match self {
-            CrmFailure::BadCredentials { .. } => 401,
+            CrmFailure::BadCredentials { .. } | CrmFailure::NoPermission { .. } => 401,
             CrmFailure::NotFound => 404,
             CrmFailure::RateLimited => 429,
             CrmFailure::Timeout(_) => 504,
             CrmFailure::BadAnswer(_)
             | CrmFailure::Unavailable { .. }
             | CrmFailure::Refused { .. }
+            | CrmFailure::UnknownField { .. }
             | CrmFailure::Unreachable(_) => 502,
         }
     }
@@ -218,7 +235,7 @@ impl<'c> Api<'c> {
             crm,
             base,
             auth,
-            transport: Transport::new(settings.timeout, settings.keep_alive),
+            transport: Transport::new(settings.timeout, settings.keep_alive, settings.ca_file.as_deref()),
             tag_cache_ttl: settings.tag_cache_ttl,
         })
     }
@@ -241,16 +258,58 @@ impl<'c> Api<'c> {
     }
 
     /// Sends a call and judges the status: 2xx passes; everything else becomes a failure.
+    ///
+    /// A WordPress-based CRM (FluentCRM, FunnelKit) on a site with plain permalinks answers its
+    /// `/wp-json/` URLs with a redirect or a web page; the same call is then made once as
+    /// `/?rest_route=…`, which works with any permalinks, and the site is remembered as such.
     pub fn call(&self, step: &str, method: Method, path: &str, body: Option<&serde_json::Value>) -> Result<HttpResponse, CrmError> {
+        let rest_route = self.crm.is_wordpress() && path.starts_with("/wp-json/");
+        let known_plain = rest_route && plain_permalink_sites().lock().unwrap_or_else(|p| p.into_inner()).contains(&self.base);
+        let mut response = self.send_to(step, &method, &self.url(path, known_plain), body)?;
+        if rest_route && !known_plain && not_the_rest_api(&response) {
+            let retry = self.send_to(step, &method, &self.url(path, true), body)?;
+            if !not_the_rest_api(&retry) {
+                plain_permalink_sites().lock().unwrap_or_else(|p| p.into_inner()).insert(self.base.clone());
+                response = retry;
+            }
+        }
+        self.judge(step, response)
+    }
+
+    /// The full URL of `path`; as `?rest_route=` when the site has plain permalinks.
+    fn url(&self, path: &str, rest_route: bool) -> String {
+        match path.strip_prefix("/wp-json") {
+            Some(route) if rest_route => {
+                let (route, query) = route.split_once('?').unwrap_or((route, ""));
+                let query = if query.is_empty() { String::new() } else { format!("&{query}") };
+                format!("{}/?rest_route={route}{query}", self.base)
+            }
+            _ => format!("{}{}", self.base, path),
+        }
+    }
+
+    fn send_to(&self, step: &str, method: &Method, url: &str, body: Option<&serde_json::Value>) -> Result<HttpResponse, CrmError> {
         let request = HttpRequest {
-            method,
-            url: format!("{}{}", self.base, path),
+            method: method.clone(),
+            url: url.to_owned(),
             headers: self.auth.iter().cloned().chain([("Accept", "application/json".to_owned())]).collect(),
             json: body.map(|b| b.to_string().into_bytes()),
         };
-        let response = self.transport.send(&request).map_err(|e| self.fail(step, transport_failure(e)))?;
+        self.transport.send(&request).map_err(|e| self.fail(step, transport_failure(e)))
+    }
+
+    fn judge(&self, step: &str, response: HttpResponse) -> Result<HttpResponse, CrmError> {
+        let html = is_html(&response);
         match response.status {
             200..=299 => Ok(response),
+            status @ 300..=399 => {
+                let to = match response.location.split('?').next().unwrap_or_default() {
+                    "" => String::new(),
+                    location => format!(" to {}", crate::text::echo(location)),
+                };
+                Err(self.fail(step, CrmFailure::BadAnswer(format!("was redirected (HTTP {status}){to}: {}", self.check_url_hint()))))
+            }
+            403 if self.crm.is_wordpress() && !html => Err(self.fail(step, CrmFailure::NoPermission { crm: self.crm.name() })),
             401 | 403 => Err(self.fail(step, CrmFailure::BadCredentials { status: response.status })),
             404 if response.body.contains("rest_no_route") => Err(self.fail(
                 step,
@@ -260,6 +319,8 @@ impl<'c> Api<'c> {
                     self.crm.name()
                 )),
             )),
+            // A web page, not the API's JSON: the URL leads somewhere else.
+            404 if html => Err(self.fail(step, CrmFailure::BadAnswer(format!("answered 404 with a web page: {}", self.check_url_hint())))),
             404 | 410 => Err(self.fail(step, CrmFailure::NotFound)),
             // FluentCRM answers a missing subscriber with 422 "Subscriber not found".
             422 if self.crm == Crm::FluentCrm && response.body.to_ascii_lowercase().contains("not found") => {
@@ -271,6 +332,18 @@ impl<'c> Api<'c> {
                 let message = crate::text::echo(&error_words(&response.body));
                 Err(self.fail(step, CrmFailure::Refused { status, message }))
             }
+        }
+    }
+
+    /// What to check when the API URL leads to the wrong place.
+    fn check_url_hint(&self) -> String {
+        if self.crm.is_wordpress() {
+            format!(
+                "check the API URL: the address of the WordPress site that runs {}, with its subfolder if it has one (and no /wp-json)",
+                self.crm.name()
+            )
+        } else {
+            format!("check the API URL: {}'s API address for your account", self.crm.name())
         }
     }
 
@@ -330,6 +403,23 @@ fn error_words(body: &str) -> String {
         Ok(Shape { errors: Some(e), .. }) => e.to_string(),
         _ => body.to_owned(),
     }
+}
+
+/// Sites (by API URL) found to answer only `?rest_route=` (plain permalinks), for the life of
+/// the PHP process: the `/wp-json/` attempt is skipped for them.
+fn plain_permalink_sites() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static SITES: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = std::sync::OnceLock::new();
+    SITES.get_or_init(Default::default)
+}
+
+/// An answer that cannot be the WordPress REST API's: a redirect, or a web page where JSON was
+/// expected (WordPress serves its front page or 404 page for `/wp-json/…` with plain permalinks).
+fn not_the_rest_api(response: &HttpResponse) -> bool {
+    (300..=399).contains(&response.status) || (is_html(response) && matches!(response.status, 200 | 404))
+}
+
+fn is_html(response: &HttpResponse) -> bool {
+    response.content_type.to_ascii_lowercase().contains("text/html") || response.body.trim_start().starts_with('<')
 }
 
 /// `user:password` in base64, for HTTP Basic.

@@ -176,13 +176,24 @@ pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError
 }
 
 pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>, CrmError> {
-    let path = format!("{}/subscribers?email_address={}{}", version(api), crate::form::encode(email), secret_query(api, '&'));
+    // Kit v4 lists only `active` subscribers unless told otherwise; an unsubscribed (cancelled)
+    // or unconfirmed subscriber is still the CRM's contact for that address.
+    let status = if api.crm == Crm::Kit { "&status=all" } else { "" };
+    let path =
+        format!("{}/subscribers?email_address={}{status}{}", version(api), crate::form::encode(email), secret_query(api, '&'));
     let search: Search = api.get("looking up the subscriber by email", &path)?;
     Ok(search.subscribers.into_iter().next().map(|s| s.id.0))
 }
 
 pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {
-    let body = with_secret(api, serde_json::json!({ "fields": fields_json(fields) }));
+    let mut body = with_secret(api, serde_json::json!({ "fields": fields_json(fields) }));
+    if api.crm == Crm::Kit {
+        // Kit v4's `PUT /v4/subscribers/{id}` requires `email_address`; the subscriber's own
+        // address is sent back unchanged.
+        let answer: SubscriberAnswer =
+            api.get(&format!("loading subscriber {id}"), &format!("/v4/subscribers/{id}"))?;
+        body["email_address"] = serde_json::Value::String(answer.subscriber.email_address.0);
+    }
     api.send_ignoring_answer(&format!("updating subscriber {id}"), Method::PUT, &format!("{}/subscribers/{id}", version(api)), Some(&body))
 }
 

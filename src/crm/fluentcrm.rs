@@ -1,16 +1,17 @@
 //! FluentCRM on another WordPress site.
 //!
-//! **Webhook**: an automation's *Outgoing Webhook*, `POST`, "Send as JSON", body = the full
-//! subscriber: `{"id": 55, "email": "…", "first_name": "…", "last_name": "…", "tags":
-//! [{"id": 3, "title": "VIP", "slug": "vip"}], "custom_values": {"slug": "value"}}`.
-//! Tags are stored as ids (the payload's `tags[].id`).
+//! **Webhook**: an automation's *Outgoing Webhook* (a FluentCRM Pro action), `POST`, "Send as
+//! JSON", body = the full subscriber: its columns (`{"id": 55, "email": "…", "first_name": "…",
+//! "last_name": "…", "phone": "…", …}`) plus `"custom_field": {"slug": "value"}` (older
+//! notes say `custom_values`: both are read); `tags` (`[{"id": 3, "title": "VIP", …}]`) only
+//! when FluentCRM had loaded them, so often absent. Tags are stored as ids (`tags[].id`).
 
 use serde::Deserialize;
 use ureq::http::Method;
 
 use crate::contact::Contact;
 use crate::error::WebhookError;
-use super::api::{fields_json, Api, CrmError, FieldObject, Loose};
+use super::api::{fields_json, Api, CrmError, CrmFailure, FieldObject, Loose};
 use super::{clean_tags, JsonBody, Payload};
 
 /// Reads the subscriber out of a FluentCRM outgoing webhook body.
@@ -21,17 +22,22 @@ pub(crate) fn payload_from_json(body: JsonBody<'_>) -> Result<Payload, WebhookEr
         tags: body.tags.map(|tags| clean_tags(tags.iter().map(|t| t.0.as_ref()))),
         ..Payload::default()
     };
-    let custom_values = body.custom_values.unwrap_or_default().0;
     // Sized once: a subscriber can carry hundreds of custom values.
-    payload.fields.reserve_exact(custom_values.len() + 2);
+    let custom = [&body.custom_values, &body.custom_field].into_iter().flatten().map(|v| v.0.len()).sum::<usize>();
+    payload.fields.reserve_exact(custom + 3);
     if let Some(first_name) = body.first_name {
         payload.field("first_name", first_name.as_str());
     }
     if let Some(last_name) = body.last_name {
         payload.field("last_name", last_name.as_str());
     }
-    for (key, value) in custom_values {
-        payload.field(&key, &value);
+    if let Some(phone) = body.phone {
+        payload.field("phone", phone.as_str());
+    }
+    for values in [body.custom_values, body.custom_field].into_iter().flatten() {
+        for (key, value) in values.0 {
+            payload.field(&key, &value);
+        }
     }
     Ok(payload)
 }
@@ -58,7 +64,10 @@ struct ApiSubscriber {
     #[serde(default)]
     last_name: Loose,
     #[serde(default)]
+    phone: Loose,
+    #[serde(default)]
     tags: Vec<ApiTag>,
+    /// Only with `with[]=subscriber.custom_values`, and only the fields FluentCRM defines.
     #[serde(default)]
     custom_values: FieldObject,
 }
@@ -71,16 +80,11 @@ struct ApiTag {
 }
 
 #[derive(Deserialize)]
-struct SearchAnswer {
-    subscribers: Paged<Found>,
-}
-
-#[derive(Deserialize)]
 struct TagsAnswer {
     tags: Paged<ApiTag>,
 }
 
-/// Laravel's paginator, as FluentCRM answers lists.
+/// Laravel's paginator, as FluentCRM answers lists. An empty list says `last_page: 0`.
 #[derive(Deserialize)]
 struct Paged<T> {
     #[serde(default = "Vec::new")]
@@ -92,11 +96,37 @@ struct Paged<T> {
 }
 
 #[derive(Deserialize)]
-struct Found {
-    id: Loose,
+struct CustomFieldsAnswer {
     #[serde(default)]
-    email: Loose,
+    fields: Vec<CustomField>,
 }
+
+#[derive(Deserialize)]
+struct CustomField {
+    slug: Loose,
+    #[serde(default)]
+    label: Loose,
+}
+
+/// The subscriber's own columns: written at the top of `subscriber`, never as custom fields.
+pub(crate) const STANDARD_FIELDS: [&str; 16] = [
+    "prefix",
+    "first_name",
+    "last_name",
+    "email",
+    "timezone",
+    "address_line_1",
+    "address_line_2",
+    "postal_code",
+    "city",
+    "state",
+    "country",
+    "phone",
+    "status",
+    "contact_type",
+    "source",
+    "date_of_birth",
+];
 
 pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError> {
     let answer: SubscriberAnswer = api.get(
@@ -104,29 +134,71 @@ pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError
         &format!("{BASE}/subscribers/{id}?with%5B%5D=subscriber.custom_values"),
     )?;
     let s = answer.subscriber;
+    let mut fields = Vec::with_capacity(s.custom_values.0.len() + 1);
+    if !s.phone.0.is_empty() {
+        fields.push(("phone".to_owned(), s.phone.0));
+    }
+    fields.extend(s.custom_values.0);
     Ok(Contact {
         id: s.id.0,
         email: s.email.0,
         first_name: s.first_name.0,
         last_name: s.last_name.0,
-        fields: s.custom_values.0,
+        fields,
         tags: s.tags.into_iter().map(|t| t.id.0).collect(),
     })
 }
 
 pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>, CrmError> {
-    // FluentCRM's search matches substrings, newest first: `ann@x.com` also finds `leeann@x.com`,
-    // so the address itself decides.
-    let answer: SearchAnswer = api.get(
-        "looking up the subscriber by email",
-        &format!("{BASE}/subscribers?search={}&per_page=50", crate::form::encode(email)),
-    )?;
-    Ok(answer.subscribers.data.into_iter().find(|s| s.email.0.eq_ignore_ascii_case(email)).map(|s| s.id.0))
+    // The exact lookup: `?search=` matches substrings of many columns, newest first, so the
+    // address asked for can be pages away behind `jo{n}ann@…`. None answers 422.
+    let found: Result<SubscriberAnswer, CrmError> =
+        api.get("looking up the subscriber by email", &format!("{BASE}/subscribers/0?get_by_email={}", crate::form::encode(email)));
+    match found {
+        Ok(answer) if answer.subscriber.email.0.eq_ignore_ascii_case(email) => Ok(Some(answer.subscriber.id.0)),
+        Ok(_) => Ok(None),
+        Err(e) if e.failure == CrmFailure::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
+/// The custom fields FluentCRM defines for contacts: slug → label.
+pub(crate) fn list_fields(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {
+    let answer: CustomFieldsAnswer = api.get("loading the custom fields", &format!("{BASE}/custom-fields/contacts"))?;
+    Ok(answer.fields.into_iter().map(|f| (f.slug.0, f.label.0)).collect())
+}
+
+/// Writes fields: the subscriber's own columns at the top, custom fields under
+/// `custom_values`. FluentCRM answers 200 and silently drops a key that is no defined custom
+/// field, so such a key is refused here, with the fields that do exist.
 pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {
-    let body = serde_json::json!({ "subscriber": { "custom_values": fields_json(fields) } });
-    api.send_ignoring_answer(&format!("updating subscriber {id}"), Method::PUT, &format!("{BASE}/subscribers/{id}"), Some(&body))
+    let step = format!("updating subscriber {id}");
+    let (standard, custom): (Vec<_>, Vec<_>) = fields.iter().partition(|(k, _)| STANDARD_FIELDS.contains(&k.as_str()));
+    if !custom.is_empty() {
+        let defined = list_fields(api)?;
+        if let Some((missing, _)) = custom.iter().find(|(k, _)| !defined.iter().any(|(slug, _)| slug == k)) {
+            // Each slug is the CRM's text: echoed (cut, control characters shown) one by one.
+            let known = defined.iter().take(20).map(|(slug, _)| crate::text::echo(slug)).collect::<Vec<_>>().join(", ");
+            return Err(api.fail(
+                &step,
+                CrmFailure::UnknownField {
+                    crm: api.crm.name(),
+                    field: crate::text::echo(missing),
+                    known: if known.is_empty() { "none".into() } else { known },
+                },
+            ));
+        }
+    }
+    let mut subscriber = serde_json::Map::new();
+    for (key, value) in standard {
+        subscriber.insert(key.clone(), serde_json::Value::String(value.clone()));
+    }
+    if !custom.is_empty() {
+        let custom: Vec<(String, String)> = custom.into_iter().cloned().collect();
+        subscriber.insert("custom_values".into(), fields_json(&custom));
+    }
+    let body = serde_json::json!({ "subscriber": subscriber });
+    api.send_ignoring_answer(&step, Method::PUT, &format!("{BASE}/subscribers/{id}"), Some(&body))
 }
 
 pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {

@@ -94,7 +94,21 @@ pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)
     api.send_ignoring_answer(&format!("updating contact {id}"), Method::POST, &format!("{BASE}/contacts/{id}/fields"), Some(&body))
 }
 
+/// FunnelKit pages its tags with `limit`/`offset` (WP Fusion, which speaks this API, asks 100 at a
+/// time). Its default and largest page are not documented, so pages are read until one comes
+/// back empty, rather than stopping at the first page shorter than what was asked.
 pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {
-    let answer: ListAnswer<ApiTag> = api.get("loading the tag list", &format!("{BASE}/tags"))?;
-    Ok(answer.result.into_iter().map(|t| (t.id.0, t.name.0)).collect())
+    const LIMIT: usize = 100;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for _ in 0..1000 {
+        let answer: ListAnswer<ApiTag> =
+            api.get("loading the tag list", &format!("{BASE}/tags?limit={LIMIT}&offset={}", out.len()))?;
+        let page: Vec<(String, String)> = answer.result.into_iter().map(|t| (t.id.0, t.name.0)).collect();
+        // A site that ignores `offset` answers the first page again: stop rather than loop.
+        if page.is_empty() || out.first().is_some_and(|first| page.first() == Some(first)) {
+            break;
+        }
+        out.extend(page);
+    }
+    Ok(out)
 }

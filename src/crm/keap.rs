@@ -122,17 +122,45 @@ pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>,
     Ok(search.contacts.into_iter().next().map(|c| c.id.0))
 }
 
+/// A contact's custom fields with their values as Keap wrote them (dates, lists…), so that the
+/// ones we do not change go back untouched.
+#[derive(Deserialize)]
+struct CustomFieldsOnly {
+    #[serde(default)]
+    custom_fields: Vec<RawCustomField>,
+}
+
+#[derive(Deserialize)]
+struct RawCustomField {
+    id: Loose,
+    #[serde(default)]
+    content: serde_json::Value,
+}
+
+/// Keap's `PATCH` replaces the whole `custom_fields` list ("any item not listed here will be
+/// removed"), so the contact's other custom fields are read first and sent back with ours.
+/// Ids go as strings: the v2 schema types every id (`CustomFieldValue.id`) as a string.
 pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)]) -> Result<(), CrmError> {
-    let custom: Vec<serde_json::Value> = fields
-        .iter()
-        .map(|(field, value)| {
-            // Keap's custom field ids are numbers in its JSON.
-            let field: serde_json::Value = field.parse::<u64>().map(Into::into).unwrap_or_else(|_| field.as_str().into());
-            serde_json::json!({ "id": field, "content": value })
-        })
-        .collect();
+    let current: CustomFieldsOnly =
+        api.get(&format!("loading the custom fields of contact {id}"), &format!("/v2/contacts/{id}?fields=custom_fields"))?;
+    let mut custom: Vec<(String, serde_json::Value)> =
+        current.custom_fields.into_iter().map(|f| (f.id.0, f.content)).filter(|(field, _)| !field.is_empty()).collect();
+    for (field, value) in fields {
+        let value = serde_json::Value::String(value.clone());
+        match custom.iter_mut().find(|(existing, _)| existing == field) {
+            Some(slot) => slot.1 = value,
+            None => custom.push((field.clone(), value)),
+        }
+    }
+    let custom: Vec<serde_json::Value> =
+        custom.into_iter().map(|(field, content)| serde_json::json!({ "id": field, "content": content })).collect();
     let body = serde_json::json!({ "custom_fields": custom });
-    api.send_ignoring_answer(&format!("updating contact {id}"), Method::PATCH, &format!("/v2/contacts/{id}"), Some(&body))
+    api.send_ignoring_answer(
+        &format!("updating contact {id}"),
+        Method::PATCH,
+        &format!("/v2/contacts/{id}?update_mask=custom_fields"),
+        Some(&body),
+    )
 }
 
 pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {

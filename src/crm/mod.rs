@@ -71,6 +71,12 @@ impl Crm {
         }
     }
 
+    /// True for the CRMs that run inside another WordPress site and answer through its REST API
+    /// (application passwords, `/wp-json/`, permalinks).
+    pub fn is_wordpress(self) -> bool {
+        matches!(self, Crm::FluentCrm | Crm::FunnelKit)
+    }
+
     /// The name a site owner knows it by.
     pub fn name(self) -> &'static str {
         match self {
@@ -212,9 +218,16 @@ pub(crate) struct JsonBody<'a> {
     /// FluentCRM: `[{"id": 3, "title": "VIP", "slug": "vip"}]`.
     #[serde(borrow)]
     pub tags: Option<Vec<TagRef<'a>>>,
-    /// FluentCRM: `{"slug": "value"}` (or `[]` when empty: PHP encodes an empty array so).
+    /// FluentCRM (older notes): `{"slug": "value"}` (or `[]` when empty: PHP encodes an empty
+    /// array so).
     #[serde(borrow)]
     pub custom_values: Option<FieldValues<'a>>,
+    /// FluentCRM Pro's Outgoing Webhook ("Full Subscriber Data"): the same object, named so.
+    #[serde(borrow)]
+    pub custom_field: Option<FieldValues<'a>>,
+    /// FluentCRM: the subscriber's phone column.
+    #[serde(borrow)]
+    pub phone: Option<Text<'a>>,
 }
 
 /// A tag in a JSON payload: an object with an `id` (FluentCRM), or a bare id or name.
@@ -364,8 +377,9 @@ pub(crate) fn clean_tags<'s>(tags: impl IntoIterator<Item = &'s str>) -> Vec<Str
 // The API clients: one entry point per call, dispatching to the CRM's own file.
 // ---------------------------------------------------------------------------------------
 
-/// How CRM calls are made: the timeout (`crmhook.http_timeout`) and connection reuse.
-#[derive(Debug, Clone, Copy)]
+/// How CRM calls are made: the timeout (`crmhook.http_timeout`), connection reuse, the tag
+/// cache and the TLS trust store.
+#[derive(Debug, Clone)]
 pub struct CallSettings {
     /// Limit for one whole call.
     pub timeout: std::time::Duration,
@@ -374,6 +388,9 @@ pub struct CallSettings {
     /// How long a CRM's tag names stay cached in the PHP process (`crmhook.tag_cache_ttl`);
     /// zero loads them on every call that needs them.
     pub tag_cache_ttl: std::time::Duration,
+    /// A PEM bundle whose certificates are the trusted roots instead of the built-in ones
+    /// (`crmhook.ca_file`): for a self-hosted FluentCRM or FunnelKit behind a private CA.
+    pub ca_file: Option<String>,
 }
 
 /// Tag names are cached this long by default: a tag renamed in the CRM reaches WordPress within
@@ -382,7 +399,7 @@ pub const DEFAULT_TAG_CACHE_TTL: std::time::Duration = std::time::Duration::from
 
 impl Default for CallSettings {
     fn default() -> Self {
-        CallSettings { timeout: crate::http::DEFAULT_TIMEOUT, keep_alive: true, tag_cache_ttl: DEFAULT_TAG_CACHE_TTL }
+        CallSettings { timeout: crate::http::DEFAULT_TIMEOUT, keep_alive: true, tag_cache_ttl: DEFAULT_TAG_CACHE_TTL, ca_file: None }
     }
 }
 
@@ -458,6 +475,22 @@ pub fn list_tags(config: &CrmConfig, settings: CallSettings) -> Result<Vec<(Stri
         Crm::FluentCrm => fluentcrm::list_tags(&api)?,
         Crm::FunnelKit => funnelkit::list_tags(&api)?,
         Crm::Keap => keap::list_tags(&api)?,
+    })
+}
+
+/// The fields a contact can be written to, field → label, where the CRM can tell (FluentCRM: its
+/// columns and defined custom fields, which are the only keys it stores); `None` for CRMs whose
+/// writes need no such check. Lets *Test connection* catch a return-password field that the
+/// CRM would drop without a word.
+pub fn list_fields(config: &CrmConfig, settings: CallSettings) -> Result<Option<Vec<(String, String)>>, CallError> {
+    let (crm, api) = api(config, settings)?;
+    Ok(match crm {
+        Crm::FluentCrm => {
+            let mut fields: Vec<(String, String)> = fluentcrm::STANDARD_FIELDS.iter().map(|f| ((*f).to_owned(), (*f).to_owned())).collect();
+            fields.extend(fluentcrm::list_fields(&api)?);
+            Some(fields)
+        }
+        _ => None,
     })
 }
 

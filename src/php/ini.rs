@@ -8,21 +8,24 @@ use ext_php_rs::zend::{ExecutorGlobals, IniEntryDef, IniEntryDefs};
 use crate::crm::CallSettings;
 use crate::webhook::DEFAULT_MAX_BODY_BYTES;
 
-pub(super) static INI_ENTRIES: IniEntryDefs<5> = IniEntryDefs::new([
+pub(super) static INI_ENTRIES: IniEntryDefs<6> = IniEntryDefs::new([
     IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.http_timeout", c"4", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<NUMBER>), ..IniEntryDef::new(c"crmhook.tag_cache_ttl", c"600", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<BOOLEAN>), ..IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All) },
+    IniEntryDef { on_modify: Some(ini_check::<TEXT>), ..IniEntryDef::new(c"crmhook.ca_file", c"", IniEntryPermission::All) },
     IniEntryDef::end(),
 ]);
 
 /// The names, in the order `phpinfo()` lists them.
-pub(super) const INI_NAMES: [&str; 4] = ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.tag_cache_ttl", "crmhook.http_keepalive"];
+pub(super) const INI_NAMES: [&str; 5] =
+    ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.tag_cache_ttl", "crmhook.http_keepalive", "crmhook.ca_file"];
 
 /// Which check an INI setting's change handler makes.
 const POSITIVE_NUMBER: u8 = 0;
 const BOOLEAN: u8 = 1;
 const NUMBER: u8 = 2;
+const TEXT: u8 = 3;
 
 /// A `zend_string`'s text, or `None` for null or invalid UTF-8.
 ///
@@ -35,7 +38,7 @@ unsafe fn zend_text<'a>(value: *const zend_string) -> Option<&'a str> {
 }
 
 /// INI change handler: `POSITIVE_NUMBER` accepts a whole number above zero, `NUMBER` zero too,
-/// `BOOLEAN` what CRM.md calls a boolean. A refused value leaves the old one (`ini_set()` returns false); having a
+/// `BOOLEAN` what CRM.md calls a boolean, `TEXT` anything. A refused value leaves the old one (`ini_set()` returns false); having a
 /// handler at all is also what lets `ini_restore()` work. Returns 0 to accept, -1 to refuse.
 ///
 /// # Safety
@@ -52,6 +55,7 @@ unsafe extern "C" fn ini_check<const KIND: u8>(
     let ok = unsafe { zend_text(new_value) }.is_some_and(|v| match KIND {
         POSITIVE_NUMBER => v.trim().parse::<u64>().is_ok_and(|n| n > 0),
         NUMBER => v.trim().parse::<u64>().is_ok(),
+        TEXT => true,
         _ => crate::text::parse_bool("ini", v).is_ok(),
     });
     if ok {
@@ -114,5 +118,6 @@ pub(super) fn call_settings() -> CallSettings {
         timeout: std::time::Duration::from_secs(ini_number("crmhook.http_timeout", default.timeout.as_secs() as usize) as u64),
         keep_alive,
         tag_cache_ttl,
+        ca_file: ini_value("crmhook.ca_file").map(|(v, _)| v.trim().to_owned()).filter(|v| !v.is_empty()),
     }
 }

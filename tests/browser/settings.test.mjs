@@ -1,12 +1,13 @@
 // Settings → CRM Webhooks in a real browser: log in, fill the connection, save, test it, read
-// the URL builder, regenerate the key. Screenshots go to docs/ for the README.
+// the URL builder, regenerate the key. Screenshots go to $SCREENSHOTS_DIR ($RUN_DIR/screenshots,
+// so a test run changes no tracked file); `make screenshots` writes them to docs/ for the README.
 //
 //   SITE_URL=http://127.0.0.1:8088 EMULATOR_URL=http://127.0.0.1:8790 node --test settings.test.mjs
 //
 // Needs the harness site (scripts/site/up.sh) and the CRM emulator running, Debian's chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -16,7 +17,8 @@ const site = process.env.SITE_URL || 'http://127.0.0.1:8088';
 const emulator = process.env.EMULATOR_URL || 'http://127.0.0.1:8790';
 const runDir = process.env.RUN_DIR || join(root, '.run');
 const password = readFileSync(join(runDir, 'admin-password'), 'utf8').trim();
-const docs = join(root, 'docs');
+const docs = process.env.SCREENSHOTS_DIR || join(runDir, 'screenshots');
+mkdirSync(docs, { recursive: true });
 
 let browser;
 let page;

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The CRM emulator's lifecycle: start | stop | status. Binds to 127.0.0.1 only.
-# Env: EMULATOR_PORT (8790), EMULATOR_STATE (<repo>/.run/emulator), EMULATOR_WORKERS (4).
+# Env: EMULATOR_PORT (8790), EMULATOR_STATE ($RUN_DIR/emulator, RUN_DIR defaulting to <repo>/.run), EMULATOR_WORKERS (4).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 port="${EMULATOR_PORT:-8790}"
-export EMULATOR_STATE="${EMULATOR_STATE:-$repo/.run/emulator}"
+export EMULATOR_STATE="${EMULATOR_STATE:-${RUN_DIR:-$repo/.run}/emulator}"
 pidfile="$EMULATOR_STATE/emulator.pid"
 url="http://127.0.0.1:$port"
 

@@ -11,9 +11,12 @@ namespace CrmHook\Emulator;
 
 const CRMS = ['activecampaign', 'convertkit', 'kit', 'fluentcrm', 'funnelkit', 'keap'];
 
+/** The CRMs that run inside another WordPress site (REST API, permalinks, application passwords). */
+const WORDPRESS_CRMS = ['fluentcrm', 'funnelkit'];
+
 function state_dir(): string
 {
-    $dir = getenv('EMULATOR_STATE') ?: dirname(__DIR__, 2) . '/.run/emulator';
+    $dir = getenv('EMULATOR_STATE') ?: (getenv('RUN_DIR') ?: dirname(__DIR__, 2) . '/.run') . '/emulator';
     if (!is_dir($dir)) {
         mkdir($dir, 0700, true);
     }

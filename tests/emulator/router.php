@@ -36,16 +36,23 @@ if (!in_array($slug, CRMS, true)) {
     Answer::json(404, ['message' => "unknown CRM '$slug': use /" . implode(', /', CRMS)])->send();
     return true;
 }
-$request = new Request($method, substr($path, strlen($slug) + 1), $query, $body, $headers);
-api($slug, $request)->send();
+$crmPath = substr($path, strlen($slug) + 1);
+// WordPress serves every REST route at `/?rest_route=/…` too, whatever the permalinks.
+$viaRestRoute = in_array($slug, WORDPRESS_CRMS, true) && isset($query['rest_route']) && in_array($crmPath, ['', '/', '/index.php'], true);
+if ($viaRestRoute) {
+    $crmPath = '/wp-json' . (string) $query['rest_route'];
+    unset($query['rest_route']);
+}
+$request = new Request($method, $crmPath, $query, $body, $headers);
+api($slug, $request, $viaRestRoute)->send();
 return true;
 
 /** An API call: recorded, then a fault if one is armed, then the auth check and the route. */
-function api(string $slug, Request $request): Answer
+function api(string $slug, Request $request, bool $viaRestRoute = false): Answer
 {
     $crm = crm($slug);
-    [$authorized, $fault] = with_state(static function (array &$state) use ($crm, $slug, $request): array {
-        return [$crm->authorized($request, $state['credentials'][$slug]), take_fault($state, $slug, $request->path)];
+    [$authorized, $fault, $crmState] = with_state(static function (array &$state) use ($crm, $slug, $request): array {
+        return [$crm->authorized($request, $state['credentials'][$slug]), take_fault($state, $slug, $request->path), $state['crms'][$slug]];
     });
     record([
         'time' => microtime(true), 'crm' => $slug, 'method' => $request->method, 'path' => $request->path,
@@ -57,13 +64,34 @@ function api(string $slug, Request $request): Answer
             return $answer;
         }
     }
+    $permalinks = $viaRestRoute ? null : wordpress_permalinks($slug, $request, $crmState);
+    if ($permalinks !== null) {
+        return $permalinks;
+    }
     if (!$authorized) {
-        return $crm->refused();
+        return $crm->refused($request, $crmState);
     }
     return with_state(static function (array &$state) use ($crm, $slug, $request): Answer {
         $state['crms'][$slug] += ['rules' => []];
         return $crm->route($request, $state['crms'][$slug], $state);
     });
+}
+
+/**
+ * A WordPress site with plain permalinks has no `/wp-json/` URLs: WordPress redirects them
+ * (301, to the same path with a slash) and then serves its front page, HTML with a 200.
+ */
+function wordpress_permalinks(string $slug, Request $request, array $crm): ?Answer
+{
+    if (!in_array($slug, WORDPRESS_CRMS, true) || empty($crm['plain_permalinks']) || !str_starts_with($request->path, '/wp-json')) {
+        return null;
+    }
+    $html = ['Content-Type' => 'text/html; charset=UTF-8'];
+    if (!str_ends_with($request->path, '/')) {
+        $query = $request->query ? '?' . http_build_query($request->query) : '';
+        return new Answer(301, null, $html + ['Location' => "/$slug{$request->path}/$query", 'X-Redirect-By' => 'WordPress'], '');
+    }
+    return new Answer(200, null, $html, '<!DOCTYPE html><html><head><title>A WordPress site</title></head><body>Front page</body></html>');
 }
 
 /** The body as logged: ConvertKit v3 puts its secret in JSON bodies. */
@@ -104,6 +132,8 @@ function apply_fault(array $fault): ?Answer
         case 'html':
             return new Answer((int) ($fault['status'] ?? 200), null, ['Content-Type' => 'text/html; charset=UTF-8'],
                 '<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><h1>Checking your browser before accessing the site.</h1></body></html>');
+        case 'redirect':
+            return new Answer((int) ($fault['status'] ?? 301), null, ['Content-Type' => 'text/html; charset=UTF-8', 'Location' => (string) ($fault['location'] ?? '/')], '');
         case 'garbage':
             return new Answer((int) ($fault['status'] ?? 200), null, ['Content-Type' => 'application/json'], "\x00\x01%%garbage{{\xff");
         case 'drop':
@@ -155,6 +185,13 @@ function control(string $path, string $method, array $query, string $body): Answ
             $state['crms'][$m[1]]['contacts'][$m[2]] = $contact;
         });
         return Answer::json(200, $contact);
+    }
+    if ($path === '/permalinks' && $method === 'POST') {
+        // `{"crm": "fluentcrm", "plain": true}`: that WordPress site's permalinks are Plain.
+        with_state(static function (array &$state) use ($json): void {
+            $state['crms'][(string) ($json['crm'] ?? '')]['plain_permalinks'] = !empty($json['plain']);
+        });
+        return Answer::json(200, ['ok' => true]);
     }
     if ($path === '/rules' && $method === 'GET') {
         return Answer::json(200, with_state(static fn (array &$state) => array_map(static fn ($c) => $c['rules'] ?? [], $state['crms'])));

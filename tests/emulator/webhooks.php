@@ -31,7 +31,7 @@ function send_webhook(array $o): array
         return [$c, array_map(static fn ($t) => $crm['tags'][(string) $t] ?? (string) $t, $c['tags'])];
     });
     $contract = ['wpf_action' => (string) $o['action'], 'access_key' => (string) $o['key']];
-    foreach (['send_notification', 'role', 'async', 'email'] as $option) {
+    foreach (['send_notification', 'role', 'async', 'email', 'tags_loaded'] as $option) {
         if (isset($o[$option]) && $o[$option] !== '') {
             $contract[$option] = (string) $o[$option];
         }

@@ -9,6 +9,7 @@
  * Author:            crmhook
  * License:           GPL-2.0-or-later
  * Text Domain:       crmhook
+ * Domain Path:       /languages
  *
  * @package crmhook
  */

@@ -13,8 +13,8 @@ interface Crm
     /** Whether the request carries this CRM's credentials. */
     public function authorized(Request $request, array $credentials): bool;
 
-    /** The CRM's real answer to wrong or missing credentials. */
-    public function refused(): Answer;
+    /** The CRM's real answer to wrong or missing credentials (`$crm`: this CRM's state). */
+    public function refused(Request $request, array $crm): Answer;
 
     /**
      * Answers an API call. `$crm` is this CRM's part of the state (tags, contacts, rules),

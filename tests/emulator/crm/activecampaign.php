@@ -14,7 +14,7 @@ final class ActiveCampaign implements Crm
         return hash_equals($credentials['api_key'], $request->header('api-token'));
     }
 
-    public function refused(): Answer
+    public function refused(Request $request, array $crm): Answer
     {
         return Answer::json(403, ['message' => 'Forbidden']);
     }

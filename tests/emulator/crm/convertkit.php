@@ -28,7 +28,7 @@ final class ConvertKit implements Crm
         return hash_equals($credentials['api_secret'], $given);
     }
 
-    public function refused(): Answer
+    public function refused(Request $request, array $crm): Answer
     {
         return $this->v4
             ? Answer::json(401, ['errors' => ['The access token is invalid']])
@@ -53,9 +53,11 @@ final class ConvertKit implements Crm
         }
         if ($r->method === 'GET' && $p === "/$v/subscribers") {
             $email = strtolower((string) ($r->query['email_address'] ?? ''));
+            // Kit v4 lists `active` subscribers unless `status` says otherwise (`all` for every one).
+            $status = $this->v4 ? (string) ($r->query['status'] ?? 'active') : 'all';
             $found = [];
             foreach ($crm['contacts'] as $id => $c) {
-                if (strtolower($c['email']) === $email) {
+                if (strtolower($c['email']) === $email && ($status === 'all' || $status === ($c['state'] ?? 'active'))) {
                     $found[] = $this->subscriber((string) $id, $c);
                 }
             }
@@ -66,6 +68,10 @@ final class ConvertKit implements Crm
         if ($r->method === 'PUT' && preg_match("#^/$v/subscribers/(\\d+)$#", $p, $m)) {
             if (missing($crm, $m[1])) {
                 return $this->notFound();
+            }
+            // v4's request schema requires `email_address` (v3's does not).
+            if ($this->v4 && trim((string) ($r->json()['email_address'] ?? '')) === '') {
+                return Answer::json(422, ['errors' => ["Email address can't be blank"]]);
             }
             foreach ((array) ($r->json()['fields'] ?? []) as $key => $value) {
                 $crm['contacts'][$m[1]]['fields'][(string) $key] = (string) $value;
@@ -81,7 +87,13 @@ final class ConvertKit implements Crm
             $id = next_id($state);
             $rule = ['id' => $id, 'account_id' => 1, 'event' => $body['event'], 'target_url' => $body['target_url']];
             $crm['rules'][(string) $id] = $rule;
-            return Answer::json($this->v4 ? 201 : 200, [$this->v4 ? 'webhook' : 'rule' => $rule]);
+            // The answer names the event without its `subscriber.` prefix (v3 and v4 examples:
+            // `"name": "subscriber_activate"`); v4 adds `initiator_value`.
+            $event = ['name' => preg_replace('/^[a-z_]+\./', '', (string) $body['event']['name'])] + $body['event'];
+            if ($this->v4) {
+                $event += ['initiator_value' => null];
+            }
+            return Answer::json($this->v4 ? 201 : 200, [$this->v4 ? 'webhook' : 'rule' => ['event' => $event] + $rule]);
         }
         if ($r->method === 'DELETE' && preg_match('#^' . preg_quote($rules, '#') . '/(\d+)$#', $p, $m)) {
             if (!isset($crm['rules'][$m[1]])) {
@@ -123,7 +135,7 @@ final class ConvertKit implements Crm
     private function subscriber(string $id, array $c): array
     {
         return [
-            'id' => (int) $id, 'first_name' => $c['first_name'], 'email_address' => $c['email'], 'state' => 'active',
+            'id' => (int) $id, 'first_name' => $c['first_name'], 'email_address' => $c['email'], 'state' => $c['state'] ?? 'active',
             'created_at' => '2024-01-02T10:00:00Z', 'fields' => ['last_name' => $c['last_name']] + $c['fields'],
         ];
     }

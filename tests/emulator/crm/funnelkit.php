@@ -13,12 +13,15 @@ final class FunnelKit implements Crm
 {
     private const BASE = '/wp-json/autonami-app';
 
+    /** The emulator's largest page of tags (FunnelKit's is not documented). */
+    public const MAX_PER_PAGE = 4;
+
     public function authorized(Request $r, array $credentials): bool
     {
         return wordpress_basic_auth($r, $credentials);
     }
 
-    public function refused(): Answer
+    public function refused(Request $request, array $crm): Answer
     {
         return wordpress_forbidden();
     }
@@ -52,11 +55,16 @@ final class FunnelKit implements Crm
             return Answer::json(200, ['code' => 200, 'result' => $this->contact($m[1], $crm['contacts'][$m[1]], $crm)]);
         }
         if ($r->method === 'GET' && $p === '/tags') {
+            // Paged with `limit`/`offset` (WP Fusion asks `?limit=100&offset=`). FunnelKit's own
+            // default and largest page are not documented; the emulator's are small so tests see
+            // more than one page.
+            $limit = max(1, min(self::MAX_PER_PAGE, (int) ($r->query['limit'] ?? self::MAX_PER_PAGE)));
+            $offset = max(0, (int) ($r->query['offset'] ?? 0));
             $tags = [];
             foreach ($crm['tags'] as $id => $name) {
                 $tags[] = ['ID' => (string) $id, 'name' => $name];
             }
-            return Answer::json(200, ['code' => 200, 'result' => $tags]);
+            return Answer::json(200, ['code' => 200, 'result' => array_slice($tags, $offset, $limit)]);
         }
         return Answer::json(404, ['code' => 'rest_no_route', 'message' => 'No route was found matching the URL and request method.', 'data' => ['status' => 404]]);
     }

@@ -15,9 +15,11 @@ final class Keap implements Crm
         return hash_equals($credentials['api_key'], $r->header('x-keap-api-key'));
     }
 
-    public function refused(): Answer
+    public function refused(Request $request, array $crm): Answer
     {
-        return Answer::json(401, ['message' => 'Invalid API key', 'status_code' => 401]);
+        // Keap's v2 `Error` schema: {code, message, status, details}. The exact words for a bad key
+        // are not documented; the shape is.
+        return Answer::json(401, ['code' => 401, 'message' => 'Invalid API key', 'status' => 'UNAUTHENTICATED', 'details' => []]);
     }
 
     public function route(Request $r, array &$crm, array &$state): Answer
@@ -29,9 +31,12 @@ final class Keap implements Crm
         if ($r->method === 'GET' && $p === '/v2/contacts') {
             $filter = (string) ($r->query['filter'] ?? '');
             $email = str_starts_with($filter, 'email==') ? strtolower(substr($filter, 7)) : '';
+            // `email==` is exact, or a prefix match when the value ends in `*`.
+            $prefix = str_ends_with($email, '*') ? substr($email, 0, -1) : null;
             $found = [];
             foreach ($crm['contacts'] as $id => $c) {
-                if ($email !== '' && strtolower($c['email']) === $email) {
+                $address = strtolower($c['email']);
+                if ($email !== '' && ($prefix !== null ? str_starts_with($address, $prefix) : $address === $email)) {
                     $found[] = $this->contact((string) $id, $c);
                 }
             }
@@ -41,8 +46,15 @@ final class Keap implements Crm
             if (missing($crm, $m[1])) {
                 return $this->notFound($m[1]);
             }
-            foreach ((array) ($r->json()['custom_fields'] ?? []) as $f) {
-                $crm['contacts'][$m[1]]['fields'][(string) $f['id']] = (string) $f['content'];
+            // The list replaces the contact's custom fields: "any item not listed here will be
+            // removed if it already exists" (CreateUpdateContactRequest.custom_fields).
+            $body = $r->json() ?? [];
+            if (array_key_exists('custom_fields', $body)) {
+                $fields = [];
+                foreach ((array) $body['custom_fields'] as $f) {
+                    $fields[(string) $f['id']] = (string) $f['content'];
+                }
+                $crm['contacts'][$m[1]]['fields'] = $fields;
             }
             return Answer::json(200, $this->contact($m[1], $crm['contacts'][$m[1]]));
         }
@@ -51,29 +63,30 @@ final class Keap implements Crm
             $start = (int) ($r->query['page_token'] ?? 0);
             $tags = [];
             foreach ($crm['tags'] as $id => $name) {
-                $tags[] = ['id' => (int) $id, 'name' => $name];
+                $tags[] = ['id' => (string) $id, 'name' => $name];
             }
             $next = $start + $size < count($tags) ? (string) ($start + $size) : '';
             return Answer::json(200, ['tags' => array_slice($tags, $start, $size), 'next_page_token' => $next]);
         }
-        return Answer::json(404, ['message' => 'Not found']);
+        return Answer::json(404, ['code' => 404, 'message' => 'Not found', 'status' => 'NOT_FOUND', 'details' => []]);
     }
 
     private function notFound(string $id): Answer
     {
-        return Answer::json(404, ['message' => "Contact $id not found", 'status_code' => 404]);
+        return Answer::json(404, ['code' => 404, 'message' => "Contact $id not found", 'status' => 'NOT_FOUND', 'details' => []]);
     }
 
     private function contact(string $id, array $c): array
     {
         $custom = [];
         foreach ($c['fields'] as $field => $value) {
-            $custom[] = ['id' => (int) $field, 'content' => $value];
+            $custom[] = ['id' => (string) $field, 'content' => $value];
         }
         return [
-            'id' => (int) $id, 'given_name' => $c['first_name'], 'family_name' => $c['last_name'],
+            'id' => (string) $id, 'given_name' => $c['first_name'], 'family_name' => $c['last_name'],
             'email_addresses' => [['email' => $c['email'], 'field' => 'EMAIL1', 'email_opt_status' => 'SINGLE_OPT_IN']],
-            'custom_fields' => $custom, 'tag_ids' => array_map('intval', $c['tags']),
+            // Every id in Keap's v2 schema is a string: the contact's, its tags', its custom fields'.
+            'custom_fields' => $custom, 'tag_ids' => array_map('strval', $c['tags']),
         ];
     }
 

@@ -55,6 +55,38 @@ final class AccessKeyTest extends ExtensionTestCase
         $this->assertSame('test', $hook['action']);
     }
 
+    public function testAnEmptyHeaderNeverShadowsTheKeyInTheUrl(): void
+    {
+        $hook = self::parse('keap', ['method' => 'GET', 'query' => 'wpf_action=test&access_key=' . self::KEY, 'headers' => ['x-crmhook-key' => '']]);
+        $this->assertSame('test', $hook['action']);
+    }
+
+    /**
+     * The README's PHP example, run as a reader would copy it: a CRM request with the key in the
+     * URL and no header. Only its CRM host is swapped for one that answers at once (nothing
+     * listens on port 1 here), so the example's own catch handles the CRM call.
+     */
+    public function testTheReadmeExampleWorksWhenCopied(): void
+    {
+        $readme = (string) file_get_contents(dirname(__DIR__, 3) . '/README.md');
+        $this->assertSame(1, preg_match('/## The PHP API.*?```php\n(.*?)```/s', $readme, $m), 'the README has its PHP example');
+        $code = str_replace('https://acme.api-us1.com', 'http://127.0.0.1:1', $m[1]);
+        $server = $_SERVER;
+        $_SERVER = ['REQUEST_METHOD' => 'GET', 'QUERY_STRING' => 'wpf_action=update&contact_id=42&access_key=' . self::KEY] + $_SERVER;
+        unset($_SERVER['HTTP_X_CRMHOOK_KEY'], $_SERVER['CONTENT_TYPE']);
+        $key = self::KEY;
+        $api_key = 'ac-key';
+        $roles = ['subscriber' => ['read' => true]];
+        try {
+            ini_set('crmhook.http_timeout', '2');
+            eval($code);
+        } finally {
+            $_SERVER = $server;
+        }
+        $this->assertSame('update', $hook['action'] ?? null, 'the example parsed the webhook');
+        $this->assertSame('42', $hook['contact_id']);
+    }
+
     public function testHeaderGivenAsAListUsesItsFirstValue(): void
     {
         $hook = self::parse('keap', ['method' => 'GET', 'query' => 'wpf_action=test', 'headers' => ['x-crmhook-key' => [self::KEY]]]);

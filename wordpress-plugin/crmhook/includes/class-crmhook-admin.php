@@ -245,7 +245,7 @@ final class CrmHook_Admin {
 		wp_send_json_success(
 			array(
 				/* translators: 1: CRM name, 2: number of tags */
-				'message' => sprintf( __( 'Connected to %1$s: %2$d tags found.', 'crmhook' ), CrmHook_Settings::CRMS[ CrmHook_Settings::get( 'crm' ) ] ?? '', count( $tags ) ),
+				'message' => sprintf( _n( 'Connected to %1$s: %2$d tag found.', 'Connected to %1$s: %2$d tags found.', count( $tags ), 'crmhook' ), CrmHook_Settings::CRMS[ CrmHook_Settings::get( 'crm' ) ] ?? '', count( $tags ) ),
 			)
 		);
 	}

@@ -29,6 +29,7 @@ final class CrmHook_Plugin {
 	 * options are ready there, and nothing of the theme has run yet.
 	 */
 	public static function boot(): void {
+		add_action( 'init', array( __CLASS__, 'load_textdomain' ), 0 );
 		add_action( 'init', array( 'CrmHook_Endpoint', 'maybe_handle' ), 1 );
 		add_action( CrmHook_Endpoint::ASYNC_HOOK, array( 'CrmHook_Endpoint', 'run_queued' ), 10, 1 );
 		add_action( 'plugins_loaded', array( __CLASS__, 'maybe_upgrade' ) );
@@ -39,6 +40,14 @@ final class CrmHook_Plugin {
 			CrmHook_Admin::register();
 		}
 		add_action( 'admin_notices', array( __CLASS__, 'missing_extension_notice' ) );
+	}
+
+	/**
+	 * Translations: the site's own (wp-content/languages/plugins/crmhook-*.mo) first, then the
+	 * plugin's languages/ folder, whose crmhook.pot lists every string (scripts/make-pot.sh).
+	 */
+	public static function load_textdomain(): void {
+		load_plugin_textdomain( 'crmhook', false, dirname( plugin_basename( CRMHOOK_FILE ) ) . '/languages' );
 	}
 
 	/**

@@ -118,7 +118,7 @@ final class CrmHook_Sync {
 			CrmHook_Contacts::link( $crm, $contact_id, $user_id );
 			$changed = self::set_tags( $user_id, $crm, $tags );
 			/* translators: 1: user id, 2: number of tags */
-			return self::outcome( 200, true, $hook, $user_id, sprintf( __( 'Updated the tags of user %1$d (%2$d tags).', 'crmhook' ), $user_id, count( $tags ) ), $changed );
+			return self::outcome( 200, true, $hook, $user_id, sprintf( _n( 'Updated the tags of user %1$d (%2$d tag).', 'Updated the tags of user %1$d (%2$d tags).', count( $tags ), 'crmhook' ), $user_id, count( $tags ) ), $changed );
 		}
 
 		try {
@@ -337,8 +337,16 @@ final class CrmHook_Sync {
 		 * @param string       $crm     The CRM slug.
 		 */
 		do_action( 'crmhook_tags_modified', $user_id, $tags, $crm );
-		/* translators: 1: tags added, 2: tags removed */
-		return array( sprintf( __( 'Tags: %1$d added, %2$d removed.', 'crmhook' ), count( $applied ), count( $removed ) ) );
+		return array(
+			sprintf(
+				/* translators: 1: "1 added" or "2 added", 2: "1 removed" or "2 removed" */
+				__( 'Tags: %1$s, %2$s.', 'crmhook' ),
+				/* translators: %d: number of tags added */
+				sprintf( _n( '%d added', '%d added', count( $applied ), 'crmhook' ), count( $applied ) ),
+				/* translators: %d: number of tags removed */
+				sprintf( _n( '%d removed', '%d removed', count( $removed ), 'crmhook' ), count( $removed ) )
+			),
+		);
 	}
 
 	/**
