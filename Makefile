@@ -64,8 +64,12 @@ down:
 	-tests/emulator/emulator.sh stop
 	scripts/site/down.sh
 
+## bench: parse + map against plain PHP, then parse alone against the least plain PHP can do.
+## BENCH_FLAGS="-d opcache.jit=tracing -d opcache.jit_buffer_size=64M" runs both under the JIT.
+BENCH_FLAGS ?=
 bench: build
-	$(PHP_EXT) -d opcache.enable_cli=1 bench/webhooks.php
+	$(PHP_EXT) -d opcache.enable_cli=1 $(BENCH_FLAGS) bench/webhooks.php
+	$(PHP_EXT) -d opcache.enable_cli=1 $(BENCH_FLAGS) bench/parse.php
 
 ## bench-site: wrk through nginx + php-fpm, the contact lookup at 1,000 vs 100,000 users, and the
 ## burst (1,000 contacts x 2 webhooks, 200 at once, a rate-limited CRM): queue vs sync.

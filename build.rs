@@ -1,6 +1,10 @@
-//! Build facts for `php --ri crmhook`, and the link arguments macOS needs.
+//! Build facts for `php --ri crmhook`, the link arguments macOS needs, and a clear stop when
+//! `php-config` is missing or broken.
 
 use std::process::Command;
+
+/// PHP 8.1, the oldest PHP that ext-php-rs 0.16 builds for.
+const MIN_PHP_VERNUM: u32 = 80100;
 
 fn main() {
     // A PHP extension resolves the engine's symbols when PHP loads it. Linux allows that by
@@ -13,19 +17,28 @@ fn main() {
     let git_rev = output("git", &["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=CRMHOOK_GIT_REV={git_rev}");
 
-    // The same PHP that ext-php-rs builds against (it honours PHP_CONFIG too).
+    // The same PHP that ext-php-rs builds against (it honours PHP_CONFIG too). Without a working
+    // php-config the extension cannot be built for a known PHP: say so and what to install,
+    // rather than build for a guessed version.
     let php_config = std::env::var("PHP_CONFIG").unwrap_or_else(|_| "php-config".into());
-    let api = output(&php_config, &["--phpapi"]).unwrap_or_else(|| "unknown".into());
-    let php_version = output(&php_config, &["--version"]).unwrap_or_else(|| "unknown".into());
-    println!("cargo:rustc-env=CRMHOOK_PHP_API={api}");
-    println!("cargo:rustc-env=CRMHOOK_PHP_VERSION={php_version}");
-    // PHP 8.2 stores packed arrays as bare zvals (`arPacked`); earlier versions use buckets. The
-    // binding walks arrays itself, so it must know which.
-    println!("cargo::rustc-check-cfg=cfg(php_packed_zvals)");
-    let vernum: u32 = output(&php_config, &["--vernum"]).and_then(|v| v.parse().ok()).unwrap_or(0);
-    if vernum >= 80200 {
-        println!("cargo:rustc-cfg=php_packed_zvals");
+    let ask = |arg: &str| {
+        output(&php_config, &[arg]).filter(|v| !v.is_empty()).unwrap_or_else(|| {
+            fail(&format!(
+                "crmhook: `{php_config} {arg}` did not answer, so the PHP version to build for is unknown.\n\
+                 Install PHP's development files (Debian/Ubuntu: `apt-get install php8.2-dev`, or the\n\
+                 php-dev package for your PHP version; macOS: `brew install php`), or point PHP_CONFIG\n\
+                 at a working php-config."
+            ))
+        })
+    };
+    let vernum: u32 = ask("--vernum").parse().unwrap_or_else(|_| {
+        fail(&format!("crmhook: `{php_config} --vernum` did not print a version number; reinstall PHP's development files (e.g. php8.2-dev)"))
+    });
+    if vernum < MIN_PHP_VERNUM {
+        fail(&format!("crmhook: PHP {vernum} is too old; crmhook needs PHP 8.1 or later (php-config: {php_config})"));
     }
+    println!("cargo:rustc-env=CRMHOOK_PHP_API={}", ask("--phpapi"));
+    println!("cargo:rustc-env=CRMHOOK_PHP_VERSION={}", ask("--version"));
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let rustc_version = output(&rustc, &["--version"]).unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=CRMHOOK_RUSTC={rustc_version}");
@@ -47,4 +60,10 @@ fn main() {
 fn output(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Stops the build with `message` as the last thing printed (no backtrace to scroll past).
+fn fail(message: &str) -> ! {
+    eprintln!("\n{message}\n");
+    std::process::exit(1)
 }

@@ -28,7 +28,8 @@ for ($i = 1; $i <= $calls; $i++) {
     $case = $corpus[$i % count($corpus)];
     switch ($i % 5) {
         case 0:
-            crmhook_parse_webhook($case['request'], ['crm' => $case['crm'], 'access_key' => BENCH_KEY]);
+            // Every other one with the fields, so both result shapes are built and freed.
+            crmhook_parse_webhook($case['request'], ['crm' => $case['crm'], 'access_key' => BENCH_KEY, 'fields' => $i % 10 === 0]);
             break;
         case 1:
             try {

@@ -97,11 +97,15 @@ namespace {
      *
      * `$request`: `method`, `query` (raw query string), `body` (raw body), `content_type`,
      * `headers` (lower-case names → values), optional `form` (`$_POST`, for multipart bodies).
-     * `$settings`: `crm`, `access_key`, optional `max_body_bytes`.
+     * `$settings`: `crm`, `access_key`, optional `max_body_bytes`, optional `fields`.
      *
      * The access key is checked first (query, form body, JSON body or `X-Crmhook-Key` header).
+     * `$settings['fields'] = true` also returns `fields`, the contact fields the payload carried
+     * (CRM field id → text); without it they are left out, as the plugin reads none and a payload
+     * can carry hundreds.
      * Returns `action`, `crm`, `contact_id`, `email`, `tags` (null when the payload has none),
-     * `fields`, `role`, `send_notification`, `async` (null/true/false), `initiated_from`.
+     * `fields` (only when asked for), `role`, `send_notification`, `async` (null/true/false),
+     * `initiated_from`.
      *
      * @throws \CrmHook\WebhookException whose code is the HTTP status to answer with.
      *

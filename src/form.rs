@@ -29,7 +29,7 @@ impl<'a> Form<'a> {
     /// assert_eq!(form.get("tag"), Some("c")); // the last one wins, as in PHP
     /// ```
     pub fn parse(input: &'a [u8]) -> Result<Self, FormError> {
-        let mut pairs = Vec::new();
+        let mut pairs = Vec::with_capacity(input.iter().filter(|&&b| b == b'&').count() + 1);
         for part in input.split(|&b| b == b'&') {
             if part.is_empty() {
                 continue;
@@ -64,7 +64,13 @@ impl<'a> Form<'a> {
                 Some(i) => (&part[..i], &part[i + 1..]),
                 None => (part, &b""[..]),
             };
-            if decode(raw_key).is_ok_and(|k| k == key) {
+            // A name with nothing to decode is compared as it is: no copy, no UTF-8 pass.
+            let matches = if raw_key.iter().any(|&b| b == b'%' || b == b'+') {
+                decode(raw_key).is_ok_and(|k| k == key)
+            } else {
+                raw_key == key.as_bytes()
+            };
+            if matches {
                 if let Ok(value) = decode(raw_value) {
                     found = Some(value);
                 }
@@ -130,22 +136,35 @@ pub fn split_key(key: &str) -> (&str, Vec<&str>) {
 /// Percent-decodes one key or value. A `%` not followed by two hex digits stays as it is,
 /// as PHP's `urldecode` does.
 fn decode(raw: &[u8]) -> Result<Cow<'_, str>, std::str::Utf8Error> {
-    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
+    let Some(first) = raw.iter().position(|&b| b == b'%' || b == b'+') else {
         return std::str::from_utf8(raw).map(Cow::Borrowed);
-    }
+    };
+    // One pass from the first escape on; `out` never grows (decoding only shortens).
     let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < raw.len() && hex(raw[i + 1]).is_some() && hex(raw[i + 2]).is_some() => {
-                // Both digits were just checked, so the fallbacks never apply.
-                out.push(hex(raw[i + 1]).unwrap_or(0) << 4 | hex(raw[i + 2]).unwrap_or(0));
-                i += 2;
+    out.extend_from_slice(&raw[..first]);
+    let mut i = first;
+    while let Some(&b) = raw.get(i) {
+        match b {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
             }
-            b => out.push(b),
+            b'%' => match (raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    i += 3;
+                }
+                // Not an escape: the `%` stands for itself, as PHP reads it.
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            _ => {
+                out.push(b);
+                i += 1;
+            }
         }
-        i += 1;
     }
     String::from_utf8(out).map(Cow::Owned).map_err(|e| e.utf8_error())
 }

@@ -9,7 +9,8 @@
 //! key in constant time and turns a CRM contact into a *user plan* — what WordPress should
 //! create or change. It deliberately does **not** touch WordPress: the plugin executes the
 //! plan with WordPress's own APIs. Nothing here knows about the PHP engine except [`php`],
-//! the one binding file, so `cargo test` exercises all logic without PHP.
+//! the one binding module and the only one allowed `unsafe` (`#![deny(unsafe_code)]` below), so
+//! `cargo test` exercises all logic without PHP.
 //!
 //! ## Module map
 //! - [`webhook`] — a raw HTTP request → [`webhook::Webhook`] (action, contact id, parameters).
@@ -25,6 +26,7 @@
 //! - [`guard`] — turns a panic into an error so it never reaches PHP.
 //! - [`http`] — the transport for CRM API calls: a shared ureq agent, timeouts, one retry.
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod access;
 pub mod contact;
@@ -40,3 +42,11 @@ pub mod webhook;
 
 #[doc(hidden)]
 pub mod php;
+
+/// Rust's own allocations (the core's strings and lists; PHP values come from the engine) go to
+/// mimalloc: glibc malloc was a third of a call (bench/README.md has the figures). Release builds
+/// only: `cargo php stubs` loads the debug build and frees the description the library hands it
+/// with its own allocator, which must then be the same one.
+#[cfg(not(debug_assertions))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

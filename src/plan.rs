@@ -4,6 +4,7 @@
 //! safe logins, passwords (given, or generated and returned to the CRM, never logged), the
 //! role policy judged on capabilities, privileged users left alone, and the field map.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -64,21 +65,22 @@ impl Roles for NoRoles {
     }
 }
 
-/// How the site maps contacts to users.
+/// How the site maps contacts to users. The texts borrow from the caller where they can (the
+/// binding lends PHP's own strings for the call) and own where they must.
 #[derive(Clone)]
 pub struct PlanOptions<'r> {
     /// CRM field id → WordPress key (a user key from the list above, or a meta key).
-    pub field_map: Vec<(String, String)>,
+    pub field_map: Vec<(Cow<'r, str>, Cow<'r, str>)>,
     /// How new usernames are formed.
     pub username_format: UsernameFormat,
     /// The site's default role for new users.
-    pub default_role: String,
+    pub default_role: Cow<'r, str>,
     /// Roles a webhook or CRM field may set (empty: only the default role).
-    pub allowed_roles: Vec<String>,
+    pub allowed_roles: Vec<Cow<'r, str>>,
     /// The role the webhook asked for.
-    pub requested_role: Option<String>,
+    pub requested_role: Option<Cow<'r, str>>,
     /// CRM field to send a generated password back to.
-    pub return_password_field: Option<String>,
+    pub return_password_field: Option<Cow<'r, str>>,
     /// Every role on the site and what it grants.
     pub roles: &'r dyn Roles,
     /// Capabilities the site adds to [`DANGEROUS_CAPABILITIES`] (the plugin's filter): they can
@@ -94,7 +96,7 @@ impl Default for PlanOptions<'static> {
         PlanOptions {
             field_map: Vec::new(),
             username_format: UsernameFormat::default(),
-            default_role: String::new(),
+            default_role: Cow::Borrowed(""),
             allowed_roles: Vec::new(),
             requested_role: None,
             return_password_field: None,
@@ -420,15 +422,19 @@ fn is_privileged(options: &PlanOptions, user: &ExistingUser) -> bool {
 /// Meta keys that hold a user's powers or sessions: writing them from CRM data would let the
 /// CRM (or whoever can edit a contact there) grant capabilities.
 fn is_protected_meta(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    key.ends_with("capabilities")
-        || key.ends_with("user_level")
-        || key == "session_tokens"
-        || key.ends_with("_contact_id")
+    // Compared without case and without allocating: this runs for every field-map entry.
+    let ends_with = |suffix: &str| {
+        key.len() >= suffix.len() && key.as_bytes()[key.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    let starts_with = |prefix: &str| key.len() >= prefix.len() && key.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
+    ends_with("capabilities")
+        || ends_with("user_level")
+        || key.eq_ignore_ascii_case("session_tokens")
+        || ends_with("_contact_id")
         // The plugin's own marks (which user the site created from which contact) decide who
         // the CRM may set a password for: never writable from CRM data.
-        || key.starts_with("crmhook")
-        || key.starts_with("_crmhook")
+        || starts_with("crmhook")
+        || starts_with("_crmhook")
 }
 
 #[cfg(test)]

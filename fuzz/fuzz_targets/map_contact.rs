@@ -50,8 +50,8 @@ fuzz_target!(|data: &[u8]| {
     ]);
     let options = PlanOptions {
         default_role: "subscriber".into(),
-        allowed_roles: vec![role.to_owned(), "administrator".into()],
-        requested_role: Some(role.to_owned()),
+        allowed_roles: vec![role.into(), "administrator".into()],
+        requested_role: Some(role.into()),
         field_map: vec![("1".into(), "user_login".into()), ("2".into(), "role".into())],
         username_format: FORMATS[email.len() % 3],
         roles: &roles,

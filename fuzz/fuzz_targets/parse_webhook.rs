@@ -120,9 +120,11 @@ fn run(data: &[u8], key: &str) -> Vec<(Crm, Result<Webhook, WebhookError>)> {
     } else {
         match (key_mode >> 1) & 3 {
             0 => false,
+            // An empty header is no key (0c27c3a): it neither refuses the request nor stands in
+            // for a key elsewhere, so only a non-empty wrong header must be refused.
             1 => {
                 header = Some(wrong.clone());
-                true
+                !wrong.is_empty()
             }
             2 => {
                 append_query_key(&mut query, &wrong);
@@ -131,7 +133,7 @@ fn run(data: &[u8], key: &str) -> Vec<(Crm, Result<Webhook, WebhookError>)> {
             _ => {
                 header = Some(wrong.clone());
                 append_query_key(&mut query, key.as_bytes());
-                true
+                !wrong.is_empty()
             }
         }
     };

@@ -22,6 +22,9 @@ pub(crate) fn payload_from_json(body: JsonBody<'_>) -> Result<Payload, WebhookEr
         tags: body.tags.map(|tags| clean_tags(tags.iter().map(|t| t.0.as_ref()))),
         ..Payload::default()
     };
+    // Sized once: a subscriber can carry hundreds of custom values.
+    let custom = [&body.custom_values, &body.custom_field].into_iter().flatten().map(|v| v.0.len()).sum::<usize>();
+    payload.fields.reserve_exact(custom + 3);
     if let Some(first_name) = body.first_name {
         payload.field("first_name", first_name.as_str());
     }

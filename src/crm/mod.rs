@@ -350,12 +350,23 @@ impl<'de: 'a, 'a> Deserialize<'de> for FieldValue<'a> {
 
 /// Splits a list of tag names or ids: trims each, drops empties and repeats, keeps order.
 pub(crate) fn clean_tags<'s>(tags: impl IntoIterator<Item = &'s str>) -> Vec<String> {
-    // A set keeps this linear: an ActiveCampaign contact can carry thousands of tags.
-    let mut seen = std::collections::HashSet::new();
-    let mut out: Vec<String> = Vec::new();
+    let tags: Vec<&str> = tags.into_iter().map(str::trim).filter(|t| !t.is_empty()).collect();
+    // A handful of tags is checked pairwise; beyond that a set keeps this linear, as an
+    // ActiveCampaign contact can carry thousands. The set is sized once (no rehashing) and keeps
+    // std's randomly keyed hasher: the tags come from outside, and a fixed hash could be flooded.
+    const PAIRWISE_UP_TO: usize = 16;
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    if tags.len() <= PAIRWISE_UP_TO {
+        for (i, tag) in tags.iter().enumerate() {
+            if !tags[..i].contains(tag) {
+                out.push((*tag).to_owned());
+            }
+        }
+        return out;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(tags.len());
     for tag in tags {
-        let tag = tag.trim();
-        if !tag.is_empty() && seen.insert(tag) {
+        if seen.insert(tag) {
             out.push(tag.to_owned());
         }
     }

@@ -20,7 +20,7 @@ abstract class ExtensionTestCase extends TestCase
     /** Every CRM slug the extension knows. */
     public const CRMS = ['activecampaign', 'convertkit', 'kit', 'fluentcrm', 'funnelkit', 'keap'];
 
-    /** The keys crmhook_parse_webhook always returns. */
+    /** The keys crmhook_parse_webhook returns when asked for the fields (as these tests do). */
     public const HOOK_KEYS = [
         'action', 'crm', 'contact_id', 'email', 'tags', 'fields', 'role', 'send_notification', 'async', 'initiated_from',
     ];
@@ -49,7 +49,8 @@ abstract class ExtensionTestCase extends TestCase
     }
 
     /**
-     * Calls crmhook_parse_webhook with the request fields the plugin always sends filled in.
+     * Calls crmhook_parse_webhook with the request fields the plugin always sends filled in, and
+     * with `fields => true`, so the tests see the payload's fields too (the plugin never asks).
      *
      * @param array<string, mixed> $request
      * @param array<string, mixed> $settings extra settings (max_body_bytes, or an access_key override)
@@ -58,7 +59,7 @@ abstract class ExtensionTestCase extends TestCase
     protected static function parse(string $crm, array $request, array $settings = []): array
     {
         $request += ['method' => 'POST', 'query' => '', 'body' => '', 'content_type' => '', 'headers' => []];
-        return crmhook_parse_webhook($request, $settings + ['crm' => $crm, 'access_key' => self::KEY]);
+        return crmhook_parse_webhook($request, $settings + ['crm' => $crm, 'access_key' => self::KEY, 'fields' => true]);
     }
 
     /**

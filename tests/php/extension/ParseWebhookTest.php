@@ -33,7 +33,7 @@ final class ParseWebhookTest extends ExtensionTestCase
         $this->assertStringStartsWith($fixture['crm'] . '-', basename($file), 'fixtures are named <crm>-<case>.json');
         $request = $fixture['request'];
         $this->assertIsString($request['body'], "$file: the body is the raw body, a string");
-        $settings = ['crm' => $fixture['crm'], 'access_key' => self::KEY];
+        $settings = ['crm' => $fixture['crm'], 'access_key' => self::KEY, 'fields' => true];
 
         if (isset($fixture['throws'])) {
             $this->assertArrayNotHasKey('expect', $fixture);
@@ -89,6 +89,29 @@ final class ParseWebhookTest extends ExtensionTestCase
         $this->assertSame($crm, $hook['crm']);
         $this->assertNull($hook['contact_id']);
         $this->assertSame(self::HOOK_KEYS, array_keys($hook));
+    }
+
+    /** @dataProvider crmProvider */
+    public function testFieldsAreLeftOutUnlessAskedFor(string $crm): void
+    {
+        $request = ['method' => 'GET', 'query' => self::query('update', ['contact_id' => '4711']), 'body' => '', 'content_type' => '', 'headers' => []];
+        $hook = crmhook_parse_webhook($request, ['crm' => $crm, 'access_key' => self::KEY]);
+        $this->assertSame(array_values(array_diff(self::HOOK_KEYS, ['fields'])), array_keys($hook), 'no fields key at all, the rest in order');
+        $hook = crmhook_parse_webhook($request, ['crm' => $crm, 'access_key' => self::KEY, 'fields' => false]);
+        $this->assertArrayNotHasKey('fields', $hook, 'false is not asking');
+        $hook = crmhook_parse_webhook($request, ['crm' => $crm, 'access_key' => self::KEY, 'fields' => true]);
+        $this->assertSame(self::HOOK_KEYS, array_keys($hook));
+    }
+
+    public function testFieldsOnRequestCarryEveryPayloadField(): void
+    {
+        $body = json_encode(['id' => 55, 'email' => 'cy@example.com', 'custom_values' => ['a' => '1', 'b' => '2']]);
+        $request = ['method' => 'POST', 'query' => self::query('update'), 'body' => $body, 'content_type' => 'application/json', 'headers' => []];
+        $without = crmhook_parse_webhook($request, ['crm' => 'fluentcrm', 'access_key' => self::KEY]);
+        $with = crmhook_parse_webhook($request, ['crm' => 'fluentcrm', 'access_key' => self::KEY, 'fields' => true]);
+        $this->assertSame(['a' => '1', 'b' => '2'], $with['fields']);
+        unset($with['fields']);
+        $this->assertSame($with, $without, 'asking for the fields changes nothing else');
     }
 
     /** @dataProvider crmProvider */

@@ -1,0 +1,233 @@
+//! The exported `crmhook_*` functions: each reads its arguments (`super::input`), calls the
+//! pure core, and builds its result (`super::output`) under `run`, so a failure or even a
+//! bug reaches PHP as an exception.
+
+use std::borrow::Cow;
+
+use ext_php_rs::binary_slice::BinarySlice;
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendHashTable, Zval};
+
+use super::exceptions::{run, Failure, PhpResultOf};
+use super::interned::{find, Fixed};
+use super::ini::{call_settings, ini_max_body_bytes};
+use super::input::{
+    bytes_of, contact_from, crm_config, flag_of, flatten_form, header_key, options_from, roles_of, string_of,
+    text_pairs_of, user_from,
+};
+use super::output::{contact_array, list_array, pairs_array, plan_array, webhook_array};
+use crate::access;
+use crate::crm::{self, Crm};
+use crate::form::Form;
+use crate::plan;
+use crate::webhook::{self, Request, Settings};
+
+/// Parses and authenticates a CRM webhook request.
+///
+/// `$request`: `method`, `query` (raw query string), `body` (raw body), `content_type`,
+/// `headers` (lower-case names → values), optional `form` (`$_POST`, for multipart bodies).
+/// `$settings`: `crm`, `access_key`, optional `max_body_bytes`, optional `fields`.
+///
+/// The access key is checked first (query, form body, JSON body or `X-Crmhook-Key` header).
+/// `$settings['fields'] = true` also returns `fields`, the contact fields the payload carried
+/// (CRM field id → text); without it they are left out, as the plugin reads none and a payload
+/// can carry hundreds.
+/// Returns `action`, `crm`, `contact_id`, `email`, `tags` (null when the payload has none),
+/// `fields` (only when asked for), `role`, `send_notification`, `async` (null/true/false),
+/// `initiated_from`.
+///
+/// @throws \CrmHook\WebhookException whose code is the HTTP status to answer with.
+#[php_function]
+pub fn crmhook_parse_webhook(request: &ZendHashTable, settings: &ZendHashTable) -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| {
+        let crm = Crm::from_slug(&string_of(settings, Fixed::CRM, "$settings")?.unwrap_or_default())?;
+        let access_key = string_of(settings, Fixed::ACCESS_KEY, "$settings")?.unwrap_or_default();
+        let max_body_bytes = match find(settings, Fixed::MAX_BODY_BYTES) {
+            Some(v) if !v.is_null() => usize::try_from(v.long().ok_or_else(|| {
+                Failure::Type("$settings['max_body_bytes'] must be an int".into())
+            })?)
+            .map_err(|_| Failure::Value("$settings['max_body_bytes'] must not be negative".into()))?,
+            _ => ini_max_body_bytes(),
+        };
+        let with_fields = flag_of(settings, Fixed::FIELDS);
+
+        let method = string_of(request, Fixed::METHOD, "$request")?.unwrap_or(Cow::Borrowed("GET"));
+        let content_type = string_of(request, Fixed::CONTENT_TYPE, "$request")?.unwrap_or_default();
+        let query = bytes_of(request, Fixed::QUERY, "$request")?;
+        let body = bytes_of(request, Fixed::BODY, "$request")?;
+        let key_header = match find(request, Fixed::HEADERS) {
+            Some(h) if h.is_array() => h.array().and_then(header_key),
+            Some(h) if !h.is_null() => return Err(Failure::Type("$request['headers'] must be an array".into())),
+            _ => None,
+        };
+        let form = match find(request, Fixed::FORM).and_then(Zval::array) {
+            Some(form) => {
+                let mut pairs = Vec::new();
+                flatten_form(form, "", &mut pairs, 0)?;
+                Some(Form::from_pairs(pairs))
+            }
+            None => None,
+        };
+
+        let request = Request { method: &method, query, body, content_type: &content_type, key_header, form };
+        let settings = Settings { crm, access_key: &access_key, max_body_bytes };
+        let hook = webhook::parse_webhook(&request, &settings)?;
+        Ok(webhook_array(&hook, with_fields))
+    })
+}
+
+/// Compares an access key with the expected one in constant time. False when either is empty.
+#[php_function]
+pub fn crmhook_verify_access_key(given: BinarySlice<u8>, expected: BinarySlice<u8>) -> PhpResultOf<bool> {
+    run(|| Ok(access::verify_access_key(&given, &expected)))
+}
+
+/// A new access key: 32 letters and digits (190 bits) from the OS CSPRNG, URL-safe.
+#[php_function]
+pub fn crmhook_generate_access_key() -> PhpResultOf<String> {
+    run(|| Ok(access::generate_access_key()?))
+}
+
+/// A new password of letters and digits (at least one upper-case, one lower-case, one digit),
+/// from the OS CSPRNG. `$length` is 8 to 256.
+#[php_function]
+#[php(defaults(length = 24))]
+pub fn crmhook_generate_password(length: i64) -> PhpResultOf<String> {
+    run(|| {
+        let length = usize::try_from(length).map_err(|_| Failure::Value(format!("password length must be between 8 and 256, got {length}")))?;
+        Ok(access::generate_password(length)?)
+    })
+}
+
+/// The capabilities that make a user privileged: a webhook never grants a role that carries one,
+/// and never changes a user who holds one. The plugin may add to this list (never remove).
+#[php_function]
+pub fn crmhook_privileged_capabilities() -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| Ok(list_array(&plan::DANGEROUS_CAPABILITIES)))
+}
+
+/// Checks a CRM `api_url` before it is saved: `https://`, or plain `http://` only for
+/// localhost and private network addresses (credentials travel in every request).
+///
+/// @throws \ValueError naming what is wrong.
+#[php_function]
+pub fn crmhook_check_api_url(api_url: String) -> PhpResultOf<()> {
+    run(|| crate::crm::check_api_url(&api_url).map_err(|why| Failure::Value(format!("the api_url {why}"))))
+}
+
+/// Turns a normalized CRM contact into a user plan: `op` (`create` | `update`), `user` (the
+/// `wp_insert_user` / `wp_update_user` fields), `meta`, `tags`, `password_generated`,
+/// `return_password` (null or `['field' => …, 'value' => …]`) and `notices`.
+///
+/// `$contact`: `id`, `email`, `first_name`, `last_name`, `fields`, `tags`.
+/// `$options`: `field_map`, `username_format` (`email` | `flname` | `fnamenum`), `default_role`,
+/// `allowed_roles`, `requested_role`, `return_password_field`, `roles` (slug → capabilities),
+/// `privileged_capabilities` (capabilities the site adds to crmhook_privileged_capabilities()),
+/// `update_existing_passwords` (bool: a mapped password field may change the password of a user
+/// the site did not create from this contact; off by default).
+/// `$user`: null, or `ID`, `user_login`, `user_email`, `roles`, `privileged`,
+/// `created_from_contact` (bool: the site created this user from this contact).
+///
+/// @throws \CrmHook\WebhookException (code 422) when a new user cannot be made (no email), or
+/// (code 409) when the user is privileged: a webhook never changes such a user.
+#[php_function]
+pub fn crmhook_map_contact(contact: &ZendHashTable, options: &ZendHashTable, user: Option<&ZendHashTable>) -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| {
+        let roles = roles_of(options)?;
+        let options = options_from(options, &roles)?;
+        let contact = contact_from(contact, &options.field_map)?;
+        let user = user.map(user_from).transpose()?;
+        let plan = plan::map_contact(&contact, &options, user.as_ref())?;
+        Ok(plan_array(&plan))
+    })
+}
+
+/// Loads a contact from the CRM, normalized: `id`, `email`, `first_name`, `last_name`,
+/// `fields` (CRM field id → text), `tags` (names for ActiveCampaign, ids elsewhere).
+///
+/// `$crm`: `crm`, `api_url` (the CRM's public host by default, where it has one), and the
+/// credentials: `api_key`, `api_secret` (ConvertKit v3), `username` + `password` (FluentCRM,
+/// FunnelKit). Timeouts come from `crmhook.http_timeout`.
+///
+/// @throws \CrmHook\CrmException 401 bad credentials, 404 not found (or deleted), 429 rate
+/// limited, 502 a bad answer, 504 timeout; the message names the CRM and the step.
+#[php_function]
+pub fn crmhook_fetch_contact(crm: &ZendHashTable, contact_id: String) -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| {
+        let contact = crm::fetch_contact(&crm_config(crm)?, call_settings(), &contact_id)?;
+        Ok(contact_array(&contact))
+    })
+}
+
+/// The id of the CRM contact with this email, or null when there is none.
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_find_contact(crm: &ZendHashTable, email: String) -> PhpResultOf<Option<String>> {
+    run(|| Ok(crm::find_contact(&crm_config(crm)?, call_settings(), &email)?))
+}
+
+/// Writes fields (CRM field id → value) to a contact: the returned password, the username.
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_update_contact(crm: &ZendHashTable, contact_id: String, fields: &ZendHashTable) -> PhpResultOf<()> {
+    run(|| {
+        let fields = text_pairs_of(fields, "$fields")?;
+        Ok(crm::update_contact(&crm_config(crm)?, call_settings(), &contact_id, &fields)?)
+    })
+}
+
+/// Every tag of the CRM account, id → name, for the settings screen.
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_list_tags(crm: &ZendHashTable) -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| Ok(pairs_array(&crm::list_tags(&crm_config(crm)?, call_settings())?)))
+}
+
+/// Registers a ConvertKit or Kit automation rule: when `$tag_id` is added (`$event`
+/// `subscriber.tag_add`), the CRM calls `$target_url`. Returns the rule id.
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_register_webhook(crm: &ZendHashTable, event: String, tag_id: String, target_url: String) -> PhpResultOf<String> {
+    run(|| Ok(crm::register_webhook(&crm_config(crm)?, call_settings(), &event, &tag_id, &target_url)?))
+}
+
+/// Deletes a ConvertKit or Kit automation rule.
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_unregister_webhook(crm: &ZendHashTable, rule_id: String) -> PhpResultOf<()> {
+    run(|| Ok(crm::unregister_webhook(&crm_config(crm)?, call_settings(), &rule_id)?))
+}
+
+/// Removes a tag from a ConvertKit or Kit subscriber (the update tag after an `update`
+/// webhook, so the rule can fire again).
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_remove_tag(crm: &ZendHashTable, contact_id: String, tag_id: String) -> PhpResultOf<()> {
+    run(|| Ok(crm::remove_tag(&crm_config(crm)?, call_settings(), &contact_id, &tag_id)?))
+}
+
+/// Adds every exported function to the module (the macro must see them by their bare names).
+pub(super) fn register(module: ModuleBuilder) -> ModuleBuilder {
+    module
+        .function(wrap_function!(crmhook_parse_webhook))
+        .function(wrap_function!(crmhook_verify_access_key))
+        .function(wrap_function!(crmhook_generate_access_key))
+        .function(wrap_function!(crmhook_generate_password))
+        .function(wrap_function!(crmhook_map_contact))
+        .function(wrap_function!(crmhook_privileged_capabilities))
+        .function(wrap_function!(crmhook_check_api_url))
+        .function(wrap_function!(crmhook_fetch_contact))
+        .function(wrap_function!(crmhook_find_contact))
+        .function(wrap_function!(crmhook_update_contact))
+        .function(wrap_function!(crmhook_list_tags))
+        .function(wrap_function!(crmhook_register_webhook))
+        .function(wrap_function!(crmhook_unregister_webhook))
+        .function(wrap_function!(crmhook_remove_tag))
+}

@@ -1,0 +1,200 @@
+//! Core types → PHP arrays, built with the engine's own calls: each array is allocated once at
+//! its final size (`zend_new_array(n)`; a list filled from index 0 stays packed), each value is
+//! written straight into the table as a `zval` (`zend_hash_add_new`, `zend_hash_next_index_insert`),
+//! and the fixed keys and words are the interned ones of `super::interned`, so a result costs
+//! one string allocation per *payload* value and none per key.
+
+use std::mem::ManuallyDrop;
+
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::ffi::{
+    _zend_new_array, zend_hash_add_new, zend_hash_index_update, zend_hash_next_index_insert, zend_hash_str_update,
+    zend_ulong,
+};
+use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
+
+use super::interned::{interned, Fixed};
+use crate::contact::Contact;
+use crate::plan::{self, Op, UserPlan};
+use crate::webhook::Webhook;
+
+/// A new PHP array with room for `size` entries, allocated once.
+fn new_array(size: usize) -> ZBox<ZendHashTable> {
+    let size = u32::try_from(size).unwrap_or(u32::MAX);
+    // SAFETY: `_zend_new_array` returns a fresh, owned, empty array or aborts the request when
+    // memory runs out (it never returns null).
+    unsafe { ZBox::from_raw(_zend_new_array(size)) }
+}
+
+/// A string value: the interned empty string for `""`, otherwise one new `zend_string`.
+fn text_zval(text: &str) -> Zval {
+    if text.is_empty() && !interned(Fixed::EMPTY).is_null() {
+        return Fixed::EMPTY.zval();
+    }
+    let mut zv = Zval::new();
+    zv.set_zend_string(ZendStr::new(text, false));
+    zv
+}
+
+fn optional_text_zval(text: Option<&str>) -> Zval {
+    text.map(text_zval).unwrap_or_default()
+}
+
+fn bool_zval(value: bool) -> Zval {
+    let mut zv = Zval::new();
+    zv.set_bool(value);
+    zv
+}
+
+fn array_zval(array: ZBox<ZendHashTable>) -> Zval {
+    let mut zv = Zval::new();
+    zv.set_hashtable(array);
+    zv
+}
+
+/// `$array[$key] = $value` for a key this array does not have yet: the keys of our results are
+/// fixed and distinct, so the engine need not look for an existing entry.
+fn add(array: &mut ZendHashTable, key: Fixed, value: Zval) {
+    let key_ptr = interned(key);
+    let mut value = ManuallyDrop::new(value);
+    if key_ptr.is_null() {
+        let text = key.text();
+        // SAFETY: a live array we own; the engine copies the key and takes over the value.
+        unsafe { zend_hash_str_update(array, text.as_ptr().cast(), text.len(), &raw mut *value) };
+    } else {
+        // SAFETY: as above; `key_ptr` is an interned string, so the engine neither copies nor
+        // counts it. `add_new` is right because no result repeats a key.
+        unsafe { zend_hash_add_new(array, key_ptr, &raw mut *value) };
+    }
+}
+
+/// `$array[] = $value`: on an array made by [`new_array`] and filled only this way, the keys are
+/// 0..n and the engine keeps it packed.
+fn push(array: &mut ZendHashTable, value: Zval) {
+    let mut value = ManuallyDrop::new(value);
+    // SAFETY: a live array we own; the engine takes over the value.
+    unsafe { zend_hash_next_index_insert(array, &raw mut *value) };
+}
+
+/// `$array[$key] = $value` for a key from the payload: a decimal key ("12") becomes the integer
+/// key 12, as PHP itself would store it; a later duplicate overwrites, as in PHP.
+fn set(array: &mut ZendHashTable, key: &str, value: Zval) {
+    let mut value = ManuallyDrop::new(value);
+    match ArrayKey::from(key) {
+        ArrayKey::Long(index) => {
+            // SAFETY: a live array we own; the engine takes over the value. The cast keeps the
+            // bits of a negative key, as PHP's own `zend_ulong` hash of it does.
+            #[allow(clippy::cast_sign_loss)]
+            unsafe {
+                zend_hash_index_update(array, index as zend_ulong, &raw mut *value)
+            };
+        }
+        _ => {
+            // SAFETY: a live array we own; the engine copies the key and takes over the value.
+            unsafe { zend_hash_str_update(array, key.as_ptr().cast(), key.len(), &raw mut *value) };
+        }
+    }
+}
+
+/// `[key => value, …]` from text pairs.
+pub(super) fn pairs_array<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> ZBox<ZendHashTable> {
+    let mut array = new_array(pairs.len());
+    for (key, value) in pairs {
+        set(&mut array, key.as_ref(), text_zval(value.as_ref()));
+    }
+    array
+}
+
+/// A packed list of strings.
+pub(super) fn list_array<S: AsRef<str>>(items: &[S]) -> ZBox<ZendHashTable> {
+    let mut array = new_array(items.len());
+    for item in items {
+        push(&mut array, text_zval(item.as_ref()));
+    }
+    array
+}
+
+pub(super) fn contact_array(contact: &Contact) -> ZBox<ZendHashTable> {
+    let mut array = new_array(6);
+    add(&mut array, Fixed::ID, text_zval(&contact.id));
+    add(&mut array, Fixed::EMAIL, text_zval(&contact.email));
+    add(&mut array, Fixed::FIRST_NAME, text_zval(&contact.first_name));
+    add(&mut array, Fixed::LAST_NAME, text_zval(&contact.last_name));
+    add(&mut array, Fixed::FIELDS, array_zval(pairs_array(&contact.fields)));
+    add(&mut array, Fixed::TAGS, array_zval(list_array(&contact.tags)));
+    array
+}
+
+/// The parsed webhook; `fields` only when the caller asked for them (`$settings['fields']`):
+/// a payload can carry hundreds, and the plugin reads none.
+pub(super) fn webhook_array(hook: &Webhook, with_fields: bool) -> ZBox<ZendHashTable> {
+    use crate::crm::Crm;
+    use crate::webhook::Action;
+    let mut array = new_array(if with_fields { 10 } else { 9 });
+    let action = match hook.action {
+        Action::Test => Fixed::TEST,
+        Action::Add => Fixed::ADD,
+        Action::Update => Fixed::UPDATE,
+        Action::UpdateTags => Fixed::UPDATE_TAGS,
+    };
+    let crm = match hook.crm {
+        Crm::ActiveCampaign => Fixed::ACTIVECAMPAIGN,
+        Crm::ConvertKit => Fixed::CONVERTKIT,
+        Crm::Kit => Fixed::KIT,
+        Crm::FluentCrm => Fixed::FLUENTCRM,
+        Crm::FunnelKit => Fixed::FUNNELKIT,
+        Crm::Keap => Fixed::KEAP,
+    };
+    add(&mut array, Fixed::ACTION, action.zval());
+    add(&mut array, Fixed::CRM, crm.zval());
+    add(&mut array, Fixed::CONTACT_ID, optional_text_zval(hook.contact_id.as_deref()));
+    add(&mut array, Fixed::EMAIL, optional_text_zval(hook.email.as_deref()));
+    add(&mut array, Fixed::TAGS, hook.tags.as_deref().map(list_array).map(array_zval).unwrap_or_default());
+    if with_fields {
+        add(&mut array, Fixed::FIELDS, array_zval(pairs_array(&hook.fields)));
+    }
+    add(&mut array, Fixed::ROLE, optional_text_zval(hook.role.as_deref()));
+    add(&mut array, Fixed::SEND_NOTIFICATION, bool_zval(hook.send_notification));
+    add(&mut array, Fixed::ASYNC, hook.run_async.map(bool_zval).unwrap_or_default());
+    add(&mut array, Fixed::INITIATED_FROM, optional_text_zval(hook.initiated_from.as_deref()));
+    array
+}
+
+pub(super) fn plan_array(plan: &UserPlan) -> ZBox<ZendHashTable> {
+    let u = &plan.user;
+    let mut user = new_array(8);
+    if let Some(id) = u.id {
+        let mut zv = Zval::new();
+        zv.set_long(i64::try_from(id).unwrap_or(i64::MAX));
+        add(&mut user, Fixed::ID_UPPER, zv);
+    }
+    for (key, value) in [
+        (Fixed::USER_LOGIN, u.login.as_deref()),
+        (Fixed::USER_EMAIL, u.email.as_deref()),
+        (Fixed::USER_PASS, u.password.as_ref().map(plan::Password::reveal)),
+        (Fixed::FIRST_NAME, u.first_name.as_deref()),
+        (Fixed::LAST_NAME, u.last_name.as_deref()),
+        (Fixed::DISPLAY_NAME, u.display_name.as_deref()),
+        (Fixed::ROLE, u.role.as_deref()),
+    ] {
+        if let Some(value) = value {
+            add(&mut user, key, text_zval(value));
+        }
+    }
+
+    let mut array = new_array(7);
+    add(&mut array, Fixed::OP, if plan.op == Op::Create { Fixed::CREATE } else { Fixed::UPDATE }.zval());
+    add(&mut array, Fixed::USER, array_zval(user));
+    add(&mut array, Fixed::META, array_zval(pairs_array(&plan.meta)));
+    add(&mut array, Fixed::TAGS, array_zval(list_array(&plan.tags)));
+    add(&mut array, Fixed::PASSWORD_GENERATED, bool_zval(plan.password_generated));
+    let returned = plan.return_password.as_ref().map(|(field, password)| {
+        let mut ret = new_array(2);
+        add(&mut ret, Fixed::FIELD, text_zval(field));
+        add(&mut ret, Fixed::VALUE, text_zval(password.reveal()));
+        array_zval(ret)
+    });
+    add(&mut array, Fixed::RETURN_PASSWORD, returned.unwrap_or_default());
+    add(&mut array, Fixed::NOTICES, array_zval(list_array(&plan.notices)));
+    array
+}
