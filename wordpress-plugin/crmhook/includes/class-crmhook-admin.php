@@ -266,16 +266,45 @@ final class CrmHook_Admin {
 		if ( ! CrmHook_Plugin::extension_loaded() ) {
 			wp_send_json_error( array( 'message' => __( 'The crmhook PHP extension is not loaded.', 'crmhook' ) ), 503 );
 		}
-		try {
-			$tags = crmhook_list_tags( CrmHook_Settings::crm_config() );
-		} catch ( \Throwable $e ) {
-			wp_send_json_error( array( 'message' => $e->getMessage() ) );
+		$report = self::connection_report( CrmHook_Settings::crm_config(), (string) CrmHook_Settings::get( 'return_password_field' ) );
+		if ( $report['ok'] ) {
+			wp_send_json_success( array( 'message' => $report['message'] ) );
 		}
-		wp_send_json_success(
-			array(
-				/* translators: 1: CRM name, 2: number of tags */
-				'message' => sprintf( _n( 'Connected to %1$s: %2$d tag found.', 'Connected to %1$s: %2$d tags found.', count( $tags ), 'crmhook' ), CrmHook_Settings::CRMS[ CrmHook_Settings::get( 'crm' ) ] ?? '', count( $tags ) ),
-			)
+		wp_send_json_error( array( 'message' => $report['message'] ) );
+	}
+
+	/**
+	 * What *Test connection* says: the CRM answers with these credentials (its tags are listed),
+	 * and a return-password field is one the CRM keeps (FluentCRM drops unknown keys silently).
+	 *
+	 * @param array<string, string> $config       The `$crm` array.
+	 * @param string                $return_field The return-password field, or ''.
+	 * @return array{ok: bool, message: string}
+	 */
+	public static function connection_report( array $config, string $return_field ): array {
+		$name = CrmHook_Settings::CRMS[ $config['crm'] ] ?? $config['crm'];
+		try {
+			$tags   = crmhook_list_tags( $config );
+			$fields = '' === $return_field ? null : crmhook_list_fields( $config );
+		} catch ( \Throwable $e ) {
+			return array( 'ok' => false, 'message' => $e->getMessage() );
+		}
+		if ( is_array( $fields ) && ! isset( $fields[ $return_field ] ) ) {
+			return array(
+				'ok'      => false,
+				'message' => sprintf(
+					/* translators: 1: CRM name, 2: field name, 3: the CRM's fields */
+					__( 'Connected to %1$s, but it has no field "%2$s" for the returned password, and would drop it without a word. Its fields: %3$s.', 'crmhook' ),
+					$name,
+					$return_field,
+					implode( ', ', array_keys( $fields ) )
+				),
+			);
+		}
+		return array(
+			'ok'      => true,
+			/* translators: 1: CRM name, 2: number of tags */
+			'message' => sprintf( _n( 'Connected to %1$s: %2$d tag found.', 'Connected to %1$s: %2$d tags found.', count( $tags ), 'crmhook' ), $name, count( $tags ) ),
 		);
 	}
 
