@@ -14,7 +14,7 @@ use ReflectionFunction;
 
 final class ExtensionInfoTest extends ExtensionTestCase
 {
-    /** The PHP API (DESIGN.md's table plus crmhook_remove_tag), as `php --re` prints parameters. */
+    /** The PHP API (docs/php-api.md), as `php --re` prints parameters. */
     private const API = [
         'crmhook_parse_webhook' => [['<required> array $request', '<required> array $settings'], 'array'],
         'crmhook_verify_access_key' => [['<required> string $given', '<required> string $expected'], 'bool'],

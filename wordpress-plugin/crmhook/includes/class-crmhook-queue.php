@@ -33,7 +33,7 @@ final class CrmHook_Queue {
 	);
 
 	/**
-	 * Documented API limits, calls per second (CRM.md): ActiveCampaign 5/s per account, ConvertKit
+	 * Documented API limits, calls per second (docs/crms.md): ActiveCampaign 5/s per account, ConvertKit
 	 * and Kit 120/min. FluentCRM and FunnelKit are WordPress sites and Keap answers 429/503 without
 	 * a published figure: a polite 10/s.
 	 */
