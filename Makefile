@@ -23,10 +23,14 @@ build: deps
 ## real site: the plugin's PHPUnit tests, HTTP end to end through nginx + php-fpm, the browser.
 test: deps build lint test-rust test-php test-stubs test-site
 
-## lint: every PHP file parses; the translation template holds every string.
+## lint: Rust formatted (rustfmt.toml) and clippy-clean with warnings as errors; every PHP file
+## parses and passes phpcs (phpcs.xml.dist); the translation template holds every string.
 lint: deps
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --quiet -- -D warnings
 	@git ls-files -z '*.php' | xargs -0 -n1 -P2 $(PHP) -l >/dev/null
 	@echo "php -l: every PHP file parses"
+	phpcs -q
 	@scripts/make-pot.sh --check
 
 test-rust:

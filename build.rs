@@ -32,7 +32,9 @@ fn main() {
         })
     };
     let vernum: u32 = ask("--vernum").parse().unwrap_or_else(|_| {
-        fail(&format!("crmhook: `{php_config} --vernum` did not print a version number; reinstall PHP's development files (e.g. php8.2-dev)"))
+        fail(&format!(
+            "crmhook: `{php_config} --vernum` did not print a version number; reinstall PHP's development files (e.g. php8.2-dev)"
+        ))
     });
     if vernum < MIN_PHP_VERNUM {
         fail(&format!("crmhook: PHP {vernum} is too old; crmhook needs PHP 8.1 or later (php-config: {php_config})"));

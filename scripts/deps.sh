@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(php8.2-dev php8.2-cli libclang-dev build-essential phpunit php8.2-curl php8.2-mbstring php8.2-xml
   wordpress wordpress-theme-twentytwentythree mariadb-server mariadb-client php8.2-fpm php8.2-mysql nginx curl
-  chromium wrk openssl gettext)
+  chromium wrk openssl gettext php-codesniffer)
 # The browser test runs on Debian 12's own nodejs (Node 18) or later: tests/browser pins
 # playwright-core 1.61.1, the last release that supports Node 18.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

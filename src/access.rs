@@ -67,9 +67,7 @@ fn random_alphanumeric(length: usize) -> Result<String, OptionError> {
     let mut os = OsRng.unwrap_err();
     // `unwrap_err` turns a failing OS source into a panic; make it an error instead.
     let mut probe = [0u8; 1];
-    OsRng
-        .try_fill_bytes(&mut probe)
-        .map_err(|e| OptionError(format!("the operating system's random source failed: {e}")))?;
+    OsRng.try_fill_bytes(&mut probe).map_err(|e| OptionError(format!("the operating system's random source failed: {e}")))?;
     Ok(alphanumeric_from(&mut os, length))
 }
 

@@ -178,6 +178,23 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
+/// Percent-encodes a query value: everything but RFC 3986's unreserved characters.
+///
+/// ```
+/// assert_eq!(crmhook::form::encode("ann+x@example.com"), "ann%2Bx%40example.com");
+/// ```
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,21 +247,4 @@ mod tests {
         assert_eq!(split_key("[b]"), ("[b]", vec![]));
         assert_eq!(split_key("plain"), ("plain", vec![]));
     }
-}
-
-/// Percent-encodes a query value: everything but RFC 3986's unreserved characters.
-///
-/// ```
-/// assert_eq!(crmhook::form::encode("ann+x@example.com"), "ann%2Bx%40example.com");
-/// ```
-pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 3);
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

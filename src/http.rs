@@ -142,12 +142,7 @@ impl Transport {
         let content_type = header("content-type");
         let location = header("location");
         let retry_after = header("retry-after").trim().parse::<u64>().ok().map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_RESPONSE_BYTES)
-            .read_to_vec()
-            .map_err(|e| self.classify(e))?;
+        let bytes = response.body_mut().with_config().limit(MAX_RESPONSE_BYTES).read_to_vec().map_err(|e| self.classify(e))?;
         let body = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Ok(HttpResponse { status, content_type, body, retry_after, location })
     }
@@ -158,7 +153,9 @@ impl Transport {
             ureq::Error::HostNotFound => TransportError::HostNotFound,
             ureq::Error::BodyExceedsLimit(_) => TransportError::TooLarge,
             ureq::Error::Tls(why) => TransportError::Tls(why.to_owned()),
-            ureq::Error::Rustls(e) => certificate_problem(&e).map_or_else(|| TransportError::Tls(e.to_string()), TransportError::Certificate),
+            ureq::Error::Rustls(e) => {
+                certificate_problem(&e).map_or_else(|| TransportError::Tls(e.to_string()), TransportError::Certificate)
+            }
             ureq::Error::BadUri(_) | ureq::Error::Http(_) => TransportError::BadUrl,
             ureq::Error::Io(io) => {
                 use std::io::ErrorKind::*;
@@ -168,9 +165,7 @@ impl Transport {
                 }
                 match io.kind() {
                     TimedOut | WouldBlock => TransportError::Timeout(self.timeout.as_secs().max(1)),
-                    ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
-                        TransportError::Dropped(io.kind().to_string())
-                    }
+                    ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => TransportError::Dropped(io.kind().to_string()),
                     kind => TransportError::Connection(kind.to_string()),
                 }
             }
@@ -228,7 +223,8 @@ fn new_agent(idle_per_host: usize, ca_file: Option<&str>) -> Result<Agent, Trans
 
 /// The certificates of a PEM bundle (`crmhook.ca_file`).
 fn read_ca_file(path: &str) -> Result<Vec<Certificate<'static>>, TransportError> {
-    let pem = std::fs::read(path).map_err(|e| TransportError::Tls(format!("cannot read crmhook.ca_file {}: {e}", crate::text::echo(path))))?;
+    let pem =
+        std::fs::read(path).map_err(|e| TransportError::Tls(format!("cannot read crmhook.ca_file {}: {e}", crate::text::echo(path))))?;
     let certs: Vec<Certificate<'static>> = parse_pem(&pem)
         .filter_map(|item| match item {
             Ok(PemItem::Certificate(cert)) => Some(cert),

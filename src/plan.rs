@@ -221,9 +221,11 @@ pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&Exist
     let given_password = mapped("user_pass");
     let requested_role = options.requested_role.as_deref().or_else(|| mapped("role"));
 
-    let mut fields = UserFields::default();
-    non_empty(first_name).map(|v| fields.first_name = Some(v.to_owned()));
-    non_empty(last_name).map(|v| fields.last_name = Some(v.to_owned()));
+    let mut fields = UserFields {
+        first_name: non_empty(first_name).map(str::to_owned),
+        last_name: non_empty(last_name).map(str::to_owned),
+        ..UserFields::default()
+    };
 
     let mut password_generated = false;
     let mut return_password = None;
@@ -376,11 +378,8 @@ fn choose_login(
 fn grant_role(options: &PlanOptions, requested: Option<&str>, notices: &mut Vec<String>) -> String {
     let default = options.default_role.trim();
     if let Some(requested) = requested.map(str::trim).filter(|r| !r.is_empty()) {
-        let allowed = if options.allowed_roles.is_empty() {
-            requested == default
-        } else {
-            options.allowed_roles.iter().any(|r| r == requested)
-        };
+        let allowed =
+            if options.allowed_roles.is_empty() { requested == default } else { options.allowed_roles.iter().any(|r| r == requested) };
         let refusal = if !options.roles.exists(requested) {
             Some("is not registered on this site")
         } else if role_is_dangerous(options, requested) {
@@ -423,9 +422,8 @@ fn is_privileged(options: &PlanOptions, user: &ExistingUser) -> bool {
 /// CRM (or whoever can edit a contact there) grant capabilities.
 fn is_protected_meta(key: &str) -> bool {
     // Compared without case and without allocating: this runs for every field-map entry.
-    let ends_with = |suffix: &str| {
-        key.len() >= suffix.len() && key.as_bytes()[key.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
-    };
+    let ends_with =
+        |suffix: &str| key.len() >= suffix.len() && key.as_bytes()[key.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes());
     let starts_with = |prefix: &str| key.len() >= prefix.len() && key.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
     ends_with("capabilities")
         || ends_with("user_level")

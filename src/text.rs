@@ -65,9 +65,7 @@ impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
 /// A JSON float as text. serde_json prints floats the shortest way that reads back the same
 /// ("1e30" for a number too large for an integer), so an out-of-range id never looks like digits.
 pub(crate) fn float_text<'a, E: de::Error>(v: f64) -> Result<Cow<'a, str>, E> {
-    serde_json::Number::from_f64(v)
-        .map(|n| Cow::Owned(n.to_string()))
-        .ok_or_else(|| E::custom("a number that is not finite"))
+    serde_json::Number::from_f64(v).map(|n| Cow::Owned(n.to_string())).ok_or_else(|| E::custom("a number that is not finite"))
 }
 
 /// Reads a boolean parameter the way docs/wire-formats.md defines it: `true`, `1`, `yes`, `on` are true;
@@ -88,10 +86,7 @@ pub fn parse_bool(name: &'static str, value: &str) -> Result<bool, WebhookError>
     } else if FALSE.iter().any(|f| v.eq_ignore_ascii_case(f)) {
         Ok(false)
     } else {
-        Err(WebhookError::invalid(
-            name,
-            format!("\"{}\" is not a boolean: use true or false", echo(value)),
-        ))
+        Err(WebhookError::invalid(name, format!("\"{}\" is not a boolean: use true or false", echo(value))))
     }
 }
 
@@ -104,26 +99,16 @@ pub fn check_contact_id(crm: Crm, raw: &str) -> Result<String, WebhookError> {
         return Err(WebhookError::MissingContactId { crm, hint: crm.contact_id_hint() });
     }
     if id.len() > MAX_CONTACT_ID_BYTES {
-        return Err(WebhookError::invalid(
-            "contact id",
-            format!("{} bytes long, the limit is {MAX_CONTACT_ID_BYTES}", id.len()),
-        ));
+        return Err(WebhookError::invalid("contact id", format!("{} bytes long, the limit is {MAX_CONTACT_ID_BYTES}", id.len())));
     }
     if id.contains('~') || id.contains("{{") || id.contains('%') && id.contains('[') {
         return Err(WebhookError::invalid(
             "contact id",
-            format!(
-                "\"{}\" is a merge field {} did not fill in: check the webhook's data",
-                echo(id),
-                crm.name()
-            ),
+            format!("\"{}\" is a merge field {} did not fill in: check the webhook's data", echo(id), crm.name()),
         ));
     }
     if !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(WebhookError::invalid(
-            "contact id",
-            format!("\"{}\" is not a {} contact id (digits only)", echo(id), crm.name()),
-        ));
+        return Err(WebhookError::invalid("contact id", format!("\"{}\" is not a {} contact id (digits only)", echo(id), crm.name())));
     }
     Ok(id.to_owned())
 }

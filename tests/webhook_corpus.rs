@@ -34,9 +34,9 @@ fn every_fixture_parses_as_the_php_tests_expect() {
         let r = &case["request"];
         let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();
         let (method, query, body, content_type) = (text("method"), text("query"), text("body"), text("content_type"));
-        let key_header = r["headers"].as_object().and_then(|h| {
-            h.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-crmhook-key")).and_then(|(_, v)| v.as_str().map(str::to_owned))
-        });
+        let key_header = r["headers"]
+            .as_object()
+            .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-crmhook-key")).and_then(|(_, v)| v.as_str().map(str::to_owned)));
         let form = r.get("form").map(|f| {
             let mut pairs = Vec::new();
             flatten(f, "", &mut pairs);

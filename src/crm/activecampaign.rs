@@ -12,11 +12,11 @@ use std::time::Instant;
 use serde::Deserialize;
 use ureq::http::Method;
 
+use super::api::{Api, CrmError, CrmFailure, Loose};
+use super::{clean_tags, Payload};
 use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::form::{split_key, Form};
-use super::api::{Api, CrmError, CrmFailure, Loose};
-use super::{clean_tags, Payload};
 
 /// Reads the contact out of an ActiveCampaign webhook form.
 pub(crate) fn payload_from_form(form: &Form<'_>) -> Result<Payload, WebhookError> {

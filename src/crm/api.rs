@@ -42,11 +42,8 @@ impl fmt::Debug for CrmConfig {
 impl CrmConfig {
     /// Every credential, for scrubbing messages.
     fn secrets(&self) -> Vec<String> {
-        let mut secrets: Vec<String> = [&self.api_key, &self.api_secret, &self.password]
-            .into_iter()
-            .filter(|s| s.len() >= 4)
-            .cloned()
-            .collect();
+        let mut secrets: Vec<String> =
+            [&self.api_key, &self.api_secret, &self.password].into_iter().filter(|s| s.len() >= 4).cloned().collect();
         if !self.password.is_empty() {
             secrets.push(basic_token(&self.username, &self.password));
         }
@@ -71,7 +68,9 @@ pub enum CrmFailure {
         crm: &'static str,
     },
     /// A field the site writes is not one the CRM has: the CRM would drop it without a word.
-    #[error("{crm} has no field \"{field}\" (its custom fields: {known}): create it in {crm}, or change the field in Settings → CRM Webhooks")]
+    #[error(
+        "{crm} has no field \"{field}\" (its custom fields: {known}): create it in {crm}, or change the field in Settings → CRM Webhooks"
+    )]
     UnknownField {
         /// The CRM's name.
         crm: &'static str,
@@ -524,9 +523,7 @@ impl<'de> serde::Deserialize<'de> for Loose {
                 serde_json::Value::Bool(b) => if b { "1" } else { "0" }.to_owned(),
                 serde_json::Value::Number(n) => n.to_string(),
                 serde_json::Value::String(s) => s,
-                serde_json::Value::Array(items) => {
-                    items.into_iter().map(text).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(", ")
-                }
+                serde_json::Value::Array(items) => items.into_iter().map(text).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(", "),
                 object @ serde_json::Value::Object(_) => object.to_string(),
             }
         }
@@ -543,9 +540,7 @@ impl<'de> serde::Deserialize<'de> for FieldObject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match serde_json::Value::deserialize(d)? {
             serde_json::Value::Object(map) => Ok(FieldObject(
-                map.into_iter()
-                    .map(|(k, v)| (k, serde_json::from_value::<Loose>(v).map(|l| l.0).unwrap_or_default()))
-                    .collect(),
+                map.into_iter().map(|(k, v)| (k, serde_json::from_value::<Loose>(v).map(|l| l.0).unwrap_or_default())).collect(),
             )),
             _ => Ok(FieldObject::default()),
         }

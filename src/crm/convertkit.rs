@@ -8,11 +8,11 @@
 use serde::Deserialize;
 use ureq::http::Method;
 
+use super::api::{fields_json, Api, CrmError, Loose};
+use super::{Crm, FieldValues, JsonBody, Payload};
 use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::text::Text;
-use super::api::{fields_json, Api, CrmError, Loose};
-use super::{Crm, FieldValues, JsonBody, Payload};
 
 /// The `subscriber` object of a ConvertKit or Kit webhook.
 #[derive(Debug, Default, Deserialize)]
@@ -32,11 +32,7 @@ pub(crate) struct Subscriber<'a> {
 pub(crate) fn payload_from_json(_crm: Crm, body: JsonBody<'_>) -> Result<Payload, WebhookError> {
     let mut payload = Payload::default();
     let subscriber = body.subscriber.unwrap_or_default();
-    payload.contact_id = subscriber
-        .id
-        .or(body.subscriber_id)
-        .or(body.id)
-        .map(|t| t.0.into_owned());
+    payload.contact_id = subscriber.id.or(body.subscriber_id).or(body.id).map(|t| t.0.into_owned());
     payload.email = subscriber.email_address.map(|t| t.0.into_owned());
     if let Some(first_name) = subscriber.first_name {
         payload.field("first_name", first_name.as_str());
@@ -163,9 +159,7 @@ fn paged_tags(api: &Api<'_>, step: &str, path: &str) -> Result<Vec<(String, Stri
         let page: TagList = api.get(step, &url)?;
         out.extend(page.tags.into_iter().map(|t| (t.id.0, t.name.0)));
         match page.pagination {
-            Some(Pagination { has_next_page: true, end_cursor: Some(cursor) }) if after.as_ref() != Some(&cursor) => {
-                after = Some(cursor)
-            }
+            Some(Pagination { has_next_page: true, end_cursor: Some(cursor) }) if after.as_ref() != Some(&cursor) => after = Some(cursor),
             _ => return Ok(out),
         }
     }
@@ -179,8 +173,7 @@ pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>,
     // Kit v4 lists only `active` subscribers unless told otherwise; an unsubscribed (cancelled)
     // or unconfirmed subscriber is still the CRM's contact for that address.
     let status = if api.crm == Crm::Kit { "&status=all" } else { "" };
-    let path =
-        format!("{}/subscribers?email_address={}{status}{}", version(api), crate::form::encode(email), secret_query(api, '&'));
+    let path = format!("{}/subscribers?email_address={}{status}{}", version(api), crate::form::encode(email), secret_query(api, '&'));
     let search: Search = api.get("looking up the subscriber by email", &path)?;
     Ok(search.subscribers.into_iter().next().map(|s| s.id.0))
 }
@@ -190,8 +183,7 @@ pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)
     if api.crm == Crm::Kit {
         // Kit v4's `PUT /v4/subscribers/{id}` requires `email_address`; the subscriber's own
         // address is sent back unchanged.
-        let answer: SubscriberAnswer =
-            api.get(&format!("loading subscriber {id}"), &format!("/v4/subscribers/{id}"))?;
+        let answer: SubscriberAnswer = api.get(&format!("loading subscriber {id}"), &format!("/v4/subscribers/{id}"))?;
         body["email_address"] = serde_json::Value::String(answer.subscriber.email_address.0);
     }
     api.send_ignoring_answer(&format!("updating subscriber {id}"), Method::PUT, &format!("{}/subscribers/{id}", version(api)), Some(&body))

@@ -9,10 +9,10 @@
 use serde::Deserialize;
 use ureq::http::Method;
 
-use crate::contact::Contact;
-use crate::error::WebhookError;
 use super::api::{fields_json, Api, CrmError, CrmFailure, FieldObject, Loose};
 use super::{clean_tags, JsonBody, Payload};
+use crate::contact::Contact;
+use crate::error::WebhookError;
 
 /// Reads the subscriber out of a FluentCRM outgoing webhook body.
 pub(crate) fn payload_from_json(body: JsonBody<'_>) -> Result<Payload, WebhookError> {
@@ -129,10 +129,8 @@ pub(crate) const STANDARD_FIELDS: [&str; 16] = [
 ];
 
 pub(crate) fn fetch_contact(api: &Api<'_>, id: &str) -> Result<Contact, CrmError> {
-    let answer: SubscriberAnswer = api.get(
-        &format!("loading subscriber {id}"),
-        &format!("{BASE}/subscribers/{id}?with%5B%5D=subscriber.custom_values"),
-    )?;
+    let answer: SubscriberAnswer =
+        api.get(&format!("loading subscriber {id}"), &format!("{BASE}/subscribers/{id}?with%5B%5D=subscriber.custom_values"))?;
     let s = answer.subscriber;
     let mut fields = Vec::with_capacity(s.custom_values.0.len() + 1);
     if !s.phone.0.is_empty() {

@@ -8,11 +8,11 @@
 use serde::Deserialize;
 use ureq::http::Method;
 
+use super::api::{fields_json, Api, CrmError, FieldObject, Loose};
+use super::Payload;
 use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::form::Form;
-use super::Payload;
-use super::api::{fields_json, Api, CrmError, FieldObject, Loose};
 
 /// FunnelKit's data carries nothing beyond the URL contract, which the webhook reads for
 /// every CRM; this is where a FunnelKit-only key would go.
@@ -101,8 +101,7 @@ pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError
     const LIMIT: usize = 100;
     let mut out: Vec<(String, String)> = Vec::new();
     for _ in 0..1000 {
-        let answer: ListAnswer<ApiTag> =
-            api.get("loading the tag list", &format!("{BASE}/tags?limit={LIMIT}&offset={}", out.len()))?;
+        let answer: ListAnswer<ApiTag> = api.get("loading the tag list", &format!("{BASE}/tags?limit={LIMIT}&offset={}", out.len()))?;
         let page: Vec<(String, String)> = answer.result.into_iter().map(|t| (t.id.0, t.name.0)).collect();
         // A site that ignores `offset` answers the first page again: stop rather than loop.
         if page.is_empty() || out.first().is_some_and(|first| page.first() == Some(first)) {

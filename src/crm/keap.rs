@@ -9,11 +9,11 @@
 use serde::Deserialize;
 use ureq::http::Method;
 
+use super::api::{Api, CrmError, Loose};
+use super::Payload;
 use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::form::Form;
-use super::Payload;
-use super::api::{Api, CrmError, Loose};
 
 /// Reads Keap's own merge fields out of an HTTP Post form. (`contactId` is read with the URL
 /// contract, for every CRM.)

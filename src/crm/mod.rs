@@ -16,8 +16,8 @@ use crate::contact::Contact;
 use crate::error::{OptionError, WebhookError};
 use crate::form::Form;
 use crate::text::Text;
-use api::{path_id, Api, CrmConfig, CrmError};
 pub use api::check_api_url;
+use api::{path_id, Api, CrmConfig, CrmError};
 
 pub mod activecampaign;
 pub mod api;
@@ -45,8 +45,7 @@ pub enum Crm {
 
 impl Crm {
     /// Every CRM, in the order the settings screen lists them.
-    pub const ALL: [Crm; 6] =
-        [Crm::ActiveCampaign, Crm::ConvertKit, Crm::Kit, Crm::FluentCrm, Crm::FunnelKit, Crm::Keap];
+    pub const ALL: [Crm; 6] = [Crm::ActiveCampaign, Crm::ConvertKit, Crm::Kit, Crm::FluentCrm, Crm::FunnelKit, Crm::Keap];
 
     /// Reads the slug used in settings (`activecampaign`, `convertkit`, `kit`, `fluentcrm`,
     /// `funnelkit`, `keap`).
@@ -105,15 +104,9 @@ impl Crm {
     /// Where this CRM puts the contact id, for the "no contact id" message.
     pub fn contact_id_hint(self) -> &'static str {
         match self {
-            Crm::ActiveCampaign => {
-                "ActiveCampaign sends it as contact[id] — is this URL on an automation's webhook step?"
-            }
-            Crm::ConvertKit | Crm::Kit => {
-                "ConvertKit sends it as subscriber.id — is this URL on an automation rule's webhook?"
-            }
-            Crm::FluentCrm => {
-                "FluentCRM sends it as id — set the outgoing webhook's body to Full Subscriber Data, as JSON"
-            }
+            Crm::ActiveCampaign => "ActiveCampaign sends it as contact[id] — is this URL on an automation's webhook step?",
+            Crm::ConvertKit | Crm::Kit => "ConvertKit sends it as subscriber.id — is this URL on an automation rule's webhook?",
+            Crm::FluentCrm => "FluentCRM sends it as id — set the outgoing webhook's body to Full Subscriber Data, as JSON",
             Crm::FunnelKit => "add contact_id = {{contact_id}} to the HTTP request's data",
             Crm::Keap => "add contactId = ~Contact.Id~ to the HTTP Post's name/value pairs",
         }
@@ -495,7 +488,13 @@ pub fn list_fields(config: &CrmConfig, settings: CallSettings) -> Result<Option<
 }
 
 /// Registers a ConvertKit/Kit automation rule (`subscriber.tag_add` for `tag_id` → `target_url`).
-pub fn register_webhook(config: &CrmConfig, settings: CallSettings, event: &str, tag_id: &str, target_url: &str) -> Result<String, CallError> {
+pub fn register_webhook(
+    config: &CrmConfig,
+    settings: CallSettings,
+    event: &str,
+    tag_id: &str,
+    target_url: &str,
+) -> Result<String, CallError> {
     let (crm, api) = api(config, settings)?;
     if !matches!(crm, Crm::ConvertKit | Crm::Kit) {
         return Err(only_convertkit(crm, "automation rules to register").into());

@@ -98,7 +98,8 @@ pub(super) fn register_exceptions() -> bool {
     if runtime_exception().is_none() {
         return false;
     }
-    let classes: [(&str, fn(&'static mut ClassEntry, ArgInfoTables)); 2] = [
+    type Keep = fn(&'static mut ClassEntry, ArgInfoTables);
+    let classes: [(&str, Keep); 2] = [
         (WEBHOOK_EXCEPTION, |ce, _| WEBHOOK_CE.store(ce, Ordering::Release)),
         (CRM_EXCEPTION, |ce, _| CRM_CE.store(ce, Ordering::Release)),
     ];

@@ -10,12 +10,11 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
 use super::exceptions::{run, Failure, PhpResultOf};
-use super::interned::{find, Fixed};
 use super::ini::{call_settings, ini_max_body_bytes};
 use super::input::{
-    bytes_of, contact_from, crm_config, flag_of, flatten_form, header_key, options_from, roles_of, string_of,
-    text_pairs_of, user_from,
+    bytes_of, contact_from, crm_config, flag_of, flatten_form, header_key, options_from, roles_of, string_of, text_pairs_of, user_from,
 };
+use super::interned::{find, Fixed};
 use super::output::{contact_array, list_array, pairs_array, plan_array, webhook_array};
 use crate::access;
 use crate::crm::{self, Crm};
@@ -44,10 +43,10 @@ pub fn crmhook_parse_webhook(request: &ZendHashTable, settings: &ZendHashTable) 
         let crm = Crm::from_slug(&string_of(settings, Fixed::CRM, "$settings")?.unwrap_or_default())?;
         let access_key = string_of(settings, Fixed::ACCESS_KEY, "$settings")?.unwrap_or_default();
         let max_body_bytes = match find(settings, Fixed::MAX_BODY_BYTES) {
-            Some(v) if !v.is_null() => usize::try_from(v.long().ok_or_else(|| {
-                Failure::Type("$settings['max_body_bytes'] must be an int".into())
-            })?)
-            .map_err(|_| Failure::Value("$settings['max_body_bytes'] must not be negative".into()))?,
+            Some(v) if !v.is_null() => {
+                usize::try_from(v.long().ok_or_else(|| Failure::Type("$settings['max_body_bytes'] must be an int".into()))?)
+                    .map_err(|_| Failure::Value("$settings['max_body_bytes'] must not be negative".into()))?
+            }
             _ => ini_max_body_bytes(),
         };
         let with_fields = flag_of(settings, Fixed::FIELDS);
@@ -95,7 +94,8 @@ pub fn crmhook_generate_access_key() -> PhpResultOf<String> {
 #[php(defaults(length = 24))]
 pub fn crmhook_generate_password(length: i64) -> PhpResultOf<String> {
     run(|| {
-        let length = usize::try_from(length).map_err(|_| Failure::Value(format!("password length must be between 8 and 256, got {length}")))?;
+        let length =
+            usize::try_from(length).map_err(|_| Failure::Value(format!("password length must be between 8 and 256, got {length}")))?;
         Ok(access::generate_password(length)?)
     })
 }
@@ -132,7 +132,11 @@ pub fn crmhook_check_api_url(api_url: String) -> PhpResultOf<()> {
 /// @throws \CrmHook\WebhookException (code 422) when a new user cannot be made (no email), or
 /// (code 409) when the user is privileged: a webhook never changes such a user.
 #[php_function]
-pub fn crmhook_map_contact(contact: &ZendHashTable, options: &ZendHashTable, user: Option<&ZendHashTable>) -> PhpResultOf<ZBox<ZendHashTable>> {
+pub fn crmhook_map_contact(
+    contact: &ZendHashTable,
+    options: &ZendHashTable,
+    user: Option<&ZendHashTable>,
+) -> PhpResultOf<ZBox<ZendHashTable>> {
     run(|| {
         let roles = roles_of(options)?;
         let options = options_from(options, &roles)?;

@@ -9,8 +9,14 @@ use crate::crm::CallSettings;
 use crate::webhook::DEFAULT_MAX_BODY_BYTES;
 
 pub(super) static INI_ENTRIES: IniEntryDefs<6> = IniEntryDefs::new([
-    IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All) },
-    IniEntryDef { on_modify: Some(ini_check::<POSITIVE_NUMBER>), ..IniEntryDef::new(c"crmhook.http_timeout", c"4", IniEntryPermission::All) },
+    IniEntryDef {
+        on_modify: Some(ini_check::<POSITIVE_NUMBER>),
+        ..IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All)
+    },
+    IniEntryDef {
+        on_modify: Some(ini_check::<POSITIVE_NUMBER>),
+        ..IniEntryDef::new(c"crmhook.http_timeout", c"4", IniEntryPermission::All)
+    },
     IniEntryDef { on_modify: Some(ini_check::<NUMBER>), ..IniEntryDef::new(c"crmhook.tag_cache_ttl", c"600", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<BOOLEAN>), ..IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<TEXT>), ..IniEntryDef::new(c"crmhook.ca_file", c"", IniEntryPermission::All) },
@@ -107,9 +113,8 @@ pub(super) fn ini_max_body_bytes() -> usize {
 }
 
 pub(super) fn call_settings() -> CallSettings {
-    let keep_alive = ini_current("crmhook.http_keepalive")
-        .map(|v| crate::text::parse_bool("crmhook.http_keepalive", v).unwrap_or(true))
-        .unwrap_or(true);
+    let keep_alive =
+        ini_current("crmhook.http_keepalive").map(|v| crate::text::parse_bool("crmhook.http_keepalive", v).unwrap_or(true)).unwrap_or(true);
     let default = CallSettings::default();
     let tag_cache_ttl = ini_current("crmhook.tag_cache_ttl")
         .and_then(|v| v.trim().parse::<u64>().ok())

@@ -5,9 +5,7 @@
 
 use std::borrow::Cow;
 
-use ext_php_rs::ffi::{
-    zend_hash_get_current_data_ex, zend_hash_get_current_key_zval_ex, zend_hash_move_forward_ex, HashPosition,
-};
+use ext_php_rs::ffi::{zend_hash_get_current_data_ex, zend_hash_get_current_key_zval_ex, zend_hash_move_forward_ex, HashPosition};
 use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
 
 use super::exceptions::Failure;
@@ -221,9 +219,7 @@ fn text_pairs<'a>(v: Option<&'a Zval>, what: &str) -> Result<Pairs<'a>, Failure>
 /// A field value as text; a multi-select arrives as a list and is joined the way CRMs show it.
 fn field_text<'a>(item: &'a Zval, what: &str, key: &str) -> Result<Cow<'a, str>, Failure> {
     Ok(match item.array() {
-        Some(list) => Cow::Owned(
-            entries(list).values().filter_map(|x| scalar_text(x).ok().flatten()).collect::<Vec<_>>().join(", "),
-        ),
+        Some(list) => Cow::Owned(entries(list).values().filter_map(|x| scalar_text(x).ok().flatten()).collect::<Vec<_>>().join(", ")),
         None => scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{key}'] {why}")))?.unwrap_or_default(),
     })
 }
@@ -335,10 +331,7 @@ pub(super) fn options_from<'a>(arr: &'a ZendHashTable, roles: &'a PhpRoles<'a>) 
         requested_role: text(Fixed::REQUESTED_ROLE)?.filter(|r| !r.trim().is_empty()),
         return_password_field: text(Fixed::RETURN_PASSWORD_FIELD)?.filter(|r| !r.trim().is_empty()),
         roles,
-        privileged_capabilities: owned_list(text_list(
-            find(arr, Fixed::PRIVILEGED_CAPABILITIES),
-            "$options['privileged_capabilities']",
-        )?),
+        privileged_capabilities: owned_list(text_list(find(arr, Fixed::PRIVILEGED_CAPABILITIES), "$options['privileged_capabilities']")?),
         update_existing_passwords: flag_of(arr, Fixed::UPDATE_EXISTING_PASSWORDS),
     })
 }

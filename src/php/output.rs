@@ -8,8 +8,7 @@ use std::mem::ManuallyDrop;
 
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::ffi::{
-    _zend_new_array, zend_hash_add_new, zend_hash_index_update, zend_hash_next_index_insert, zend_hash_str_update,
-    zend_ulong,
+    _zend_new_array, zend_hash_add_new, zend_hash_index_update, zend_hash_next_index_insert, zend_hash_str_update, zend_ulong,
 };
 use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 
