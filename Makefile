@@ -71,9 +71,11 @@ bench: build
 	$(PHP_EXT) -d opcache.enable_cli=1 $(BENCH_FLAGS) bench/webhooks.php
 	$(PHP_EXT) -d opcache.enable_cli=1 $(BENCH_FLAGS) bench/parse.php
 
-## bench-site: wrk through nginx + php-fpm, and the contact lookup at 1,000 vs 100,000 users.
+## bench-site: wrk through nginx + php-fpm, the contact lookup at 1,000 vs 100,000 users, and the
+## burst (1,000 contacts x 2 webhooks, 200 at once, a rate-limited CRM): queue vs sync.
 bench-site: build
 	bench/site.sh
+	bench/burst.sh
 
 ## fuzz: not part of `make test`. FUZZ_SECONDS=600 make fuzz. Needs `cargo install cargo-fuzz`;
 ## RUSTC_BOOTSTRAP lets the stable toolchain take the sanitizer flags. The grown corpus stays in

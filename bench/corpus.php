@@ -1,6 +1,6 @@
 <?php
 /**
- * The benchmark's webhooks: one realistic request per CRM wire format (CRM.md), and two large
+ * The benchmark's webhooks: one realistic request per CRM wire format (docs/wire-formats.md), and two large
  * ones — a FluentCRM subscriber with 500 custom_values and an ActiveCampaign contact with 1,000
  * tags. Each comes with the normalized contact the map step is given.
  *

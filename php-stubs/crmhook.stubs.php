@@ -59,6 +59,19 @@ namespace {
     function crmhook_generate_password(int $length = 24): string {}
 
     /**
+     * The fields a contact can be written to, field → label, where the CRM can tell: FluentCRM's
+     * columns and defined custom fields (it silently drops any other key). Null for the CRMs whose
+     * writes need no such check. *Test connection* uses it to catch a return-password field that
+     * would never reach the CRM.
+     *
+     * @throws \CrmHook\CrmException
+     *
+     * @param array $crm
+     * @return array|null
+     */
+    function crmhook_list_fields(array $crm): ?array {}
+
+    /**
      * Every tag of the CRM account, id → name, for the settings screen.
      *
      * @throws \CrmHook\CrmException

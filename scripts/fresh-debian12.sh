@@ -42,11 +42,23 @@ mount_into /dev/shm /dev/shm
 mount_into "$rustup_home" /opt/rust/rustup
 mount_into "$cargo_home/bin" /opt/rust/cargo-bin
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
+# What the installer writes and debootstrap does not: the machine's name resolves locally.
+printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$(hostname)" >"$dir/etc/hosts"
 
 # What "a Debian 12 machine with Rust" has besides the toolchain: git to clone, make to run the
 # README's commands, a C toolchain for the linker (rustup needs it) and CA certificates.
 chroot "$dir" /bin/bash -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq &&
   apt-get install -y -qq --no-install-recommends git make ca-certificates build-essential sudo >/dev/null'
+
+# Certificate authorities this machine adds to Debian's (a TLS-inspecting proxy's, say): a fresh
+# machine of the same kind has them too, so the chroot gets them and every client is pointed at
+# the system bundle, as they are here.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$dir/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
+  chroot "$dir" update-ca-certificates >/dev/null 2>&1
+fi
+bundle=/etc/ssl/certs/ca-certificates.crt
 
 rm -rf "$dir/root/crmhook"
 git clone -q "$repo" "$dir/root/crmhook"
@@ -54,5 +66,6 @@ git clone -q "$repo" "$dir/root/crmhook"
 echo "fresh-debian12: CI=true make test in a fresh bookworm chroot (ports from $base)"
 chroot "$dir" /usr/bin/env -i HOME=/root PATH=/opt/rust/cargo-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   RUSTUP_HOME=/opt/rust/rustup CARGO_HOME=/root/.cargo CI=true \
-  SITE_PORT="$base" DB_PORT="$((base + 1))" EMULATOR_PORT="$((base + 2))" \
+  SSL_CERT_FILE="$bundle" NODE_EXTRA_CA_CERTS="$bundle" CARGO_HTTP_CAINFO="$bundle" \
+  SITE_PORT="$base" SITE2_PORT="$((base + 1))" DB_PORT="$((base + 2))" EMULATOR_PORT="$((base + 3))" \
   /bin/bash -c 'mkdir -p /root/.cargo && ln -sfn /opt/rust/cargo-bin /root/.cargo/bin && cd /root/crmhook && make test'

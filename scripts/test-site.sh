@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SITE_PORT="${SITE_PORT:-8088}" EMULATOR_PORT="${EMULATOR_PORT:-8790}"
-export SITE_URL="http://127.0.0.1:$SITE_PORT" EMULATOR_URL="http://127.0.0.1:$EMULATOR_PORT"
+export SITE2_PORT="${SITE2_PORT:-$((SITE_PORT + 1))}"
+export SITE_URL="http://127.0.0.1:$SITE_PORT" SITE2_URL="http://127.0.0.1:$SITE2_PORT" EMULATOR_URL="http://127.0.0.1:$EMULATOR_PORT"
 SO="$PWD/target/release/libcrmhook.so"
 PHPUNIT="${PHPUNIT:-/usr/bin/phpunit}"
 

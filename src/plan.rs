@@ -1,6 +1,6 @@
 //! Contact + options + existing user → [`UserPlan`]: what WordPress should create or change.
 //!
-//! Every rule of DESIGN.md's "Rules the plan enforces" lives here, in one place:
+//! Every rule of docs/php-api.md's "The rules the plan enforces" lives here, in one place:
 //! safe logins, passwords (given, or generated and returned to the CRM, never logged), the
 //! role policy judged on capabilities, privileged users left alone, and the field map.
 

@@ -70,7 +70,7 @@ pub(crate) fn float_text<'a, E: de::Error>(v: f64) -> Result<Cow<'a, str>, E> {
         .ok_or_else(|| E::custom("a number that is not finite"))
 }
 
-/// Reads a boolean parameter the way CRM.md defines it: `true`, `1`, `yes`, `on` are true;
+/// Reads a boolean parameter the way docs/wire-formats.md defines it: `true`, `1`, `yes`, `on` are true;
 /// `false`, `0`, `no`, `off` and empty are false (case-insensitive); anything else is refused.
 ///
 /// ```

@@ -11,5 +11,6 @@ flock 9
 
 stop_pid nginx "$NGINX_PID" "$NGINX_CONF"
 stop_pid php-fpm "$FPM_PID" "$FPM_CONF"
+stop_pid php-fpm-b "$FPM2_PID" "$FPM2_CONF"
 stop_pid mariadbd "$DB_PID" "$DB_CNF"
-rm -f "$FPM_SOCK" "$RUN_DIR"/*.stamp
+rm -f "$FPM_SOCK" "$FPM2_SOCK" "$RUN_DIR"/*.stamp

@@ -7,9 +7,12 @@ REPO_ROOT="$(cd "$SITE_SCRIPTS/../.." && pwd)"
 RUN_DIR="${RUN_DIR:-$REPO_ROOT/.run}"
 SITE_PORT="${SITE_PORT:-8088}"
 DB_PORT="${DB_PORT:-3307}"
+# The second "web server": another php-fpm master and nginx port on the same database and files.
+SITE2_PORT="${SITE2_PORT:-$((SITE_PORT + 1))}"
 CRMHOOK_SO="${CRMHOOK_SO:-$REPO_ROOT/target/release/libcrmhook.so}"
 
 SITE_URL="http://127.0.0.1:$SITE_PORT"
+SITE2_URL="http://127.0.0.1:$SITE2_PORT"
 PLUGIN_SRC="$REPO_ROOT/wordpress-plugin/crmhook"
 WP_SRC=/usr/share/wordpress
 WP_DIR="$RUN_DIR/wordpress"
@@ -25,6 +28,9 @@ FPM_DIR="$RUN_DIR/php-fpm"
 FPM_CONF="$FPM_DIR/php-fpm.conf"
 FPM_SOCK="$FPM_DIR/php-fpm.sock"
 FPM_PID="$FPM_DIR/php-fpm.pid"
+FPM2_CONF="$FPM_DIR/php-fpm-b.conf"
+FPM2_SOCK="$FPM_DIR/php-fpm-b.sock"
+FPM2_PID="$FPM_DIR/php-fpm-b.pid"
 PHP_INI_DIR="$RUN_DIR/php/conf.d"
 
 NGINX_DIR="$RUN_DIR/nginx"
@@ -57,6 +63,7 @@ our_pid() {
 
 db_running() { our_pid "$DB_PID" "$DB_CNF" >/dev/null; }
 fpm_running() { our_pid "$FPM_PID" "$FPM_CONF" >/dev/null; }
+fpm2_running() { our_pid "$FPM2_PID" "$FPM2_CONF" >/dev/null; }
 nginx_running() { our_pid "$NGINX_PID" "$NGINX_CONF" >/dev/null; }
 
 # alive PID: the process exists and is not a zombie (an exited daemon stays one until init reaps it).
@@ -110,4 +117,4 @@ write_if_changed() {
   return 0
 }
 
-export RUN_DIR SITE_PORT DB_PORT CRMHOOK_SO
+export RUN_DIR SITE_PORT SITE2_PORT DB_PORT CRMHOOK_SO

@@ -7,7 +7,10 @@
 #   scripts/site/up.sh            start (or check) everything
 #   scripts/site/up.sh --reset    the same, with the demo site's database wiped and WordPress installed afresh
 #
-# Env: RUN_DIR (default <repo>/.run), SITE_PORT (8088), DB_PORT (3307),
+# A second php-fpm master (pool crmhook-b, 4 workers) behind a second nginx port, SITE2_PORT
+# (SITE_PORT + 1), serves the same files and database: two "web servers" sharing one queue.
+#
+# Env: RUN_DIR (default <repo>/.run), SITE_PORT (8088), SITE2_PORT (SITE_PORT + 1), DB_PORT (3307),
 #      CRMHOOK_SO (<repo>/target/release/libcrmhook.so), WP_DEBUG=1 to turn WordPress debugging on.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -283,6 +286,43 @@ if ! fpm_running; then
   echo "$fpm_stamp" >"$(stamp_file php-fpm)"
 fi
 
+# The second web server's php-fpm: its own master, pool and socket, the same PHP settings.
+cat >"$FPM2_CONF" <<EOF
+; Written by scripts/site/up.sh. The second php-fpm ("web server b") of the crmhook harness.
+[global]
+pid = $FPM2_PID
+error_log = $LOG_DIR/php-fpm.log
+daemonize = yes
+
+[crmhook-b]
+user = root
+group = root
+listen = $FPM2_SOCK
+listen.mode = 0600
+pm = static
+pm.max_children = 4
+catch_workers_output = yes
+decorate_workers_output = no
+EOF
+fpm2_stamp="$(stamp_of "$FPM2_CONF" "$PHP_INI_DIR"/*.ini; stat -L -c '%d:%i:%Y:%s' "$CRMHOOK_SO")"
+if fpm2_running && [ "$(cat "$(stamp_file php-fpm-b)" 2>/dev/null)" != "$fpm2_stamp" ]; then
+  say "php-fpm b configuration or extension changed: restarting it"
+  stop_pid php-fpm-b "$FPM2_PID" "$FPM2_CONF"
+fi
+if ! fpm2_running; then
+  say "starting php-fpm b (4 workers: the second web server, on $SITE2_URL)"
+  rm -f "$FPM2_PID" "$FPM2_SOCK"
+  PHP_INI_SCAN_DIR="/etc/php/8.2/fpm/conf.d:$PHP_INI_DIR" setsid php-fpm8.2 -R -y "$FPM2_CONF" \
+    -c /etc/php/8.2/fpm/php.ini </dev/null >>"$LOG_DIR/php-fpm.log" 2>&1 9>&- ||
+    { log_tail "$LOG_DIR/php-fpm.log"; die "php-fpm b did not start"; }
+  for ((i = 0; i < 100; i++)); do
+    fpm2_running && [ -S "$FPM2_SOCK" ] && break
+    sleep 0.1
+  done
+  fpm2_running && [ -S "$FPM2_SOCK" ] || { log_tail "$LOG_DIR/php-fpm.log"; die "php-fpm b did not start"; }
+  echo "$fpm2_stamp" >"$(stamp_file php-fpm-b)"
+fi
+
 # ---- nginx -----------------------------------------------------------------------------------------
 cat >"$NGINX_CONF" <<EOF
 # Written by scripts/site/up.sh. nginx of the crmhook harness: 127.0.0.1:$SITE_PORT only.
@@ -332,8 +372,32 @@ http {
             deny all;
         }
     }
+
+    # The second web server: the same site, served by the second php-fpm.
+    server {
+        listen 127.0.0.1:$SITE2_PORT;
+        server_name 127.0.0.1;
+        root $WP_DIR;
+        index index.php;
+
+        location / {
+            try_files \$uri \$uri/ /index.php?\$args;
+        }
+
+        location ~ \.php\$ {
+            try_files \$uri =404;
+            fastcgi_pass unix:$FPM2_SOCK;
+            fastcgi_index index.php;
+            include $SITE_SCRIPTS/fastcgi_params;
+        }
+
+        location ~ /\. {
+            deny all;
+        }
+    }
 }
 EOF
+
 nginx_stamp="$(stamp_of "$NGINX_CONF" "$SITE_SCRIPTS/fastcgi_params")"
 if nginx_running && [ "$(cat "$(stamp_file nginx)" 2>/dev/null)" != "$nginx_stamp" ]; then
   say "nginx configuration changed: restarting it"
@@ -341,6 +405,7 @@ if nginx_running && [ "$(cat "$(stamp_file nginx)" 2>/dev/null)" != "$nginx_stam
 fi
 if ! nginx_running; then
   port_busy "$SITE_PORT" && die "127.0.0.1:$SITE_PORT is taken by another process: set SITE_PORT to a free port"
+  port_busy "$SITE2_PORT" && die "127.0.0.1:$SITE2_PORT is taken by another process: set SITE2_PORT to a free port"
   say "starting nginx on $SITE_URL"
   rm -f "$NGINX_PID"
   nginx -c "$NGINX_CONF" -p "$NGINX_DIR/" -e "$LOG_DIR/nginx-error.log" </dev/null >>"$LOG_DIR/nginx-error.log" 2>&1 9>&- ||
@@ -395,6 +460,7 @@ cat >"$RUN_DIR/site.env" <<EOF
 # Written by scripts/site/up.sh: source it to reach the running site.
 SITE_URL=$SITE_URL
 SITE_PORT=$SITE_PORT
+SITE2_URL=$SITE2_URL
 DB_PORT=$DB_PORT
 DB_SOCKET=$DB_SOCK
 DB_USER=crmhook

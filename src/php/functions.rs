@@ -187,6 +187,17 @@ pub fn crmhook_list_tags(crm: &ZendHashTable) -> PhpResultOf<ZBox<ZendHashTable>
     run(|| Ok(pairs_array(&crm::list_tags(&crm_config(crm)?, call_settings())?)))
 }
 
+/// The fields a contact can be written to, field → label, where the CRM can tell: FluentCRM's
+/// columns and defined custom fields (it silently drops any other key). Null for the CRMs whose
+/// writes need no such check. *Test connection* uses it to catch a return-password field that
+/// would never reach the CRM.
+///
+/// @throws \CrmHook\CrmException
+#[php_function]
+pub fn crmhook_list_fields(crm: &ZendHashTable) -> PhpResultOf<Option<ZBox<ZendHashTable>>> {
+    run(|| Ok(crm::list_fields(&crm_config(crm)?, call_settings())?.map(|fields| pairs_array(&fields))))
+}
+
 /// Registers a ConvertKit or Kit automation rule: when `$tag_id` is added (`$event`
 /// `subscriber.tag_add`), the CRM calls `$target_url`. Returns the rule id.
 ///
@@ -227,6 +238,7 @@ pub(super) fn register(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(crmhook_find_contact))
         .function(wrap_function!(crmhook_update_contact))
         .function(wrap_function!(crmhook_list_tags))
+        .function(wrap_function!(crmhook_list_fields))
         .function(wrap_function!(crmhook_register_webhook))
         .function(wrap_function!(crmhook_unregister_webhook))
         .function(wrap_function!(crmhook_remove_tag))

@@ -38,7 +38,7 @@ unsafe fn zend_text<'a>(value: *const zend_string) -> Option<&'a str> {
 }
 
 /// INI change handler: `POSITIVE_NUMBER` accepts a whole number above zero, `NUMBER` zero too,
-/// `BOOLEAN` what CRM.md calls a boolean, `TEXT` anything. A refused value leaves the old one (`ini_set()` returns false); having a
+/// `BOOLEAN` what docs/wire-formats.md calls a boolean, `TEXT` anything. A refused value leaves the old one (`ini_set()` returns false); having a
 /// handler at all is also what lets `ini_restore()` work. Returns 0 to accept, -1 to refuse.
 ///
 /// # Safety

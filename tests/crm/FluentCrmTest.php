@@ -98,6 +98,16 @@ final class FluentCrmTest extends E2ETestCase
         $this->assertSame([], array_filter($this->crmCalls('fluentcrm'), static fn ($c) => $c['method'] === 'PUT'), 'nothing was sent');
     }
 
+    public function testListFieldsNamesTheColumnsAndTheDefinedCustomFields(): void
+    {
+        $fields = crmhook_list_fields($this->config());
+        $this->assertArrayHasKey('phone', $fields);
+        $this->assertSame('WP Password', $fields['wp_password']);
+        $this->assertArrayNotHasKey('return_pass', $fields);
+        $keap = ['crm' => 'keap', 'api_url' => self::$emulator . '/keap'] + self::$credentials['keap'];
+        $this->assertNull(crmhook_list_fields($keap), 'Keap keeps what it is sent: nothing to check');
+    }
+
     public function testPhoneIsKeptSoItCanBeMapped(): void
     {
         $this->assertSame('+1 512 555 0101', crmhook_fetch_contact($this->config(), '1001')['fields']['phone']);

@@ -14,7 +14,8 @@ final class ConcurrencyTest extends E2ETestCase
 
     public function testFiftyConcurrentIdenticalAddsCreateExactlyOneUser(): void
     {
-        $this->configure('keap');
+        // Immediately: every webhook runs in its own request, racing the others for the locks.
+        $this->configure('keap', ['queue_mode' => 'immediate']);
         $url = self::$site . '/?' . http_build_query(['wpf_action' => 'add', 'access_key' => self::$key]);
         $results = [];
         for ($trial = 1; $trial <= self::TRIALS; $trial++) {
@@ -30,6 +31,23 @@ final class ConcurrencyTest extends E2ETestCase
             $this->assertSame([], array_diff($statuses, [200]), "trial $trial: every webhook answered 200");
         }
         fwrite(STDERR, sprintf("\nconcurrency: %d trials × %d parallel adds → users per trial: %s\n", self::TRIALS, self::PARALLEL, implode(',', $results)));
+    }
+
+    public function testFiftyConcurrentIdenticalAddsInAutomaticModeAreAnsweredAndMakeOneUser(): void
+    {
+        // Automatic (the default): one runs inline, the rest are queued (202) and merged.
+        $this->configure('keap');
+        $url = self::$site . '/?' . http_build_query(['wpf_action' => 'add', 'access_key' => self::$key]);
+        $statuses = $this->fire($url, 'contactId=1001&Email=');
+        $this->assertSame([], array_diff($statuses, [200, 202]), 'every webhook answered 2xx: ' . json_encode(array_count_values($statuses)));
+        $this->assertContains(202, $statuses, 'a burst is queued');
+        for ($i = 0; $i < 300 && $this->rows("SELECT id FROM wp_crmhook_queue WHERE status IN ('queued', 'running')"); $i++) {
+            usleep(100000);
+        }
+        $this->assertSame([], $this->rows("SELECT id, status FROM wp_crmhook_queue WHERE status <> 'done'"), 'the queue drained');
+        $contact = crmhook_fetch_contact(['crm' => 'keap', 'api_url' => self::$emulator . '/keap'] + self::$credentials['keap'], '1001');
+        $this->assertCount(1, $this->rows('SELECT ID FROM wp_users WHERE user_email = ?', 's', $contact['email']));
+        $this->assertCount(1, $this->rows("SELECT user_id FROM wp_crmhook_contacts WHERE crm = 'keap' AND contact_id = '1001'"));
     }
 
     /** @return list<int> HTTP statuses of PARALLEL identical POSTs sent at once. */

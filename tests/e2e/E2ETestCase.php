@@ -58,6 +58,8 @@ abstract class E2ETestCase extends TestCase
         $db->query('DELETE FROM wp_users WHERE ID <> 1');
         $db->query("DELETE FROM wp_usermeta WHERE user_id = 1 AND (meta_key LIKE '%\\_contact\\_id' OR meta_key LIKE '%\\_tags')");
         $db->query('DELETE FROM wp_crmhook_contacts');
+        $db->query('DELETE FROM wp_crmhook_queue');
+        $db->query('DELETE FROM wp_crmhook_budget');
         $db->query('DELETE FROM wp_crmhook_throttle');
         $db->query("DELETE FROM wp_options WHERE option_name LIKE '\\_transient\\_%crmhook%' OR option_name = 'crmhook_activity'");
         foreach (glob(self::$runDir . '/mail/*.eml') ?: [] as $mail) {
@@ -77,6 +79,7 @@ abstract class E2ETestCase extends TestCase
             $settings,
             ['crm' => $crm, 'api_url' => self::$emulator . "/$crm", 'api_key' => '', 'api_secret' => '', 'username' => '', 'password' => '',
              'field_map' => [], 'allowed_roles' => [], 'return_password_field' => '', 'send_welcome_email' => false, 'async' => false,
+             'queue_mode' => 'auto', 'queue_max_attempts' => 8, 'queue_backoff' => 5, 'queue_runners' => 3,
              'username_format' => 'email', 'ck_update_tag' => '', 'ck_import_tag' => '', 'update_existing_passwords' => false],
             self::$credentials[$crm],
             $extra

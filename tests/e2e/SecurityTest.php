@@ -181,7 +181,8 @@ final class SecurityTest extends E2ETestCase
 
     public function testContactsWhoseLoginsCollideAllGetAUser(): void
     {
-        $this->configure('activecampaign', ['username_format' => 'flname']);
+        // Immediately: the twelve race each other inline (automatic mode would queue all but one).
+        $this->configure('activecampaign', ['username_format' => 'flname', 'queue_mode' => 'immediate']);
         for ($trial = 1; $trial <= 3; $trial++) {
             $this->resetSite();
             $requests = [];

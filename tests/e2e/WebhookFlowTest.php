@@ -254,7 +254,8 @@ final class WebhookFlowTest extends E2ETestCase
 
     public function testCrmDownMeansNoHalfWrittenUser(): void
     {
-        $this->configure('activecampaign');
+        // Answered at once (the queue's retry is QueueTest's): the failure reaches the caller.
+        $this->configure('activecampaign', ['queue_mode' => 'immediate']);
         $this->fault(['crm' => 'activecampaign', 'path' => '/api/3/contacts', 'status' => 503, 'mode' => 'status']);
         $answer = $this->sendWebhook('activecampaign', 'add', self::CONTACT);
         $this->assertSame(502, $answer['status'], $answer['body']);
@@ -266,7 +267,7 @@ final class WebhookFlowTest extends E2ETestCase
 
     public function testAnHtmlFirewallPageIs502(): void
     {
-        $this->configure('fluentcrm');
+        $this->configure('fluentcrm', ['queue_mode' => 'immediate']);
         $this->fault(['crm' => 'fluentcrm', 'path' => '/wp-json/fluent-crm/v2/subscribers', 'mode' => 'html']);
         $answer = $this->sendWebhook('fluentcrm', 'add', self::CONTACT);
         $this->assertSame(502, $answer['status'], $answer['body']);

@@ -14,6 +14,15 @@ const CRMS = ['activecampaign', 'convertkit', 'kit', 'fluentcrm', 'funnelkit', '
 /** The CRMs that run inside another WordPress site (REST API, permalinks, application passwords). */
 const WORDPRESS_CRMS = ['fluentcrm', 'funnelkit'];
 
+/**
+ * Each CRM's rate limit in calls a second, when switched on with POST /_emulator/limits:
+ * ActiveCampaign 5/s per account, ConvertKit and Kit 120/min; Keap throttles without a published
+ * figure (10/s here); FluentCRM and FunnelKit are WordPress sites (10/s here).
+ */
+const DOCUMENTED_RATE = [
+    'activecampaign' => 5.0, 'convertkit' => 2.0, 'kit' => 2.0, 'fluentcrm' => 10.0, 'funnelkit' => 10.0, 'keap' => 10.0,
+];
+
 function state_dir(): string
 {
     $dir = getenv('EMULATOR_STATE') ?: (getenv('RUN_DIR') ?: dirname(__DIR__, 2) . '/.run') . '/emulator';
@@ -62,7 +71,7 @@ function with_state(callable $change)
 function fresh_state(): array
 {
     $seed = json_decode((string) file_get_contents(seed_file()), true);
-    return $seed + ['rules' => [], 'faults' => [], 'next_id' => 9000];
+    return $seed + ['rules' => [], 'faults' => [], 'limits' => [], 'next_id' => 9000];
 }
 
 function reset_state(): void

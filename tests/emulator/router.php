@@ -51,13 +51,17 @@ return true;
 function api(string $slug, Request $request, bool $viaRestRoute = false): Answer
 {
     $crm = crm($slug);
-    [$authorized, $fault, $crmState] = with_state(static function (array &$state) use ($crm, $slug, $request): array {
-        return [$crm->authorized($request, $state['credentials'][$slug]), take_fault($state, $slug, $request->path), $state['crms'][$slug]];
+    [$authorized, $fault, $crmState, $wait] = with_state(static function (array &$state) use ($crm, $slug, $request): array {
+        $wait = take_token($state, $slug);
+        return [$crm->authorized($request, $state['credentials'][$slug]), $wait === null ? take_fault($state, $slug, $request->path) : null, $state['crms'][$slug], $wait];
     });
     record([
         'time' => microtime(true), 'crm' => $slug, 'method' => $request->method, 'path' => $request->path,
         'query' => array_diff_key($request->query, ['api_secret' => 1]), 'body' => redact($request->body), 'authorized' => $authorized,
-    ]);
+    ] + ($wait === null ? [] : ['limited' => true, 'retry_after' => $wait]));
+    if ($wait !== null) {
+        return new Answer(429, ['message' => 'Too Many Requests'], ['Retry-After' => (string) $wait]);
+    }
     if ($fault !== null) {
         $answer = apply_fault($fault);
         if ($answer !== null) {
@@ -98,6 +102,28 @@ function wordpress_permalinks(string $slug, Request $request, array $crm): ?Answ
 function redact(string $body): string
 {
     return (string) preg_replace('/("api_secret"\s*:\s*")[^"]*"/', '$1[redacted]"', $body);
+}
+
+/**
+ * The CRM's rate limit, when one is set (POST /_emulator/limits): a token bucket of `burst`
+ * calls refilled at `rate` a second. Null when the call may go on, else the Retry-After seconds.
+ */
+function take_token(array &$state, string $crm): ?int
+{
+    if (!isset($state['limits'][$crm])) {
+        return null;
+    }
+    $limit = &$state['limits'][$crm];
+    $now = microtime(true);
+    $rate = max(0.001, (float) $limit['rate']);
+    $burst = max(1.0, (float) ($limit['burst'] ?? $rate));
+    $limit['tokens'] = min($burst, (float) ($limit['tokens'] ?? $burst) + ($now - (float) ($limit['at'] ?? $now)) * $rate);
+    $limit['at'] = $now;
+    if ($limit['tokens'] >= 1.0) {
+        $limit['tokens'] -= 1.0;
+        return null;
+    }
+    return (int) ($limit['retry_after'] ?? max(1, (int) ceil((1.0 - $limit['tokens']) / $rate)));
 }
 
 /** The first armed fault for this call, counted down; null when none. */
@@ -168,6 +194,22 @@ function control(string $path, string $method, array $query, string $body): Answ
         });
         return Answer::json(200, ['ok' => true]);
     }
+    if ($path === '/limits' && $method === 'POST') {
+        $crms = isset($json['crm']) ? [(string) $json['crm']] : CRMS;
+        with_state(static function (array &$state) use ($json, $crms): void {
+            foreach ($crms as $crm) {
+                $state['limits'][$crm] = ['rate' => (float) ($json['rate'] ?? DOCUMENTED_RATE[$crm] ?? 5)]
+                    + array_intersect_key($json, ['burst' => 1, 'retry_after' => 1]);
+            }
+        });
+        return Answer::json(200, ['ok' => true]);
+    }
+    if ($path === '/limits' && $method === 'DELETE') {
+        with_state(static function (array &$state): void {
+            $state['limits'] = [];
+        });
+        return Answer::json(200, ['ok' => true]);
+    }
     if ($path === '/faults' && $method === 'DELETE') {
         with_state(static function (array &$state): void {
             $state['faults'] = [];
@@ -185,6 +227,17 @@ function control(string $path, string $method, array $query, string $body): Answ
             $state['crms'][$m[1]]['contacts'][$m[2]] = $contact;
         });
         return Answer::json(200, $contact);
+    }
+    if (preg_match('#^/contacts/([a-z]+)$#', $path, $m) && $method === 'POST') {
+        // Many contacts at once (benchmarks): {"contacts": {"id": {...}, ...}}, each replacing the key given.
+        $count = with_state(static function (array &$state) use ($m, $json): int {
+            foreach ((array) ($json['contacts'] ?? []) as $id => $fields) {
+                $base = $state['crms'][$m[1]]['contacts'][(string) $id] ?? ['email' => "c$id@example.com", 'first_name' => '', 'last_name' => '', 'phone' => '', 'fields' => [], 'tags' => []];
+                $state['crms'][$m[1]]['contacts'][(string) $id] = array_merge($base, (array) $fields);
+            }
+            return count((array) ($json['contacts'] ?? []));
+        });
+        return Answer::json(200, ['ok' => true, 'contacts' => $count]);
     }
     if ($path === '/permalinks' && $method === 'POST') {
         // `{"crm": "fluentcrm", "plain": true}`: that WordPress site's permalinks are Plain.

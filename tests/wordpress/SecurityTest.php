@@ -108,6 +108,19 @@ final class SecurityTest extends TestCase
         $this->assertSame('http://127.0.0.1:8080/', $saved['api_url'], 'a development host may use http://');
     }
 
+    public function testTestConnectionCatchesAReturnPasswordFieldFluentCrmWouldDrop(): void
+    {
+        $credentials = json_decode((string) file_get_contents(dirname(__DIR__) . '/fixtures/crm/seed.json'), true)['credentials']['fluentcrm'];
+        $config = ['crm' => 'fluentcrm', 'api_url' => self::$emulator . '/fluentcrm', 'api_key' => '', 'api_secret' => ''] + $credentials;
+        $good = CrmHook_Admin::connection_report($config, 'wp_password');
+        $this->assertTrue($good['ok'], $good['message']);
+        $this->assertStringContainsString('Connected to FluentCRM', $good['message']);
+        $bad = CrmHook_Admin::connection_report($config, 'return_pass');
+        $this->assertFalse($bad['ok']);
+        $this->assertStringContainsString('no field "return_pass"', $bad['message']);
+        $this->assertStringContainsString('wp_password', $bad['message'], 'names the fields it has');
+    }
+
     public function testPrivilegedUsersAreJudgedOnTheExtensionsListPlusTheFilter(): void
     {
         $this->assertSame(crmhook_privileged_capabilities(), array_slice(CrmHook_Settings::privileged_capabilities(), 0, count(crmhook_privileged_capabilities())));

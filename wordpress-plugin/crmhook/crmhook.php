@@ -28,10 +28,13 @@ require_once __DIR__ . '/includes/class-crmhook-lock.php';
 require_once __DIR__ . '/includes/class-crmhook-throttle.php';
 require_once __DIR__ . '/includes/class-crmhook-activity.php';
 require_once __DIR__ . '/includes/class-crmhook-sync.php';
+require_once __DIR__ . '/includes/class-crmhook-queue.php';
+require_once __DIR__ . '/includes/class-crmhook-runner.php';
 require_once __DIR__ . '/includes/class-crmhook-endpoint.php';
 require_once __DIR__ . '/includes/class-crmhook-admin.php';
 require_once __DIR__ . '/includes/class-crmhook-plugin.php';
 
 register_activation_hook( __FILE__, array( 'CrmHook_Plugin', 'activate' ) );
+register_deactivation_hook( __FILE__, array( 'CrmHook_Plugin', 'deactivate' ) );
 
 CrmHook_Plugin::boot();

@@ -17,6 +17,7 @@ if ( empty( $crmhook_settings['delete_data_on_uninstall'] ) ) {
 require_once __DIR__ . '/includes/class-crmhook-settings.php';
 require_once __DIR__ . '/includes/class-crmhook-contacts.php';
 require_once __DIR__ . '/includes/class-crmhook-throttle.php';
+require_once __DIR__ . '/includes/class-crmhook-queue.php';
 
 global $wpdb;
 foreach ( CrmHook_Settings::META_SLUGS as $crmhook_slug ) {
@@ -26,6 +27,7 @@ foreach ( CrmHook_Settings::META_SLUGS as $crmhook_slug ) {
 delete_metadata( 'user', 0, CrmHook_Contacts::CREATED_FROM_META, '', true );
 CrmHook_Contacts::drop();
 CrmHook_Throttle::drop();
+CrmHook_Queue::drop();
 delete_option( 'crmhook_settings' );
 delete_option( 'crmhook_activity' );
 delete_option( 'crmhook_db_version' );

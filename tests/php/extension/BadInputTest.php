@@ -1,7 +1,7 @@
 <?php
 /**
  * Bad input never crashes PHP: every malformed, oversized, hostile or mistyped request ends as
- * an exception with the right class, code (the HTTP status of DESIGN.md's table) and a message
+ * an exception with the right class, code (the HTTP status of docs/architecture.md's table) and a message
  * that says what is wrong, without the access key and without carrying the payload.
  */
 

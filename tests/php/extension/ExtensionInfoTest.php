@@ -14,7 +14,7 @@ use ReflectionFunction;
 
 final class ExtensionInfoTest extends ExtensionTestCase
 {
-    /** The PHP API (DESIGN.md's table plus crmhook_remove_tag), as `php --re` prints parameters. */
+    /** The PHP API (docs/php-api.md), as `php --re` prints parameters. */
     private const API = [
         'crmhook_parse_webhook' => [['<required> array $request', '<required> array $settings'], 'array'],
         'crmhook_verify_access_key' => [['<required> string $given', '<required> string $expected'], 'bool'],
@@ -27,6 +27,7 @@ final class ExtensionInfoTest extends ExtensionTestCase
         'crmhook_find_contact' => [['<required> array $crm', '<required> string $email'], '?string'],
         'crmhook_update_contact' => [['<required> array $crm', '<required> string $contact_id', '<required> array $fields'], 'void'],
         'crmhook_list_tags' => [['<required> array $crm'], 'array'],
+        'crmhook_list_fields' => [['<required> array $crm'], '?array'],
         'crmhook_register_webhook' => [['<required> array $crm', '<required> string $event', '<required> string $tag_id', '<required> string $target_url'], 'string'],
         'crmhook_unregister_webhook' => [['<required> array $crm', '<required> string $rule_id'], 'void'],
         'crmhook_remove_tag' => [['<required> array $crm', '<required> string $contact_id', '<required> string $tag_id'], 'void'],

@@ -15,7 +15,7 @@ use ValueError;
 
 final class MapContactTest extends ExtensionTestCase
 {
-    /** Capabilities a webhook may never grant (DESIGN.md). */
+    /** Capabilities a webhook may never grant (docs/php-api.md). */
     public const DANGEROUS_CAPS = [
         'manage_options', 'edit_users', 'promote_users', 'create_users', 'delete_users',
         'edit_plugins', 'install_plugins', 'activate_plugins', 'unfiltered_html',

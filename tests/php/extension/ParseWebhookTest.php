@@ -1,6 +1,6 @@
 <?php
 /**
- * crmhook_parse_webhook against every CRM's wire format (CRM.md): the realistic requests in
+ * crmhook_parse_webhook against every CRM's wire format (docs/wire-formats.md): the realistic requests in
  * tests/fixtures/webhooks, then the URL contract's parameters that every CRM shares.
  */
 
@@ -213,7 +213,7 @@ final class ParseWebhookTest extends ExtensionTestCase
 
     public function testTheStringFalseIsFalseInEveryPlaceItCanCome(): void
     {
-        // The incumbent treats "false" as true in places (CRM.md): here it never is.
+        // The incumbent treats "false" as true in places (docs/wire-formats.md): here it never is.
         $this->assertFalse(self::get('keap', self::query('add', ['contact_id' => '3', 'send_notification' => 'false']))['send_notification']);
         $form = 'contactId=3&wpf_action=add&access_key=' . self::KEY . '&send_notification=false';
         $this->assertFalse(self::postForm('keap', '', $form)['send_notification']);

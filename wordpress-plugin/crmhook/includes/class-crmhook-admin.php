@@ -27,6 +27,7 @@ final class CrmHook_Admin {
 		add_action( 'admin_menu', array( __CLASS__, 'menu' ) );
 		add_action( 'admin_init', array( __CLASS__, 'register_setting' ) );
 		add_action( 'admin_post_crmhook_regenerate_key', array( __CLASS__, 'regenerate_key' ) );
+		add_action( 'admin_post_crmhook_queue_job', array( __CLASS__, 'queue_job' ) );
 		add_action( 'wp_ajax_crmhook_test_connection', array( __CLASS__, 'test_connection' ) );
 		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'assets' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( CRMHOOK_FILE ), array( __CLASS__, 'action_links' ) );
@@ -112,7 +113,9 @@ final class CrmHook_Admin {
 		$new['return_password_field']     = sanitize_text_field( (string) ( $input['return_password_field'] ?? '' ) );
 		$new['send_welcome_email']        = ! empty( $input['send_welcome_email'] );
 		$new['update_existing_passwords'] = ! empty( $input['update_existing_passwords'] );
-		$new['async']                     = ! empty( $input['async'] );
+		$mode                             = (string) ( $input['queue_mode'] ?? 'auto' );
+		$new['queue_mode']                = in_array( $mode, CrmHook_Endpoint::MODES, true ) ? $mode : 'auto';
+		$new['async']                     = false; // Replaced by queue_mode ("always in the background").
 		$new['delete_data_on_uninstall']  = ! empty( $input['delete_data_on_uninstall'] );
 
 		$map = array();
@@ -227,6 +230,32 @@ final class CrmHook_Admin {
 	}
 
 	/**
+	 * Retry or discard a failed job of the queue.
+	 */
+	public static function queue_job(): void {
+		if ( ! current_user_can( 'manage_options' ) ) {
+			wp_die( esc_html__( 'You are not allowed to do that.', 'crmhook' ), 403 );
+		}
+		$id = isset( $_POST['job'] ) ? absint( $_POST['job'] ) : 0;
+		check_admin_referer( 'crmhook_queue_job_' . $id );
+		$what = isset( $_POST['do'] ) ? sanitize_key( (string) $_POST['do'] ) : '';
+		if ( 'retry' === $what && CrmHook_Queue::retry_failed( $id ) ) {
+			/* translators: %d: job id */
+			add_settings_error( 'crmhook', 'crmhook_queue', sprintf( __( 'Job %d is queued again.', 'crmhook' ), $id ), 'updated' );
+			CrmHook_Runner::kick();
+		} elseif ( 'discard' === $what && CrmHook_Queue::discard_failed( $id ) ) {
+			/* translators: %d: job id */
+			add_settings_error( 'crmhook', 'crmhook_queue', sprintf( __( 'Job %d was discarded.', 'crmhook' ), $id ), 'updated' );
+		} else {
+			/* translators: %d: job id */
+			add_settings_error( 'crmhook', 'crmhook_queue', sprintf( __( 'Job %d is no longer a failed job.', 'crmhook' ), $id ) );
+		}
+		set_transient( 'settings_errors', get_settings_errors(), 30 );
+		wp_safe_redirect( admin_url( 'options-general.php?page=' . self::PAGE . '&settings-updated=1#crmhook-queue' ) );
+		exit;
+	}
+
+	/**
 	 * *Test connection*: lists the CRM's tags with the saved credentials.
 	 */
 	public static function test_connection(): void {
@@ -237,16 +266,45 @@ final class CrmHook_Admin {
 		if ( ! CrmHook_Plugin::extension_loaded() ) {
 			wp_send_json_error( array( 'message' => __( 'The crmhook PHP extension is not loaded.', 'crmhook' ) ), 503 );
 		}
-		try {
-			$tags = crmhook_list_tags( CrmHook_Settings::crm_config() );
-		} catch ( \Throwable $e ) {
-			wp_send_json_error( array( 'message' => $e->getMessage() ) );
+		$report = self::connection_report( CrmHook_Settings::crm_config(), (string) CrmHook_Settings::get( 'return_password_field' ) );
+		if ( $report['ok'] ) {
+			wp_send_json_success( array( 'message' => $report['message'] ) );
 		}
-		wp_send_json_success(
-			array(
-				/* translators: 1: CRM name, 2: number of tags */
-				'message' => sprintf( _n( 'Connected to %1$s: %2$d tag found.', 'Connected to %1$s: %2$d tags found.', count( $tags ), 'crmhook' ), CrmHook_Settings::CRMS[ CrmHook_Settings::get( 'crm' ) ] ?? '', count( $tags ) ),
-			)
+		wp_send_json_error( array( 'message' => $report['message'] ) );
+	}
+
+	/**
+	 * What *Test connection* says: the CRM answers with these credentials (its tags are listed),
+	 * and a return-password field is one the CRM keeps (FluentCRM drops unknown keys silently).
+	 *
+	 * @param array<string, string> $config       The `$crm` array.
+	 * @param string                $return_field The return-password field, or ''.
+	 * @return array{ok: bool, message: string}
+	 */
+	public static function connection_report( array $config, string $return_field ): array {
+		$name = CrmHook_Settings::CRMS[ $config['crm'] ] ?? $config['crm'];
+		try {
+			$tags   = crmhook_list_tags( $config );
+			$fields = '' === $return_field ? null : crmhook_list_fields( $config );
+		} catch ( \Throwable $e ) {
+			return array( 'ok' => false, 'message' => $e->getMessage() );
+		}
+		if ( is_array( $fields ) && ! isset( $fields[ $return_field ] ) ) {
+			return array(
+				'ok'      => false,
+				'message' => sprintf(
+					/* translators: 1: CRM name, 2: field name, 3: the CRM's fields */
+					__( 'Connected to %1$s, but it has no field "%2$s" for the returned password, and would drop it without a word. Its fields: %3$s.', 'crmhook' ),
+					$name,
+					$return_field,
+					implode( ', ', array_keys( $fields ) )
+				),
+			);
+		}
+		return array(
+			'ok'      => true,
+			/* translators: 1: CRM name, 2: number of tags */
+			'message' => sprintf( _n( 'Connected to %1$s: %2$d tag found.', 'Connected to %1$s: %2$d tags found.', count( $tags ), 'crmhook' ), $name, count( $tags ) ),
 		);
 	}
 

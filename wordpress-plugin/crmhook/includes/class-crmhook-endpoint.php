@@ -15,21 +15,56 @@ defined( 'ABSPATH' ) || exit;
  */
 final class CrmHook_Endpoint {
 
-	const ASYNC_HOOK = 'crmhook_run_queued_webhook';
+	/** Where a webhook runs: in the queue, or inline in the request that brought it. */
+	const MODES = array( 'auto', 'background', 'immediate' );
+
+	/** @var array<string, mixed>|null A webhook accepted early that runs inline once WordPress is ready. */
+	private static ?array $inline = null;
+
+	/** @var bool Whether this request holds the inline lock (automatic mode). */
+	private static bool $inline_lock = false;
+
+	/** @var bool Whether automatic mode chose inline (so a transient CRM failure may still queue). */
+	private static bool $inline_by_choice = false;
 
 	/** Bad keys one address may send in BAD_KEY_WINDOW minutes before it gets 429s. */
 	const BAD_KEY_LIMIT  = 20;
 	const BAD_KEY_WINDOW = 10;
 
 	/**
-	 * Handles the request when it is a webhook; otherwise does nothing.
+	 * Accepts a webhook as early as the plugin can: when its main file loads, the database and
+	 * the options are ready, and a webhook that goes to the queue needs nothing more (no `init`,
+	 * no theme, no other plugin's setup). Refusals are answered here too. A webhook that runs
+	 * inline waits for `init` (users, roles and pluggable functions).
 	 */
-	public static function maybe_handle(): void {
-		if ( ! self::is_webhook() ) {
+	public static function accept_early(): void {
+		if ( ! CrmHook_Plugin::extension_loaded() || ! self::is_webhook() ) {
 			return;
 		}
 		try {
 			$outcome = self::handle();
+		} catch ( \Throwable $e ) {
+			error_log( 'crmhook: ' . get_class( $e ) . ': ' . $e->getMessage() . ' in ' . $e->getFile() . ':' . $e->getLine() ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+			$outcome = self::refusal( 500, __( 'crmhook hit an internal error; the site\'s PHP error log has the details.', 'crmhook' ) );
+		}
+		if ( null !== $outcome ) {
+			self::respond( $outcome );
+		}
+	}
+
+	/**
+	 * Handles the request when it is a webhook (on `init`); otherwise does nothing.
+	 */
+	public static function maybe_handle(): void {
+		if ( null === self::$inline && ! self::is_webhook() ) {
+			return;
+		}
+		$outcome = null;
+		try {
+			if ( null === self::$inline ) {
+				$outcome = self::handle();
+			}
+			$outcome = $outcome ?? self::run_inline( (array) self::$inline );
 		} catch ( \Throwable $e ) {
 			// Never WordPress's HTML error page: a CRM reads JSON. The details go to the PHP log.
 			error_log( 'crmhook: ' . get_class( $e ) . ': ' . $e->getMessage() . ' in ' . $e->getFile() . ':' . $e->getLine() ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
@@ -70,11 +105,11 @@ final class CrmHook_Endpoint {
 	}
 
 	/**
-	 * The webhook's outcome.
+	 * The webhook's outcome, or null when it runs inline (then self::$inline holds it).
 	 *
-	 * @return array<string, mixed>
+	 * @return array<string, mixed>|null
 	 */
-	private static function handle(): array {
+	private static function handle(): ?array {
 		if ( ! CrmHook_Plugin::extension_loaded() ) {
 			return self::refusal( 503, __( 'crmhook cannot answer webhooks: the crmhook PHP extension is not loaded on this site.', 'crmhook' ) );
 		}
@@ -105,49 +140,124 @@ final class CrmHook_Endpoint {
 			);
 		}
 
-		$async = $hook['async'] ?? (bool) $settings['async'];
-		if ( $async ) {
+		if ( self::goes_to_queue( $hook, $settings ) ) {
 			return self::queue( $hook );
 		}
-		$outcome = CrmHook_Sync::run( $hook );
+		self::$inline = $hook;
+		return null;
+	}
+
+	/**
+	 * Queue or inline. `async=true|false` in the URL decides; else the setting: always in the
+	 * background, always immediately, or automatic (the default): inline when the site is idle
+	 * (no other webhook inline, nothing queued or running, the CRM's budget free), so a lone
+	 * webhook gets its full answer, and queued otherwise, so a burst is answered at once and
+	 * drained at the CRM's pace.
+	 *
+	 * @param array<string, mixed> $hook     The parsed webhook.
+	 * @param array<string, mixed> $settings The settings.
+	 */
+	private static function goes_to_queue( array $hook, array $settings ): bool {
+		global $wpdb;
+		if ( null !== $hook['async'] ) {
+			return (bool) $hook['async'];
+		}
+		$mode = in_array( $settings['queue_mode'] ?? 'auto', self::MODES, true ) ? $settings['queue_mode'] : 'auto';
+		if ( ! empty( $settings['async'] ) ) {
+			$mode = 'background'; // The setting of 0.1: "answer at once, process after".
+		}
+		if ( 'auto' !== $mode ) {
+			return 'background' === $mode;
+		}
+		if ( '1' !== (string) $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK(%s, 0)', CrmHook_Runner::INLINE_LOCK ) ) ) {
+			return true;
+		}
+		self::$inline_lock = true;
+		if ( CrmHook_Queue::busy() || CrmHook_Queue::budget_wait( (string) $hook['crm'] ) > 1.0 ) {
+			self::release_inline_lock();
+			return true;
+		}
+		self::$inline_by_choice = true;
+		return false;
+	}
+
+	/**
+	 * Lets the next webhook run inline.
+	 */
+	private static function release_inline_lock(): void {
+		global $wpdb;
+		if ( self::$inline_lock ) {
+			$wpdb->query( $wpdb->prepare( 'SELECT RELEASE_LOCK(%s)', CrmHook_Runner::INLINE_LOCK ) );
+			self::$inline_lock = false;
+		}
+	}
+
+	/**
+	 * Runs a webhook in this request and answers with what happened.
+	 *
+	 * @param array<string, mixed> $hook The parsed webhook.
+	 * @return array<string, mixed>
+	 */
+	private static function run_inline( array $hook ): array {
+		try {
+			$outcome = CrmHook_Runner::execute( $hook, false );
+		} finally {
+			self::release_inline_lock();
+		}
+		if ( ! empty( $outcome['transient'] ) && self::$inline_by_choice ) {
+			// The CRM was slow, limiting or down. CRMs do not resend a failed webhook (and
+			// ActiveCampaign gives up after 5 s), so in automatic mode the webhook is kept and
+			// retried from the queue rather than answered 502/504 and lost. A URL with
+			// async=false, or the "always immediately" setting, still gets the failure itself.
+			CrmHook_Activity::record( $outcome['status'], $outcome['action'], $outcome['message'], $outcome['notices'] );
+			return self::queue( $hook );
+		}
+		if ( 429 === $outcome['status'] ) {
+			$outcome['status'] = 502; // The CRM's rate limit is the CRM failing, for the caller.
+		}
 		CrmHook_Activity::record( $outcome['status'], $outcome['action'], $outcome['message'], $outcome['notices'] );
-		unset( $outcome['notices'] );
+		unset( $outcome['notices'], $outcome['transient'], $outcome['retry_after'] );
 		return $outcome;
 	}
 
 	/**
-	 * Answers 202 now and runs the webhook after the response is sent (php-fpm), or in a
-	 * single cron event when the server cannot finish a response early.
+	 * Writes the webhook to the queue (one statement) and answers 202; after the answer is sent,
+	 * logs it and makes sure a runner is on its way. A webhook the database did not take is
+	 * answered 503, never 202: the CRM then knows it was not accepted.
 	 *
 	 * @param array<string, mixed> $hook The parsed webhook.
 	 * @return array<string, mixed>
 	 */
 	private static function queue( array $hook ): array {
-		$answer = array(
+		$job = CrmHook_Queue::enqueue( $hook );
+		if ( null === $job ) {
+			return self::refusal( 503, __( 'The webhook could not be queued (database error); it was not accepted.', 'crmhook' ) );
+		}
+		register_shutdown_function(
+			static function () use ( $hook, $job ): void {
+				// A merge is not logged on its own: the job's "processed" line counts its webhooks,
+				// and a burst does not rewrite the log once per webhook.
+				if ( ! $job['merged'] ) {
+					CrmHook_Activity::record(
+						202,
+						$hook['action'] . ' (queued)',
+						/* translators: 1: contact id, 2: job id */
+						sprintf( __( 'Contact %1$s: queued as job %2$d.', 'crmhook' ), $hook['contact_id'], $job['id'] )
+					);
+				}
+				CrmHook_Runner::kick();
+			}
+		);
+		return array(
 			'status'     => 202,
 			'ok'         => true,
 			'action'     => $hook['action'],
 			'contact_id' => $hook['contact_id'],
 			'user_id'    => null,
 			'queued'     => true,
+			'job'        => $job['id'],
 			'message'    => __( 'Accepted: the webhook runs in the background.', 'crmhook' ),
 		);
-		if ( function_exists( 'fastcgi_finish_request' ) ) {
-			add_action( 'shutdown', static fn() => self::run_queued( $hook ) );
-		} else {
-			wp_schedule_single_event( time(), self::ASYNC_HOOK, array( $hook ) );
-		}
-		return $answer;
-	}
-
-	/**
-	 * Runs a queued webhook.
-	 *
-	 * @param array<string, mixed> $hook The parsed webhook.
-	 */
-	public static function run_queued( array $hook ): void {
-		$outcome = CrmHook_Sync::run( $hook );
-		CrmHook_Activity::record( $outcome['status'], $outcome['action'] . ' (queued)', $outcome['message'], $outcome['notices'] );
 	}
 
 	/**

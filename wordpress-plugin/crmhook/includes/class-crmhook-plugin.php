@@ -25,14 +25,20 @@ final class CrmHook_Plugin {
 	}
 
 	/**
-	 * Registers the hooks. Webhooks are answered on `init` at priority 1: users, roles and
-	 * options are ready there, and nothing of the theme has run yet.
+	 * Registers the hooks. A webhook bound for the queue is accepted right now, as the plugin
+	 * loads (the database and options are ready; nothing else is needed to store it); the queue
+	 * runner's own request is recognised here too. Webhooks that run inline are answered on
+	 * `init` at priority 1: users, roles and options are ready there, and nothing of the theme
+	 * has run yet.
 	 */
 	public static function boot(): void {
 		add_action( 'init', array( __CLASS__, 'load_textdomain' ), 0 );
+		// The queue's tables must exist before the first webhook is stored into them.
+		self::maybe_upgrade();
+		CrmHook_Runner::register();
+		CrmHook_Runner::maybe_run_from_request();
+		CrmHook_Endpoint::accept_early();
 		add_action( 'init', array( 'CrmHook_Endpoint', 'maybe_handle' ), 1 );
-		add_action( CrmHook_Endpoint::ASYNC_HOOK, array( 'CrmHook_Endpoint', 'run_queued' ), 10, 1 );
-		add_action( 'plugins_loaded', array( __CLASS__, 'maybe_upgrade' ) );
 		// A deleted user's links go with them, so the index never points at nobody.
 		add_action( 'deleted_user', array( 'CrmHook_Contacts', 'forget_user' ) );
 
@@ -58,15 +64,32 @@ final class CrmHook_Plugin {
 		CrmHook_Contacts::install();
 		CrmHook_Throttle::install();
 		CrmHook_Contacts::migrate_from_meta();
+		CrmHook_Queue::install();
 		CrmHook_Settings::ensure_access_key();
-		update_option( 'crmhook_db_version', self::SCHEMA_VERSION, false );
+		CrmHook_Runner::schedule();
+		// Autoloaded: every request checks it, before the first webhook is queued.
+		update_option( 'crmhook_db_version', self::schema_version(), true );
+	}
+
+	/**
+	 * Deactivation: the queue's cron fallback goes; the queue itself stays for reactivation.
+	 */
+	public static function deactivate(): void {
+		CrmHook_Runner::unschedule();
+	}
+
+	/**
+	 * The version of all the plugin's tables.
+	 */
+	public static function schema_version(): string {
+		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION;
 	}
 
 	/**
 	 * Creates the tables when the plugin was updated without being reactivated.
 	 */
 	public static function maybe_upgrade(): void {
-		if ( get_option( 'crmhook_db_version' ) !== self::SCHEMA_VERSION ) {
+		if ( get_option( 'crmhook_db_version' ) !== self::schema_version() ) {
 			self::activate();
 		}
 	}

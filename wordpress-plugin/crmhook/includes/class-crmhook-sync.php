@@ -20,19 +20,23 @@ final class CrmHook_Sync {
 	/**
 	 * Runs a webhook that `crmhook_parse_webhook()` accepted.
 	 *
-	 * @param array<string, mixed> $hook The parsed webhook.
+	 * @param array<string, mixed>      $hook    The parsed webhook.
+	 * @param array<string, mixed>|null $contact The contact, when the caller (the queue's runner,
+	 *                                           which paces CRM calls) fetched it already.
 	 * @return Outcome
 	 */
-	public static function run( array $hook ): array {
+	public static function run( array $hook, ?array $contact = null ): array {
 		$action     = (string) $hook['action'];
 		$crm        = (string) $hook['crm'];
 		$contact_id = (string) $hook['contact_id'];
 		$config     = CrmHook_Settings::crm_config();
 
 		// 1. Read from the CRM first. `update_tags` with tags in the payload needs no call.
-		$contact = null;
-		if ( 'update_tags' === $action && is_array( $hook['tags'] ) ) {
+		if ( null === $contact && 'update_tags' === $action && is_array( $hook['tags'] ) ) {
 			$tags = $hook['tags'];
+		} elseif ( null !== $contact ) {
+			$contact_id = (string) $contact['id'];
+			$tags       = $contact['tags'];
 		} else {
 			try {
 				$contact = crmhook_fetch_contact( $config, $contact_id );

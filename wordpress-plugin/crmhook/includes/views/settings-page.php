@@ -240,8 +240,16 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 		<h2><?php esc_html_e( 'Advanced', 'crmhook' ); ?></h2>
 		<table class="form-table" role="presentation">
 			<tr>
-				<th scope="row"><?php esc_html_e( 'Background processing', 'crmhook' ); ?></th>
-				<td><label><input type="checkbox" name="<?php echo $field( 'async' ); ?>" value="1" <?php checked( $s['async'] ); ?>> <?php esc_html_e( 'Answer webhooks at once (202) and process them after the answer is sent. A URL can override this with async=true or async=false.', 'crmhook' ); ?></label></td>
+				<th scope="row"><label for="crmhook-queue-mode"><?php esc_html_e( 'Background processing', 'crmhook' ); ?></label></th>
+				<td>
+					<?php $queue_mode = ! empty( $s['async'] ) ? 'background' : (string) $s['queue_mode']; ?>
+					<select id="crmhook-queue-mode" name="<?php echo $field( 'queue_mode' ); ?>">
+						<option value="auto" <?php selected( $queue_mode, 'auto' ); ?>><?php esc_html_e( 'Automatic: immediately when the site is idle, queued during bursts (recommended)', 'crmhook' ); ?></option>
+						<option value="background" <?php selected( $queue_mode, 'background' ); ?>><?php esc_html_e( 'Always in the background: answer 202 at once, process from the queue', 'crmhook' ); ?></option>
+						<option value="immediate" <?php selected( $queue_mode, 'immediate' ); ?>><?php esc_html_e( 'Always immediately: process before answering', 'crmhook' ); ?></option>
+					</select>
+					<p class="description"><?php esc_html_e( 'A webhook URL can override this with async=true (queue) or async=false (immediately). Queued webhooks of one contact are merged and sent to the CRM at its rate limit.', 'crmhook' ); ?></p>
+				</td>
 			</tr>
 			<tr>
 				<th scope="row"><?php esc_html_e( 'Uninstall', 'crmhook' ); ?></th>
@@ -251,6 +259,56 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 
 		<?php submit_button(); ?>
 	</form>
+
+	<?php
+	$queue  = CrmHook_Queue::summary();
+	$failed = CrmHook_Queue::failed();
+	$labels = array(
+		'queued'  => __( 'Waiting', 'crmhook' ),
+		'running' => __( 'Running', 'crmhook' ),
+		'done'    => __( 'Done (last 24 hours)', 'crmhook' ),
+		'failed'  => __( 'Failed', 'crmhook' ),
+	);
+	?>
+	<h2 id="crmhook-queue"><?php esc_html_e( 'Webhook queue', 'crmhook' ); ?></h2>
+	<table class="widefat crmhook-queue-summary">
+		<tbody>
+		<?php foreach ( $labels as $status => $label ) : ?>
+			<tr><th scope="row"><?php echo esc_html( $label ); ?></th><td class="crmhook-queue-<?php echo esc_attr( $status ); ?>"><?php echo (int) $queue['counts'][ $status ]; ?></td></tr>
+		<?php endforeach; ?>
+			<tr><th scope="row"><?php esc_html_e( 'Oldest waiting job', 'crmhook' ); ?></th>
+				<td class="crmhook-queue-oldest"><?php echo null === $queue['oldest_wait'] ? esc_html__( 'none', 'crmhook' ) : esc_html( sprintf( /* translators: %d: seconds */ __( '%d s', 'crmhook' ), $queue['oldest_wait'] ) ); ?></td></tr>
+		</tbody>
+	</table>
+	<?php if ( $failed ) : ?>
+		<h3><?php esc_html_e( 'Failed jobs', 'crmhook' ); ?></h3>
+		<p><?php esc_html_e( 'These webhooks could not be processed after every retry. Retry runs one again (the contact is fetched fresh from the CRM); discard removes it.', 'crmhook' ); ?></p>
+		<table class="widefat striped crmhook-failed">
+			<thead><tr><th><?php esc_html_e( 'Job', 'crmhook' ); ?></th><th><?php esc_html_e( 'Contact', 'crmhook' ); ?></th><th><?php esc_html_e( 'Action', 'crmhook' ); ?></th><th><?php esc_html_e( 'Attempts', 'crmhook' ); ?></th><th><?php esc_html_e( 'The CRM\'s answer', 'crmhook' ); ?></th><th></th></tr></thead>
+			<tbody>
+			<?php foreach ( $failed as $job ) : ?>
+				<tr class="crmhook-failed-job" data-job="<?php echo (int) $job['id']; ?>">
+					<td><?php echo (int) $job['id']; ?></td>
+					<td><?php echo esc_html( $job['crm'] . ' ' . $job['contact_id'] ); ?></td>
+					<td><?php echo esc_html( $job['action'] ); ?></td>
+					<td><?php echo (int) $job['attempts']; ?></td>
+					<td class="crmhook-failed-message"><?php echo esc_html( (string) $job['last_error'] ); ?></td>
+					<td>
+						<?php foreach ( array( 'retry' => __( 'Retry', 'crmhook' ), 'discard' => __( 'Discard', 'crmhook' ) ) as $do => $button ) : ?>
+							<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" class="crmhook-inline">
+								<input type="hidden" name="action" value="crmhook_queue_job">
+								<input type="hidden" name="job" value="<?php echo (int) $job['id']; ?>">
+								<input type="hidden" name="do" value="<?php echo esc_attr( $do ); ?>">
+								<?php wp_nonce_field( 'crmhook_queue_job_' . $job['id'] ); ?>
+								<button type="submit" class="button crmhook-<?php echo esc_attr( $do ); ?>"><?php echo esc_html( $button ); ?></button>
+							</form>
+						<?php endforeach; ?>
+					</td>
+				</tr>
+			<?php endforeach; ?>
+			</tbody>
+		</table>
+	<?php endif; ?>
 
 	<h2><?php esc_html_e( 'Recent webhooks', 'crmhook' ); ?></h2>
 	<table class="widefat striped crmhook-activity">

@@ -1,0 +1,291 @@
+<?php
+/**
+ * The burst benchmark (run by bench/burst.sh): a CRM bulk edit against the real site.
+ *
+ * ActiveCampaign's stand-in answers in 300 ms and allows 5 calls/s (429 + Retry-After past it).
+ * 1,000 contacts, each sent twice (`add`, then — after the CRM changed every contact's tags —
+ * `update`), 200 webhooks at once. Measured: every answer's status and time, the home page's time
+ * meanwhile (one request at a time, beside the load), the drain of the queue, contact fetches,
+ * users, and every user's tags against the CRM's final state. Then the same burst in sync mode
+ * (`async=false`) on another 1,000 contacts. The floor: the same number of bare WordPress
+ * requests (`/wp-admin/admin-ajax.php`, no action) at the same concurrency, with the home page
+ * measured the same way. Everything is bounded: request counts, per-request timeouts, a drain cap.
+ *
+ *   php bench/burst.php SITE_URL EMULATOR_URL ACCESS_KEY DB_SOCKET
+ *
+ * Env: CONTACTS (1000), CONCURRENCY (200), LATENCY_MS (300), DRAIN_CAP (900 s).
+ */
+
+declare(strict_types=1);
+
+[, $site, $emulator, $key, $socket] = $argv + [null, null, null, null, null];
+if (!$socket) {
+    fwrite(STDERR, "usage: php bench/burst.php SITE_URL EMULATOR_URL ACCESS_KEY DB_SOCKET\n");
+    exit(2);
+}
+$contacts = (int) (getenv('CONTACTS') ?: 1000);
+$concurrency = (int) (getenv('CONCURRENCY') ?: 200);
+$latency = (int) (getenv('LATENCY_MS') ?: 300);
+$drainCap = (int) (getenv('DRAIN_CAP') ?: 900);
+$limit = 5.0; // ActiveCampaign: 5 calls/s per account
+
+$db = new mysqli('localhost', 'root', '', 'wordpress', 0, $socket);
+
+/** @return mixed */
+function http(string $method, string $url, $json = null)
+{
+    $curl = curl_init($url);
+    curl_setopt_array($curl, [CURLOPT_CUSTOMREQUEST => $method, CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 120,
+        CURLOPT_HTTPHEADER => ['Content-Type: application/json']]);
+    if ($json !== null) {
+        curl_setopt($curl, CURLOPT_POSTFIELDS, json_encode($json));
+    }
+    $body = curl_exec($curl);
+    return json_decode((string) $body, true);
+}
+
+function median(array $xs): float
+{
+    if (!$xs) {
+        return NAN;
+    }
+    sort($xs);
+    $n = count($xs);
+    return $n % 2 ? $xs[intdiv($n, 2)] : ($xs[$n / 2 - 1] + $xs[$n / 2]) / 2;
+}
+
+function pct(array $xs, float $p): float
+{
+    if (!$xs) {
+        return NAN;
+    }
+    sort($xs);
+    return $xs[min(count($xs) - 1, (int) ceil($p / 100 * count($xs)) - 1)];
+}
+
+/**
+ * Sends the requests CONCURRENCY at a time, and meanwhile the home page one at a time.
+ *
+ * @param list<array{url: string, body: ?string}> $requests
+ * @param callable(int): void|null $onSent called with the index of each request as it is started
+ * @return array{statuses: array<int, int>, times: list<float>, home: list<float>, seconds: float}
+ */
+function blast(string $site, array $requests, int $concurrency, ?callable $onSent = null): array
+{
+    $multi = curl_multi_init();
+    $next = 0;
+    $active = [];
+    $statuses = [];
+    $times = [];
+    $home = [];
+    $start = microtime(true);
+    $add = static function (string $url, ?string $body, string $tag) use ($multi, &$active): void {
+        $h = curl_init($url);
+        curl_setopt_array($h, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 120, CURLOPT_CONNECTTIMEOUT => 30]);
+        if ($body !== null) {
+            curl_setopt_array($h, [CURLOPT_POST => true, CURLOPT_POSTFIELDS => $body, CURLOPT_HTTPHEADER => ['Content-Type: application/x-www-form-urlencoded']]);
+        }
+        curl_multi_add_handle($multi, $h);
+        $active[(int) $h] = [$h, $tag, microtime(true)];
+    };
+    $add("$site/", null, 'home');
+    $inFlight = 0;
+    while ($next < count($requests) || $inFlight > 0) {
+        while ($inFlight < $concurrency && $next < count($requests)) {
+            $add($requests[$next]['url'], $requests[$next]['body'], 'load');
+            if ($onSent) {
+                $onSent($next);
+            }
+            $next++;
+            $inFlight++;
+        }
+        curl_multi_exec($multi, $running);
+        curl_multi_select($multi, 0.05);
+        while ($info = curl_multi_info_read($multi)) {
+            $h = $info['handle'];
+            [, $tag, $t0] = $active[(int) $h];
+            unset($active[(int) $h]);
+            $elapsed = microtime(true) - $t0;
+            $code = (int) curl_getinfo($h, CURLINFO_RESPONSE_CODE);
+            curl_multi_remove_handle($multi, $h);
+            curl_close($h);
+            if ($tag === 'home') {
+                $home[] = $elapsed;
+                if ($next < count($requests) || $inFlight > 1) {
+                    $add("$site/", null, 'home');
+                }
+                continue;
+            }
+            $inFlight--;
+            $statuses[$code] = ($statuses[$code] ?? 0) + 1;
+            $times[] = $elapsed;
+        }
+    }
+    foreach ($active as [$h]) {
+        curl_multi_remove_handle($multi, $h);
+        curl_close($h);
+    }
+    curl_multi_close($multi);
+    ksort($statuses);
+    return ['statuses' => $statuses, 'times' => $times, 'home' => $home, 'seconds' => microtime(true) - $start];
+}
+
+/** @return list<float> */
+function idleHome(string $site, int $n): array
+{
+    $times = [];
+    for ($i = 0; $i < $n; $i++) {
+        $t0 = microtime(true);
+        file_get_contents("$site/");
+        $times[] = microtime(true) - $t0;
+    }
+    return $times;
+}
+
+/** Tags for contact $i in round $round: 1–3 of the 125 seed tags, changing between rounds. */
+function tagsFor(int $i, int $round): array
+{
+    return array_values(array_unique([(string) (1 + ($i + $round) % 5), (string) (6 + ($i * 7 + $round * 3) % 20)]));
+}
+
+/**
+ * One burst: contacts $first…, `add` each, the CRM changes every contact's tags, `update` each.
+ *
+ * @return array<string, mixed>
+ */
+function burst(mysqli $db, string $site, string $emulator, string $key, int $first, int $contacts, int $concurrency, bool $async, int $drainCap, float $limit): array
+{
+    $ids = range($first, $first + $contacts - 1);
+    $seed = [];
+    foreach ($ids as $i => $id) {
+        $seed[(string) $id] = ['email' => "b$id@burst.example", 'first_name' => "B$id", 'last_name' => 'Burst', 'phone' => '', 'fields' => [], 'tags' => tagsFor($i, 1)];
+    }
+    http('POST', "$emulator/_emulator/contacts/activecampaign", ['contacts' => $seed]);
+    $calls0 = count(http('GET', "$emulator/_emulator/calls?crm=activecampaign"));
+
+    $requests = [];
+    foreach (['add', 'update'] as $action) {
+        foreach ($ids as $id) {
+            $requests[] = [
+                'url' => "$site/?" . http_build_query(['wpf_action' => $action, 'access_key' => $key, 'async' => $async ? null : 'false']),
+                'body' => http_build_query(['contact' => ['id' => (string) $id, 'email' => "b$id@burst.example"]]),
+            ];
+        }
+    }
+    // Halfway, the CRM changes every contact's tags: the final state the users must reach.
+    $final = [];
+    foreach ($ids as $i => $id) {
+        $final[(string) $id] = ['tags' => tagsFor($i, 2)] + $seed[(string) $id];
+    }
+    $onSent = static function (int $n) use ($contacts, $emulator, $final): void {
+        if ($n === $contacts) {
+            http('POST', "$emulator/_emulator/contacts/activecampaign", ['contacts' => $final]);
+        }
+    };
+    $t0 = microtime(true);
+    $load = blast($site, $requests, $concurrency, $onSent);
+
+    // The drain: until nothing of this burst waits or runs (bounded).
+    $drainStart = microtime(true);
+    $range = sprintf("contact_id BETWEEN '%d' AND '%d'", $first, $first + $contacts - 1);
+    while (microtime(true) - $drainStart < $drainCap) {
+        $left = (int) $db->query("SELECT COUNT(*) FROM wp_crmhook_queue WHERE status IN ('queued', 'running') AND $range")->fetch_row()[0];
+        if ($left === 0) {
+            break;
+        }
+        sleep(1);
+    }
+    $drained = microtime(true);
+    $queue = [];
+    foreach ($db->query("SELECT status, COUNT(*) FROM wp_crmhook_queue WHERE $range GROUP BY status")->fetch_all() as [$status, $n]) {
+        $queue[$status] = (int) $n;
+    }
+
+    $calls = array_slice(http('GET', "$emulator/_emulator/calls?crm=activecampaign"), $calls0);
+    $fetches = 0;
+    $limited = 0;
+    $fetchTimes = [];
+    foreach ($calls as $c) {
+        if ($c['method'] === 'GET' && preg_match('#^/api/3/contacts/(\d+)$#', $c['path'], $m) && (int) $m[1] >= $first && (int) $m[1] < $first + $contacts) {
+            if (!empty($c['limited'])) {
+                $limited++;
+            } else {
+                $fetches++;
+                $fetchTimes[] = $c['time'];
+            }
+        }
+    }
+    sort($fetchTimes);
+    $rate = count($fetchTimes) > 1 ? (count($fetchTimes) - 1) / max(0.001, end($fetchTimes) - $fetchTimes[0]) : 0.0;
+
+    $users = $db->query("SELECT user_email, COUNT(*) FROM wp_users WHERE user_email LIKE 'b%@burst.example' AND CAST(SUBSTRING(user_email, 2) AS UNSIGNED) BETWEEN $first AND " . ($first + $contacts - 1) . ' GROUP BY user_email')->fetch_all();
+    $once = count(array_filter($users, static fn ($u) => (int) $u[1] === 1));
+    $dupes = count($users) - $once;
+
+    // Tags: ActiveCampaign's are stored as names.
+    $names = [];
+    foreach (json_decode((string) file_get_contents(__DIR__ . '/../tests/fixtures/crm/seed.json'), true)['crms']['activecampaign']['tags'] as $id => $name) {
+        $names[(string) $id] = $name;
+    }
+    $right = 0;
+    $rows = $db->query("SELECT u.user_email, m.meta_value FROM wp_users u JOIN wp_usermeta m ON m.user_id = u.ID AND m.meta_key = 'activecampaign_tags' WHERE u.user_email LIKE 'b%@burst.example'")->fetch_all();
+    $stored = [];
+    foreach ($rows as [$email, $value]) {
+        $stored[$email] = (array) unserialize($value);
+    }
+    foreach ($ids as $id) {
+        $want = array_map(static fn ($t) => $names[$t] ?? $t, $final[(string) $id]['tags']);
+        $have = $stored["b$id@burst.example"] ?? null;
+        if ($have !== null) {
+            sort($want);
+            sort($have);
+            $right += $want === $have ? 1 : 0;
+        }
+    }
+
+    return [
+        'statuses' => $load['statuses'], 'p50' => pct($load['times'], 50), 'p99' => pct($load['times'], 99),
+        'home' => median($load['home']), 'home_n' => count($load['home']), 'load_seconds' => $load['seconds'],
+        'drain_seconds' => $drained - $t0, 'queue' => $queue, 'fetches' => $fetches, 'limited' => $limited,
+        'rate' => $rate, 'rate_share' => $rate / $limit, 'users_once' => $once, 'users_dup' => $dupes, 'tags_right' => $right,
+    ];
+}
+
+// ---- the run ---------------------------------------------------------------------------------
+
+http('POST', "$emulator/_emulator/reset");
+http('POST', "$emulator/_emulator/limits", ['crm' => 'activecampaign']);
+http('POST', "$emulator/_emulator/faults", ['crm' => 'activecampaign', 'path' => '/', 'mode' => 'delay', 'delay_ms' => $latency]);
+foreach (["DELETE m FROM wp_usermeta m JOIN wp_users u ON u.ID = m.user_id WHERE u.user_email LIKE '%@burst.example'",
+    "DELETE c FROM wp_crmhook_contacts c JOIN wp_users u ON u.ID = c.user_id WHERE u.user_email LIKE '%@burst.example'",
+    "DELETE FROM wp_users WHERE user_email LIKE '%@burst.example'", 'DELETE FROM wp_crmhook_queue', 'DELETE FROM wp_crmhook_budget'] as $sql) {
+    $db->query($sql);
+}
+
+printf("burst: %d contacts x 2 webhooks, %d at once; ActiveCampaign stand-in at %d ms and %.0f calls/s\n", $contacts, $concurrency, $latency, $limit);
+$idle = median(idleHome($site, 30));
+$floorRequests = array_fill(0, 2 * $contacts, ['url' => "$site/wp-admin/admin-ajax.php", 'body' => null]);
+$floor = blast($site, $floorRequests, $concurrency);
+$queued = burst($db, $site, $emulator, $key, 100001, $contacts, $concurrency, true, $drainCap, $limit);
+$sync = getenv('SYNC') === '0' ? null : burst($db, $site, $emulator, $key, 200001, $contacts, $concurrency, false, $drainCap, $limit);
+$sync = $sync ?? array_merge(array_fill_keys(array_keys($queued), 0), ['statuses' => [], 'queue' => [], 'home' => NAN, 'p50' => NAN, 'p99' => NAN]);
+http('DELETE', "$emulator/_emulator/faults");
+http('DELETE', "$emulator/_emulator/limits");
+
+$fmt = static fn (array $s) => implode(' ', array_map(static fn ($k, $v) => "$k:$v", array_keys($s), $s));
+$floorHome = median($floor['home']);
+printf("\nhome page median: idle %.3f s | during %d bare requests (floor) %.3f s (n=%d, their p50 %.3f s)\n", $idle, count($floorRequests), $floorHome, count($floor['home']), pct($floor['times'], 50));
+printf("%-34s %-28s %-28s %s\n", '', 'queue (automatic mode)', 'sync (async=false)', 'target');
+$row = static function (string $name, string $a, string $b, string $target): void {
+    printf("%-34s %-28s %-28s %s\n", $name, $a, $b, $target);
+};
+$row('answers', $fmt($queued['statuses']), $fmt($sync['statuses']), 'all 2xx');
+$row('answer p50 / p99', sprintf('%.3f / %.3f s', $queued['p50'], $queued['p99']), sprintf('%.3f / %.3f s', $sync['p50'], $sync['p99']), 'p99 <= 1 s');
+$row('home page median during burst', sprintf('%.3f s = %.2fx floor', $queued['home'], $queued['home'] / $floorHome), sprintf('%.3f s = %.2fx floor', $sync['home'], $sync['home'] / $floorHome), '<= 1.5x floor');
+$row('burst sent in', sprintf('%.1f s', $queued['load_seconds']), sprintf('%.1f s', $sync['load_seconds']), '');
+$row('all processed after', sprintf('%.1f s', $queued['drain_seconds']), sprintf('%.1f s', $sync['drain_seconds']), '');
+$row('jobs by status', $fmt($queued['queue']) ?: '-', $fmt($sync['queue']) ?: '-', 'all done');
+$row('users exactly once (of ' . $contacts . ')', sprintf('%d (dup %d)', $queued['users_once'], $queued['users_dup']), sprintf('%d (dup %d)', $sync['users_once'], $sync['users_dup']), "$contacts, dup 0");
+$row('contact fetches (429s)', sprintf('%d = %.2fx (%d)', $queued['fetches'], $queued['fetches'] / $contacts, $queued['limited']), sprintf('%d = %.2fx (%d)', $sync['fetches'], $sync['fetches'] / $contacts, $sync['limited']), '<= 1.1x');
+$row('tags = CRM final state', sprintf('%d of %d', $queued['tags_right'], $contacts), sprintf('%d of %d', $sync['tags_right'], $contacts), "$contacts");
+$row('fetch rate (of the 5/s limit)', sprintf('%.2f/s = %.0f%%', $queued['rate'], 100 * $queued['rate_share']), sprintf('%.2f/s = %.0f%%', $sync['rate'], 100 * $sync['rate_share']), '>= 70%');
