@@ -37,17 +37,6 @@ final class ClientsTest extends E2ETestCase
         return $crm === 'fluentcrm' ? ['level' => 'membership_level', 'password' => 'wp_password'][$which] : ['level' => '12', 'password' => '14'][$which];
     }
 
-    /** Runs a call that must fail with CrmException; returns [code, message]. */
-    private function failing(callable $call): array
-    {
-        try {
-            $call();
-        } catch (\CrmHook\CrmException $e) {
-            return [$e->getCode(), $e->getMessage()];
-        }
-        $this->fail('no CrmHook\CrmException');
-    }
-
     /** @dataProvider crms */
     public function testFetchContactIsNormalized(string $crm): void
     {

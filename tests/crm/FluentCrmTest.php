@@ -27,17 +27,6 @@ final class FluentCrmTest extends E2ETestCase
         return array_merge(['crm' => 'fluentcrm', 'api_url' => self::$emulator . '/fluentcrm'] + self::$credentials['fluentcrm'], $override);
     }
 
-    /** @return array{int, string} code and message of the CrmException the call throws */
-    private function failing(callable $call): array
-    {
-        try {
-            $call();
-        } catch (\CrmHook\CrmException $e) {
-            return [$e->getCode(), $e->getMessage()];
-        }
-        $this->fail('no CrmHook\CrmException');
-    }
-
     /** @return array<mixed> */
     private function capture(string $name): array
     {

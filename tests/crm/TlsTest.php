@@ -53,15 +53,10 @@ final class TlsTest extends E2ETestCase
         return crmhook_fetch_contact($config, '1001');
     }
 
-    /** @return array{int, string} */
+    /** @return array{int, string} The refusal's code and message. */
     private function refused(int $offset): array
     {
-        try {
-            $this->fetch($offset);
-        } catch (\CrmHook\CrmException $e) {
-            return [$e->getCode(), $e->getMessage()];
-        }
-        $this->fail('the certificate was accepted');
+        return $this->failing(fn () => $this->fetch($offset));
     }
 
     public function testAPrivateCaWorksOnceCrmhookCaFileNamesIt(): void

@@ -193,6 +193,21 @@ abstract class E2ETestCase extends TestCase
         return $answers;
     }
 
+    /**
+     * Runs a CRM call that must fail with CrmHook\CrmException.
+     *
+     * @return array{int, string} Its code and message.
+     */
+    protected function failing(callable $call): array
+    {
+        try {
+            $call();
+        } catch (\CrmHook\CrmException $e) {
+            return [$e->getCode(), $e->getMessage()];
+        }
+        $this->fail('no CrmHook\CrmException');
+    }
+
     // ---- the emulator --------------------------------------------------------------------
 
     /** @return array<mixed> */
