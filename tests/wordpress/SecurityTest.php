@@ -42,7 +42,7 @@ final class SecurityTest extends TestCase
     private function useKit(array $extra = []): void
     {
         $credentials = json_decode((string) file_get_contents(dirname(__DIR__) . '/fixtures/crm/seed.json'), true)['credentials']['kit'];
-        CrmHook_Settings::update(['crm' => 'kit', 'api_url' => self::$emulator . '/kit', 'ck_update_tag' => '', 'ck_import_tag' => '', 'ck_update_rule' => '', 'ck_import_rule' => ''] + $extra + $credentials);
+        CrmHook_Settings::update(array_merge(['crm' => 'kit', 'api_url' => self::$emulator . '/kit', 'ck_update_tag' => '', 'ck_import_tag' => '', 'ck_update_rule' => '', 'ck_import_rule' => ''], $credentials, $extra));
     }
 
     private function emulator(string $method, string $path, ?array $body = null): void
@@ -119,6 +119,47 @@ final class SecurityTest extends TestCase
         $this->assertFalse($bad['ok']);
         $this->assertStringContainsString('no field "return_pass"', $bad['message']);
         $this->assertStringContainsString('wp_password', $bad['message'], 'names the fields it has');
+    }
+
+    /** @return array<string, mixed> Kit's rules as the emulator holds them. */
+    private function kitRules(): array
+    {
+        $answer = wp_remote_get(self::$emulator . '/_emulator/rules');
+        return (array) (json_decode((string) wp_remote_retrieve_body($answer), true)['kit'] ?? []);
+    }
+
+    public function testDeactivationDeletesTheKitRulesAndActivationRegistersThemAgain(): void
+    {
+        $this->useKit(['ck_update_tag' => '5', 'ck_import_tag' => '6']);
+        CrmHook_Admin::register_rules();
+        $this->assertCount(2, $this->kitRules());
+        $this->assertNotSame('', CrmHook_Settings::get('ck_update_rule'));
+
+        CrmHook_Plugin::deactivate();
+        $this->assertSame([], $this->kitRules(), 'no rule keeps calling a deactivated site');
+        $this->assertSame('', CrmHook_Settings::get('ck_update_rule'));
+        $this->assertSame('5', CrmHook_Settings::get('ck_update_tag'), 'the chosen tags stay');
+
+        CrmHook_Plugin::on_activation();
+        $rules = $this->kitRules();
+        $this->assertCount(2, $rules);
+        $this->assertNotSame('', CrmHook_Settings::get('ck_import_rule'));
+        CrmHook_Plugin::deactivate();
+    }
+
+    public function testANewAccessKeyReRegistersTheRulesWithIt(): void
+    {
+        $this->useKit(['ck_update_tag' => '5', 'ck_import_tag' => '']);
+        CrmHook_Admin::register_rules();
+        $old = (string) CrmHook_Settings::get('access_key');
+        CrmHook_Settings::update(['access_key' => crmhook_generate_access_key()]);
+        CrmHook_Admin::register_rules();
+        $targets = wp_json_encode($this->kitRules());
+        $this->assertStringContainsString((string) CrmHook_Settings::get('access_key'), $targets);
+        $this->assertStringNotContainsString($old, $targets);
+        $this->assertCount(1, $this->kitRules(), 'the old rule was deleted, not left beside the new one');
+        CrmHook_Settings::update(['access_key' => $old]);
+        CrmHook_Plugin::deactivate();
     }
 
     public function testPrivilegedUsersAreJudgedOnTheExtensionsListPlusTheFilter(): void

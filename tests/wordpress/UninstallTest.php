@@ -48,7 +48,7 @@ final class UninstallTest extends TestCase
         CrmHook_Contacts::link('keap', '78', $id);
         update_user_meta($id, 'infusionsoft_tags', ['1']);
         update_user_meta($id, 'unrelated_meta', 'stays');
-        CrmHook_Settings::update(['delete_data_on_uninstall' => true]);
+        CrmHook_Settings::update(['delete_data_on_uninstall' => true, 'delete_shared_meta_on_uninstall' => true]);
 
         $this->uninstall();
 
@@ -57,5 +57,19 @@ final class UninstallTest extends TestCase
         $this->assertSame('', get_user_meta($id, 'infusionsoft_contact_id', true));
         $this->assertSame('', get_user_meta($id, 'infusionsoft_tags', true));
         $this->assertSame('stays', get_user_meta($id, 'unrelated_meta', true));
+    }
+
+    public function testTheLinksAndTagsWpFusionSharesStayUnlessTheOwnerTickedThemToo(): void
+    {
+        $id = wp_insert_user(['user_login' => 'shared' . wp_rand(), 'user_email' => wp_rand() . '@example.com', 'user_pass' => 'x']);
+        CrmHook_Contacts::link('keap', '79', $id);
+        update_user_meta($id, 'infusionsoft_tags', ['1']);
+        CrmHook_Settings::update(['delete_data_on_uninstall' => true, 'delete_shared_meta_on_uninstall' => false]);
+
+        $this->uninstall();
+
+        $this->assertFalse($this->tableExists(), "crmhook's own data goes");
+        $this->assertSame('79', get_user_meta($id, 'infusionsoft_contact_id', true), 'the meta WP Fusion reads stays');
+        $this->assertSame(['1'], get_user_meta($id, 'infusionsoft_tags', true));
     }
 }

@@ -34,7 +34,7 @@ require_once __DIR__ . '/includes/class-crmhook-endpoint.php';
 require_once __DIR__ . '/includes/class-crmhook-admin.php';
 require_once __DIR__ . '/includes/class-crmhook-plugin.php';
 
-register_activation_hook( __FILE__, array( 'CrmHook_Plugin', 'activate' ) );
+register_activation_hook( __FILE__, array( 'CrmHook_Plugin', 'on_activation' ) );
 register_deactivation_hook( __FILE__, array( 'CrmHook_Plugin', 'deactivate' ) );
 
 CrmHook_Plugin::boot();

@@ -20,9 +20,11 @@ require_once __DIR__ . '/includes/class-crmhook-throttle.php';
 require_once __DIR__ . '/includes/class-crmhook-queue.php';
 
 global $wpdb;
-foreach ( CrmHook_Settings::META_SLUGS as $crmhook_slug ) {
-	// The links and tags this plugin wrote; other plugins' meta is left alone.
-	$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->usermeta} WHERE meta_key IN (%s, %s)", $crmhook_slug . '_contact_id', $crmhook_slug . '_tags' ) );
+if ( ! empty( $crmhook_settings['delete_shared_meta_on_uninstall'] ) ) {
+	// The links and tags, under the names WP Fusion uses too: only when the owner said so.
+	foreach ( CrmHook_Settings::META_SLUGS as $crmhook_slug ) {
+		$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->usermeta} WHERE meta_key IN (%s, %s)", $crmhook_slug . '_contact_id', $crmhook_slug . '_tags' ) );
+	}
 }
 delete_metadata( 'user', 0, CrmHook_Contacts::CREATED_FROM_META, '', true );
 CrmHook_Contacts::drop();

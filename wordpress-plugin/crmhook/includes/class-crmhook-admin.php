@@ -110,13 +110,14 @@ final class CrmHook_Admin {
 		$roles                = array_keys( wp_roles()->roles );
 		$new['allowed_roles'] = array_values( array_intersect( array_map( 'sanitize_key', (array) ( $input['allowed_roles'] ?? array() ) ), $roles ) );
 
-		$new['return_password_field']     = sanitize_text_field( (string) ( $input['return_password_field'] ?? '' ) );
-		$new['send_welcome_email']        = ! empty( $input['send_welcome_email'] );
-		$new['update_existing_passwords'] = ! empty( $input['update_existing_passwords'] );
-		$mode                             = (string) ( $input['queue_mode'] ?? 'auto' );
-		$new['queue_mode']                = in_array( $mode, CrmHook_Endpoint::MODES, true ) ? $mode : 'auto';
-		$new['async']                     = false; // Replaced by queue_mode ("always in the background").
-		$new['delete_data_on_uninstall']  = ! empty( $input['delete_data_on_uninstall'] );
+		$new['return_password_field']           = sanitize_text_field( (string) ( $input['return_password_field'] ?? '' ) );
+		$new['send_welcome_email']              = ! empty( $input['send_welcome_email'] );
+		$new['update_existing_passwords']       = ! empty( $input['update_existing_passwords'] );
+		$mode                                   = (string) ( $input['queue_mode'] ?? 'auto' );
+		$new['queue_mode']                      = in_array( $mode, CrmHook_Endpoint::MODES, true ) ? $mode : 'auto';
+		$new['async']                           = false; // Replaced by queue_mode ("always in the background").
+		$new['delete_data_on_uninstall']        = ! empty( $input['delete_data_on_uninstall'] );
+		$new['delete_shared_meta_on_uninstall'] = ! empty( $input['delete_shared_meta_on_uninstall'] );
 
 		$map = array();
 		foreach ( (array) ( $input['field_map'] ?? array() ) as $row ) {
@@ -131,7 +132,10 @@ final class CrmHook_Admin {
 		$new['ck_update_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_update_tag'] ?? '' ) );
 		$new['ck_import_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_import_tag'] ?? '' ) );
 		if ( CrmHook_Plugin::extension_loaded() && in_array( $new['crm'], array( 'convertkit', 'kit' ), true ) ) {
-			$new = self::sync_rules( $old, $new );
+			// WordPress may sanitize twice on the first save: the rules are synced once.
+			static $synced = null;
+			$new = $synced ?? self::sync_rules( $old, $new );
+			$synced = $new;
 		}
 		return $new;
 	}
@@ -171,10 +175,6 @@ final class CrmHook_Admin {
 	 * @return array<string, mixed>
 	 */
 	private static function sync_rules( array $old, array $new ): array {
-		static $done = null; // WordPress may sanitize twice on the first save.
-		if ( null !== $done ) {
-			return $done;
-		}
 		$config = array(
 			'crm'        => $new['crm'],
 			'api_url'    => $new['api_url'],
@@ -210,8 +210,44 @@ final class CrmHook_Admin {
 				self::settings_error( 'crmhook_rule_' . $which, $e->getMessage() );
 			}
 		}
-		$done = $new;
 		return $new;
+	}
+
+	/**
+	 * Deletes the ConvertKit/Kit rules in the CRM (deactivation): they would go on calling a
+	 * site that no longer answers. The chosen tags stay, so activation can register them again.
+	 */
+	public static function unregister_rules(): void {
+		$s = CrmHook_Settings::all();
+		if ( ! self::has_rules( $s ) || ( '' === $s['ck_update_rule'] && '' === $s['ck_import_rule'] ) ) {
+			return;
+		}
+		$none = self::sync_rules( $s, array_merge( $s, array( 'ck_update_tag' => '', 'ck_import_tag' => '' ) ) );
+		CrmHook_Settings::update( array( 'ck_update_rule' => $none['ck_update_rule'], 'ck_import_rule' => $none['ck_import_rule'] ) );
+	}
+
+	/**
+	 * Registers the rules for the chosen tags anew, with the current access key (activation,
+	 * and a regenerated key: a rule's target URL carries the key).
+	 */
+	public static function register_rules(): void {
+		self::unregister_rules();
+		$s = CrmHook_Settings::all();
+		if ( ! self::has_rules( $s ) ) {
+			return;
+		}
+		$from = array_merge( $s, array( 'ck_update_tag' => '', 'ck_import_tag' => '', 'ck_update_rule' => '', 'ck_import_rule' => '' ) );
+		$now  = self::sync_rules( $from, $s );
+		CrmHook_Settings::update( array( 'ck_update_rule' => $now['ck_update_rule'], 'ck_import_rule' => $now['ck_import_rule'] ) );
+	}
+
+	/**
+	 * True when the site's CRM is ConvertKit or Kit and the extension can reach it.
+	 *
+	 * @param array<string, mixed> $s Settings.
+	 */
+	private static function has_rules( array $s ): bool {
+		return CrmHook_Plugin::extension_loaded() && in_array( $s['crm'], array( 'convertkit', 'kit' ), true );
 	}
 
 	/**
@@ -223,6 +259,8 @@ final class CrmHook_Admin {
 		}
 		check_admin_referer( 'crmhook_regenerate_key' );
 		CrmHook_Settings::update( array( 'access_key' => crmhook_generate_access_key() ) );
+		// ConvertKit/Kit rules call URLs with the key in them: they are registered anew.
+		self::register_rules();
 		add_settings_error( 'crmhook', 'crmhook_key', __( 'A new access key was generated. Update the URLs in your CRM.', 'crmhook' ), 'updated' );
 		set_transient( 'settings_errors', get_settings_errors(), 30 );
 		wp_safe_redirect( admin_url( 'options-general.php?page=' . self::PAGE . '&settings-updated=1' ) );

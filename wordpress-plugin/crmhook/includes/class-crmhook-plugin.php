@@ -72,10 +72,26 @@ final class CrmHook_Plugin {
 	}
 
 	/**
-	 * Deactivation: the queue's cron fallback goes; the queue itself stays for reactivation.
+	 * The activation hook: the tables and the key, then the ConvertKit/Kit rules that
+	 * deactivation deleted (only those missing: a rule that is still there is kept).
+	 */
+	public static function on_activation(): void {
+		self::activate();
+		$s = CrmHook_Settings::all();
+		$missing = ( '' !== $s['ck_update_tag'] && '' === $s['ck_update_rule'] ) || ( '' !== $s['ck_import_tag'] && '' === $s['ck_import_rule'] );
+		if ( $missing ) {
+			CrmHook_Admin::register_rules();
+		}
+	}
+
+	/**
+	 * Deactivation: the queue's cron fallback goes, and so do the ConvertKit/Kit rules in the
+	 * CRM (they would keep calling a site that no longer answers). The queue, the settings and
+	 * the chosen tags stay for reactivation, which registers the rules again.
 	 */
 	public static function deactivate(): void {
 		CrmHook_Runner::unschedule();
+		CrmHook_Admin::unregister_rules();
 	}
 
 	/**

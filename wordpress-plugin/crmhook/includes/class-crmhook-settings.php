@@ -17,7 +17,8 @@ defined( 'ABSPATH' ) || exit;
  *   username: string, password: string, field_map: array<string, string>,
  *   username_format: string, allowed_roles: list<string>, return_password_field: string,
  *   send_welcome_email: bool, update_existing_passwords: bool, async: bool, queue_mode: string, queue_max_attempts: int, queue_backoff: int, queue_runners: int, ck_update_tag: string, ck_import_tag: string,
- *   ck_update_rule: string, ck_import_rule: string, delete_data_on_uninstall: bool
+ *   ck_update_rule: string, ck_import_rule: string, delete_data_on_uninstall: bool,
+ *   delete_shared_meta_on_uninstall: bool
  * }
  */
 final class CrmHook_Settings {
@@ -54,29 +55,30 @@ final class CrmHook_Settings {
 	 */
 	public static function defaults(): array {
 		return array(
-			'access_key'                => '',
-			'crm'                       => 'activecampaign',
-			'api_url'                   => '',
-			'api_key'                   => '',
-			'api_secret'                => '',
-			'username'                  => '',
-			'password'                  => '',
-			'field_map'                 => array(),
-			'username_format'           => 'email',
-			'allowed_roles'             => array(),
-			'return_password_field'     => '',
-			'send_welcome_email'        => false,
-			'update_existing_passwords' => false,
-			'async'                     => false,
-			'queue_mode'                => 'auto',
-			'queue_max_attempts'        => 8,
-			'queue_backoff'             => 5,
-			'queue_runners'             => 3,
-			'ck_update_tag'             => '',
-			'ck_import_tag'             => '',
-			'ck_update_rule'            => '',
-			'ck_import_rule'            => '',
-			'delete_data_on_uninstall'  => false,
+			'access_key'                      => '',
+			'crm'                             => 'activecampaign',
+			'api_url'                         => '',
+			'api_key'                         => '',
+			'api_secret'                      => '',
+			'username'                        => '',
+			'password'                        => '',
+			'field_map'                       => array(),
+			'username_format'                 => 'email',
+			'allowed_roles'                   => array(),
+			'return_password_field'           => '',
+			'send_welcome_email'              => false,
+			'update_existing_passwords'       => false,
+			'async'                           => false,
+			'queue_mode'                      => 'auto',
+			'queue_max_attempts'              => 8,
+			'queue_backoff'                   => 5,
+			'queue_runners'                   => 3,
+			'ck_update_tag'                   => '',
+			'ck_import_tag'                   => '',
+			'ck_update_rule'                  => '',
+			'ck_import_rule'                  => '',
+			'delete_data_on_uninstall'        => false,
+			'delete_shared_meta_on_uninstall' => false,
 		);
 	}
 
