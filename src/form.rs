@@ -89,19 +89,9 @@ impl<'a> Form<'a> {
         self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
     }
 
-    /// The first of `keys` that is present, with the key found.
-    pub fn get_any<'k>(&self, keys: &[&'k str]) -> Option<(&'k str, &str)> {
-        keys.iter().find_map(|k| self.get(k).map(|v| (*k, v)))
-    }
-
     /// Every pair, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
-    }
-
-    /// True when the form has no pairs.
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
     }
 }
 

@@ -29,7 +29,7 @@ pub(crate) struct Subscriber<'a> {
 }
 
 /// Reads the subscriber out of a ConvertKit or Kit webhook body.
-pub(crate) fn payload_from_json(_crm: Crm, body: JsonBody<'_>) -> Result<Payload, WebhookError> {
+pub(crate) fn payload_from_json(body: JsonBody<'_>) -> Result<Payload, WebhookError> {
     let mut payload = Payload::default();
     let subscriber = body.subscriber.unwrap_or_default();
     payload.contact_id = subscriber.id.or(body.subscriber_id).or(body.id).map(|t| t.0.into_owned());
@@ -223,7 +223,7 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Payload {
-        payload_from_json(Crm::ConvertKit, serde_json::from_str(json).unwrap()).unwrap()
+        payload_from_json(serde_json::from_str(json).unwrap()).unwrap()
     }
 
     #[test]

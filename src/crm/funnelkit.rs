@@ -9,16 +9,7 @@ use serde::Deserialize;
 use ureq::http::Method;
 
 use super::api::{fields_json, Api, CrmError, FieldObject, Loose};
-use super::Payload;
 use crate::contact::Contact;
-use crate::error::WebhookError;
-use crate::form::Form;
-
-/// FunnelKit's data carries nothing beyond the URL contract, which the webhook reads for
-/// every CRM; this is where a FunnelKit-only key would go.
-pub(crate) fn payload_from_form(_form: &Form<'_>) -> Result<Payload, WebhookError> {
-    Ok(Payload::default())
-}
 
 // ---------------------------------------------------------------------------------------
 // REST: `api_url` = the FunnelKit site, `/wp-json/autonami-app/`, HTTP Basic with a

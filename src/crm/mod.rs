@@ -127,16 +127,16 @@ impl Crm {
         match self {
             Crm::ActiveCampaign => activecampaign::payload_from_form(form),
             Crm::Keap => keap::payload_from_form(form),
-            Crm::FunnelKit => funnelkit::payload_from_form(form),
-            // ConvertKit, Kit and FluentCRM only send JSON; a form carries just the URL contract.
-            Crm::ConvertKit | Crm::Kit | Crm::FluentCrm => Ok(Payload::default()),
+            // FunnelKit's data is only the URL contract, which the webhook reads for every CRM;
+            // ConvertKit, Kit and FluentCRM only send JSON.
+            Crm::FunnelKit | Crm::ConvertKit | Crm::Kit | Crm::FluentCrm => Ok(Payload::default()),
         }
     }
 
     /// Reads this CRM's contact out of a JSON body.
     pub(crate) fn payload_from_json(self, body: JsonBody<'_>) -> Result<Payload, WebhookError> {
         match self {
-            Crm::ConvertKit | Crm::Kit => convertkit::payload_from_json(self, body),
+            Crm::ConvertKit | Crm::Kit => convertkit::payload_from_json(body),
             Crm::FluentCrm => fluentcrm::payload_from_json(body),
             Crm::ActiveCampaign | Crm::FunnelKit | Crm::Keap => Ok(Payload::default()),
         }
