@@ -324,6 +324,33 @@ if ! fpm2_running; then
 fi
 
 # ---- nginx -----------------------------------------------------------------------------------------
+# site_server PORT FPM_SOCKET: one web server of the site, WordPress's permalinks, PHP to that php-fpm.
+site_server() {
+  cat <<EOS
+    server {
+        listen 127.0.0.1:$1;
+        server_name 127.0.0.1;
+        root $WP_DIR;
+        index index.php;
+
+        location / {
+            try_files \$uri \$uri/ /index.php?\$args;
+        }
+
+        location ~ \.php\$ {
+            try_files \$uri =404;
+            fastcgi_pass unix:$2;
+            fastcgi_index index.php;
+            include $SITE_SCRIPTS/fastcgi_params;
+        }
+
+        location ~ /\. {
+            deny all;
+        }
+    }
+EOS
+}
+
 cat >"$NGINX_CONF" <<EOF
 # Written by scripts/site/up.sh. nginx of the crmhook harness: 127.0.0.1:$SITE_PORT only.
 user root;
@@ -351,50 +378,10 @@ http {
     uwsgi_temp_path $NGINX_DIR/tmp/uwsgi;
     scgi_temp_path $NGINX_DIR/tmp/scgi;
 
-    server {
-        listen 127.0.0.1:$SITE_PORT;
-        server_name 127.0.0.1;
-        root $WP_DIR;
-        index index.php;
-
-        location / {
-            try_files \$uri \$uri/ /index.php?\$args;
-        }
-
-        location ~ \.php\$ {
-            try_files \$uri =404;
-            fastcgi_pass unix:$FPM_SOCK;
-            fastcgi_index index.php;
-            include $SITE_SCRIPTS/fastcgi_params;
-        }
-
-        location ~ /\. {
-            deny all;
-        }
-    }
+$(site_server "$SITE_PORT" "$FPM_SOCK")
 
     # The second web server: the same site, served by the second php-fpm.
-    server {
-        listen 127.0.0.1:$SITE2_PORT;
-        server_name 127.0.0.1;
-        root $WP_DIR;
-        index index.php;
-
-        location / {
-            try_files \$uri \$uri/ /index.php?\$args;
-        }
-
-        location ~ \.php\$ {
-            try_files \$uri =404;
-            fastcgi_pass unix:$FPM2_SOCK;
-            fastcgi_index index.php;
-            include $SITE_SCRIPTS/fastcgi_params;
-        }
-
-        location ~ /\. {
-            deny all;
-        }
-    }
+$(site_server "$SITE2_PORT" "$FPM2_SOCK")
 }
 EOF
 
