@@ -234,7 +234,39 @@ pub(super) fn text_pairs_of(arr: &ZendHashTable, what: &str) -> Result<Vec<(Stri
     Ok(out)
 }
 
+/// Refuses a key the function does not read: a misspelt one (`default_rol`, `apikey`) would
+/// otherwise be ignored without a word.
+fn only_known_keys(arr: &ZendHashTable, what: &str, known: &[&str]) -> Result<(), Failure> {
+    for (key, _) in entries(arr) {
+        if !matches!(key, Key::Str(name) if known.iter().any(|k| k.as_bytes() == name)) {
+            return Err(Failure::Value(format!(
+                "unknown key \"{}\" in {what}: the known ones are {}",
+                crate::text::echo(&key.text()),
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The keys of `$crm`.
+const CRM_KEYS: [&str; 6] = ["crm", "api_url", "api_key", "api_secret", "username", "password"];
+
+/// The keys of `crmhook_map_contact`'s `$options`.
+const OPTION_KEYS: [&str; 9] = [
+    "field_map",
+    "username_format",
+    "default_role",
+    "allowed_roles",
+    "requested_role",
+    "return_password_field",
+    "roles",
+    "privileged_capabilities",
+    "update_existing_passwords",
+];
+
 pub(super) fn crm_config(arr: &ZendHashTable) -> Result<CrmConfig, Failure> {
+    only_known_keys(arr, "$crm", &CRM_KEYS)?;
     let text = |key: Fixed| string_of(arr, key, "$crm").map(|v| v.map(Cow::into_owned).unwrap_or_default());
     Ok(CrmConfig {
         crm: Some(Crm::from_slug(&text(Fixed::CRM)?)?),
@@ -318,6 +350,7 @@ impl plan::Roles for PhpRoles<'_> {
 }
 
 pub(super) fn options_from<'a>(arr: &'a ZendHashTable, roles: &'a PhpRoles<'a>) -> Result<PlanOptions<'a>, Failure> {
+    only_known_keys(arr, "$options", &OPTION_KEYS)?;
     let text = |key: Fixed| string_of(arr, key, "$options");
     let format_raw = text(Fixed::USERNAME_FORMAT)?.unwrap_or_default();
     let username_format = UsernameFormat::parse(&format_raw).ok_or_else(|| {

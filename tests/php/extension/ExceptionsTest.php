@@ -174,6 +174,24 @@ final class ExceptionsTest extends ExtensionTestCase
         $this->addToAssertionCount(3);
     }
 
+    public function testAMisspeltKeyIsAValueErrorNamingItAndTheKnownOnes(): void
+    {
+        try {
+            crmhook_map_contact(['id' => '1', 'email' => 'ann@example.com'], ['default_rol' => 'customer'], null);
+            $this->fail('a misspelt option was ignored');
+        } catch (\ValueError $e) {
+            $this->assertStringContainsString('unknown key "default_rol" in $options', $e->getMessage());
+            $this->assertStringContainsString('default_role', $e->getMessage(), 'names the known keys');
+        }
+        try {
+            crmhook_fetch_contact(['crm' => 'keap', 'apikey' => 'k'], '42');
+            $this->fail('a misspelt credential was ignored');
+        } catch (\ValueError $e) {
+            $this->assertStringContainsString('unknown key "apikey" in $crm', $e->getMessage());
+            $this->assertStringContainsString('api_key', $e->getMessage());
+        }
+    }
+
     public function testExceptionsAreDistinctClasses(): void
     {
         $this->assertFalse(is_a(WebhookException::class, CrmException::class, true));
