@@ -26,10 +26,10 @@ namespace {
      * limited, 502 a bad answer, 504 timeout; the message names the CRM and the step.
      *
      * @param array $crm
-     * @param string $contact_id
+     * @param mixed $contact_id
      * @return array
      */
-    function crmhook_fetch_contact(array $crm, string $contact_id): array {}
+    function crmhook_fetch_contact(array $crm, mixed $contact_id): array {}
 
     /**
      * The id of the CRM contact with this email, or null when there is none.
@@ -144,11 +144,11 @@ namespace {
      *
      * @param array $crm
      * @param string $event
-     * @param string $tag_id
+     * @param mixed $tag_id
      * @param string $target_url
      * @return string
      */
-    function crmhook_register_webhook(array $crm, string $event, string $tag_id, string $target_url): string {}
+    function crmhook_register_webhook(array $crm, string $event, mixed $tag_id, string $target_url): string {}
 
     /**
      * Removes a tag from a ConvertKit or Kit subscriber (the update tag after an `update`
@@ -157,11 +157,11 @@ namespace {
      * @throws \CrmHook\CrmException
      *
      * @param array $crm
-     * @param string $contact_id
-     * @param string $tag_id
+     * @param mixed $contact_id
+     * @param mixed $tag_id
      * @return void
      */
-    function crmhook_remove_tag(array $crm, string $contact_id, string $tag_id): void {}
+    function crmhook_remove_tag(array $crm, mixed $contact_id, mixed $tag_id): void {}
 
     /**
      * Deletes a ConvertKit or Kit automation rule.
@@ -169,10 +169,10 @@ namespace {
      * @throws \CrmHook\CrmException
      *
      * @param array $crm
-     * @param string $rule_id
+     * @param mixed $rule_id
      * @return void
      */
-    function crmhook_unregister_webhook(array $crm, string $rule_id): void {}
+    function crmhook_unregister_webhook(array $crm, mixed $rule_id): void {}
 
     /**
      * Writes fields (CRM field id → value) to a contact: the returned password, the username.
@@ -180,11 +180,11 @@ namespace {
      * @throws \CrmHook\CrmException
      *
      * @param array $crm
-     * @param string $contact_id
+     * @param mixed $contact_id
      * @param array $fields
      * @return void
      */
-    function crmhook_update_contact(array $crm, string $contact_id, array $fields): void {}
+    function crmhook_update_contact(array $crm, mixed $contact_id, array $fields): void {}
 
     /**
      * Compares an access key with the expected one in constant time. False when either is empty.

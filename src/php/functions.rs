@@ -12,7 +12,8 @@ use ext_php_rs::types::{ZendHashTable, Zval};
 use super::exceptions::{run, Failure, PhpResultOf};
 use super::ini::{call_settings, ini_max_body_bytes};
 use super::input::{
-    bytes_of, contact_from, crm_config, flag_of, flatten_form, header_key, options_from, roles_of, string_of, text_pairs_of, user_from,
+    bytes_of, contact_from, crm_config, flag_of, flatten_form, header_key, id_argument, options_from, roles_of, string_of, text_pairs_of,
+    user_from,
 };
 use super::interned::{find, Fixed};
 use super::output::{contact_array, list_array, pairs_array, plan_array, webhook_array};
@@ -157,8 +158,9 @@ pub fn crmhook_map_contact(
 /// @throws \CrmHook\CrmException 401 bad credentials, 404 not found (or deleted), 429 rate
 /// limited, 502 a bad answer, 504 timeout; the message names the CRM and the step.
 #[php_function]
-pub fn crmhook_fetch_contact(crm: &ZendHashTable, contact_id: String) -> PhpResultOf<ZBox<ZendHashTable>> {
+pub fn crmhook_fetch_contact(crm: &ZendHashTable, contact_id: &Zval) -> PhpResultOf<ZBox<ZendHashTable>> {
     run(|| {
+        let contact_id = id_argument(contact_id, "crmhook_fetch_contact", 2, "contact_id")?;
         let contact = crm::fetch_contact(&crm_config(crm)?, call_settings(), &contact_id)?;
         Ok(contact_array(&contact))
     })
@@ -176,8 +178,9 @@ pub fn crmhook_find_contact(crm: &ZendHashTable, email: String) -> PhpResultOf<O
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
-pub fn crmhook_update_contact(crm: &ZendHashTable, contact_id: String, fields: &ZendHashTable) -> PhpResultOf<()> {
+pub fn crmhook_update_contact(crm: &ZendHashTable, contact_id: &Zval, fields: &ZendHashTable) -> PhpResultOf<()> {
     run(|| {
+        let contact_id = id_argument(contact_id, "crmhook_update_contact", 2, "contact_id")?;
         let fields = text_pairs_of(fields, "$fields")?;
         Ok(crm::update_contact(&crm_config(crm)?, call_settings(), &contact_id, &fields)?)
     })
@@ -207,16 +210,22 @@ pub fn crmhook_list_fields(crm: &ZendHashTable) -> PhpResultOf<Option<ZBox<ZendH
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
-pub fn crmhook_register_webhook(crm: &ZendHashTable, event: String, tag_id: String, target_url: String) -> PhpResultOf<String> {
-    run(|| Ok(crm::register_webhook(&crm_config(crm)?, call_settings(), &event, &tag_id, &target_url)?))
+pub fn crmhook_register_webhook(crm: &ZendHashTable, event: String, tag_id: &Zval, target_url: String) -> PhpResultOf<String> {
+    run(|| {
+        let tag_id = id_argument(tag_id, "crmhook_register_webhook", 3, "tag_id")?;
+        Ok(crm::register_webhook(&crm_config(crm)?, call_settings(), &event, &tag_id, &target_url)?)
+    })
 }
 
 /// Deletes a ConvertKit or Kit automation rule.
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
-pub fn crmhook_unregister_webhook(crm: &ZendHashTable, rule_id: String) -> PhpResultOf<()> {
-    run(|| Ok(crm::unregister_webhook(&crm_config(crm)?, call_settings(), &rule_id)?))
+pub fn crmhook_unregister_webhook(crm: &ZendHashTable, rule_id: &Zval) -> PhpResultOf<()> {
+    run(|| {
+        let rule_id = id_argument(rule_id, "crmhook_unregister_webhook", 2, "rule_id")?;
+        Ok(crm::unregister_webhook(&crm_config(crm)?, call_settings(), &rule_id)?)
+    })
 }
 
 /// Removes a tag from a ConvertKit or Kit subscriber (the update tag after an `update`
@@ -224,8 +233,12 @@ pub fn crmhook_unregister_webhook(crm: &ZendHashTable, rule_id: String) -> PhpRe
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
-pub fn crmhook_remove_tag(crm: &ZendHashTable, contact_id: String, tag_id: String) -> PhpResultOf<()> {
-    run(|| Ok(crm::remove_tag(&crm_config(crm)?, call_settings(), &contact_id, &tag_id)?))
+pub fn crmhook_remove_tag(crm: &ZendHashTable, contact_id: &Zval, tag_id: &Zval) -> PhpResultOf<()> {
+    run(|| {
+        let contact_id = id_argument(contact_id, "crmhook_remove_tag", 2, "contact_id")?;
+        let tag_id = id_argument(tag_id, "crmhook_remove_tag", 3, "tag_id")?;
+        Ok(crm::remove_tag(&crm_config(crm)?, call_settings(), &contact_id, &tag_id)?)
+    })
 }
 
 /// Adds every exported function to the module (the macro must see them by their bare names).

@@ -138,6 +138,33 @@ pub(super) fn string_of<'a>(arr: &'a ZendHashTable, key: Fixed, what: &str) -> R
     }
 }
 
+/// An id argument, as a string or an integer: ConvertKit and Kit send ids as JSON numbers, so
+/// `crmhook_fetch_contact($crm, $payload['subscriber']['id'])` must work either way. Anything
+/// else is a TypeError worded like PHP's own.
+pub(super) fn id_argument(v: &Zval, function: &str, position: u8, name: &str) -> Result<String, Failure> {
+    let wrong =
+        |what: &str| Failure::Type(format!("{function}(): Argument #{position} (${name}) must be of type string|int, {what} given"));
+    if let Some(s) = v.zend_str() {
+        return utf8(s.as_bytes()).map(str::to_owned).ok_or_else(|| wrong("invalid UTF-8"));
+    }
+    if let Some(n) = v.long() {
+        return Ok(n.to_string());
+    }
+    Err(wrong(if v.is_null() {
+        "null"
+    } else if v.is_array() {
+        "array"
+    } else if v.is_bool() {
+        "bool"
+    } else if v.is_double() {
+        "float"
+    } else if v.is_object() {
+        "object"
+    } else {
+        "another type"
+    }))
+}
+
 /// `$arr[$key]` as raw bytes (the query and body may hold anything).
 pub(super) fn bytes_of<'a>(arr: &'a ZendHashTable, key: Fixed, what: &str) -> Result<&'a [u8], Failure> {
     match find(arr, key) {

@@ -174,6 +174,28 @@ final class ExceptionsTest extends ExtensionTestCase
         $this->addToAssertionCount(3);
     }
 
+    public function testIdsMayBeIntegersAsCrmsSendThemAndAnythingElseIsANamedTypeError(): void
+    {
+        // Nothing listens on port 1: the id was accepted when the call reaches the CRM.
+        $crm = ['crm' => 'kit', 'api_url' => 'http://127.0.0.1:1', 'api_key' => 'k'];
+        foreach ([1001, '1001'] as $id) {
+            try {
+                crmhook_fetch_contact($crm, $id);
+                $this->fail('nothing listens there');
+            } catch (CrmException $e) {
+                $this->assertStringContainsString('loading subscriber 1001', $e->getMessage());
+            }
+        }
+        foreach ([[1001], null, 1.5] as $wrong) {
+            try {
+                crmhook_remove_tag($crm, 1001, $wrong);
+                $this->fail('a ' . gettype($wrong) . ' tag id was accepted');
+            } catch (\TypeError $e) {
+                $this->assertMatchesRegularExpression('/^crmhook_remove_tag\(\): Argument #3 \(\$tag_id\) must be of type string\|int, (array|null|float) given$/', $e->getMessage());
+            }
+        }
+    }
+
     public function testAMisspeltKeyIsAValueErrorNamingItAndTheKnownOnes(): void
     {
         try {

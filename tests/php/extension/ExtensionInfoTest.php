@@ -23,14 +23,14 @@ final class ExtensionInfoTest extends ExtensionTestCase
         'crmhook_map_contact' => [['<required> array $contact', '<required> array $options', '<optional> ?array $user = null'], 'array'],
         'crmhook_privileged_capabilities' => [[], 'array'],
         'crmhook_check_api_url' => [['<required> string $api_url'], 'void'],
-        'crmhook_fetch_contact' => [['<required> array $crm', '<required> string $contact_id'], 'array'],
+        'crmhook_fetch_contact' => [['<required> array $crm', '<required> mixed $contact_id'], 'array'],
         'crmhook_find_contact' => [['<required> array $crm', '<required> string $email'], '?string'],
-        'crmhook_update_contact' => [['<required> array $crm', '<required> string $contact_id', '<required> array $fields'], 'void'],
+        'crmhook_update_contact' => [['<required> array $crm', '<required> mixed $contact_id', '<required> array $fields'], 'void'],
         'crmhook_list_tags' => [['<required> array $crm'], 'array'],
         'crmhook_list_fields' => [['<required> array $crm'], '?array'],
-        'crmhook_register_webhook' => [['<required> array $crm', '<required> string $event', '<required> string $tag_id', '<required> string $target_url'], 'string'],
-        'crmhook_unregister_webhook' => [['<required> array $crm', '<required> string $rule_id'], 'void'],
-        'crmhook_remove_tag' => [['<required> array $crm', '<required> string $contact_id', '<required> string $tag_id'], 'void'],
+        'crmhook_register_webhook' => [['<required> array $crm', '<required> string $event', '<required> mixed $tag_id', '<required> string $target_url'], 'string'],
+        'crmhook_unregister_webhook' => [['<required> array $crm', '<required> mixed $rule_id'], 'void'],
+        'crmhook_remove_tag' => [['<required> array $crm', '<required> mixed $contact_id', '<required> mixed $tag_id'], 'void'],
     ];
 
     /**
