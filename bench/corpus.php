@@ -86,3 +86,45 @@ function bench_options(): array
     return ['field_map' => $map, 'username_format' => 'email', 'default_role' => 'subscriber',
         'allowed_roles' => ['subscriber', 'customer'], 'requested_role' => null, 'return_password_field' => '15', 'roles' => $roles];
 }
+
+/**
+ * Times every side on every case, rounds interleaved and the order of the sides reversed on every
+ * other round, so the machine's noise falls on all sides alike.
+ *
+ * @param array<string, array<string, mixed>> $corpus     name => case
+ * @param array<string, callable>             $sides      side => fn(array $case)
+ * @param list<string>                        $order      the sides, in the order of even rounds
+ * @param array<string, int>                  $iterations name => calls per round
+ * @return array<string, array<string, list<float>>> name => side => ns per call, one per round
+ */
+function bench_interleaved(array $corpus, array $sides, array $order, array $iterations, int $rounds): array
+{
+    $ns = [];
+    for ($r = 0; $r < $rounds; $r++) {
+        foreach ($corpus as $name => $case) {
+            foreach ($r % 2 ? array_reverse($order) : $order as $side) {
+                $run = $sides[$side];
+                $t = hrtime(true);
+                for ($i = 0; $i < $iterations[$name]; $i++) {
+                    $run($case);
+                }
+                $ns[$name][$side][] = (hrtime(true) - $t) / $iterations[$name];
+            }
+        }
+    }
+    return $ns;
+}
+
+/** The median of a list of timings. */
+function bench_median(array $xs): float
+{
+    sort($xs);
+    return $xs[intdiv(count($xs), 2)];
+}
+
+/** "PHP 8.2.x, opcache on, JIT off": what a figure was measured on. */
+function bench_php(): string
+{
+    $jit = ini_get('opcache.jit') && ini_get('opcache.jit_buffer_size') ? ini_get('opcache.jit') : 'off';
+    return sprintf('PHP %s, opcache %s, JIT %s', PHP_VERSION, ini_get('opcache.enable_cli') ? 'on' : 'off', $jit);
+}

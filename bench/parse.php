@@ -118,30 +118,9 @@ foreach ($corpus as $name => $case) {
     $iterations[$name] = max(10, $n * 4);
 }
 
-$ns = [];
-for ($r = 0; $r < $rounds; $r++) {
-    foreach ($corpus as $name => $case) {
-        $order = array_keys($sides);
-        if ($r % 2) {
-            $order = array_reverse($order);
-        }
-        foreach ($order as $side) {
-            $run = $sides[$side];
-            $t = hrtime(true);
-            for ($i = 0; $i < $iterations[$name]; $i++) {
-                $run($case);
-            }
-            $ns[$name][$side][] = (hrtime(true) - $t) / $iterations[$name];
-        }
-    }
-}
-
-$median = static function (array $xs): float {
-    sort($xs);
-    return $xs[intdiv(count($xs), 2)];
-};
-printf("parse only: median of %d interleaved rounds (PHP %s, opcache %s, JIT %s)\n",
-    $rounds, PHP_VERSION, ini_get('opcache.enable_cli') ? 'on' : 'off', ini_get('opcache.jit') && ini_get('opcache.jit_buffer_size') ? ini_get('opcache.jit') : 'off');
+$ns = bench_interleaved($corpus, $sides, array_keys($sides), $iterations, $rounds);
+$median = 'bench_median';
+printf("parse only: median of %d interleaved rounds (%s)\n", $rounds, bench_php());
 printf("%-26s %13s %13s %8s %11s\n", 'webhook', 'extension ns', 'plain PHP ns', 'ratio', 'floor ns');
 foreach ($corpus as $name => $case) {
     [$e, $p, $f] = [$median($ns[$name]['extension']), $median($ns[$name]['plain PHP']), $median($ns[$name]['floor'])];

@@ -105,27 +105,9 @@ foreach ($corpus as $name => $case) {
 }
 
 $sides['floor'] = static fn (array $case): array => bench_floor($case['done']);
-$ns = [];
-for ($r = 0; $r < $rounds; $r++) {
-    foreach ($corpus as $name => $case) {
-        $order = $r % 2 ? ['plain PHP', 'floor', 'extension'] : ['extension', 'floor', 'plain PHP'];
-        foreach ($order as $side) {
-            $run = $sides[$side];
-            $t = hrtime(true);
-            for ($i = 0; $i < $iterations[$name]; $i++) {
-                $run($case);
-            }
-            $ns[$name][$side][] = (hrtime(true) - $t) / $iterations[$name];
-        }
-    }
-}
-
-$median = static function (array $xs): float {
-    sort($xs);
-    return $xs[intdiv(count($xs), 2)];
-};
-printf("parse + key check + map per webhook: median of %d interleaved rounds (PHP %s, opcache %s, JIT %s)\n",
-    $rounds, PHP_VERSION, ini_get('opcache.enable_cli') ? 'on' : 'off', ini_get('opcache.jit') && ini_get('opcache.jit_buffer_size') ? ini_get('opcache.jit') : 'off');
+$ns = bench_interleaved($corpus, $sides, ['extension', 'floor', 'plain PHP'], $iterations, $rounds);
+$median = 'bench_median';
+printf("parse + key check + map per webhook: median of %d interleaved rounds (%s)\n", $rounds, bench_php());
 printf("%-26s %14s %14s %8s %10s\n", 'webhook', 'extension ns', 'plain PHP ns', 'ratio', 'floor ns');
 $sum = ['extension' => 0.0, 'plain PHP' => 0.0, 'floor' => 0.0];
 foreach ($corpus as $name => $case) {

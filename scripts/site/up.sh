@@ -266,25 +266,30 @@ catch_workers_output = yes
 decorate_workers_output = no
 ; error_log and log_errors come from 90-crmhook-site.ini, as plain settings: WordPress may redirect them.
 EOF
-# Restart when the config or the .so changed: a running php-fpm keeps the extension it loaded.
-fpm_stamp="$(stamp_of "$FPM_CONF" "$PHP_INI_DIR"/*.ini; stat -L -c '%d:%i:%Y:%s' "$CRMHOOK_SO")"
-if fpm_running && [ "$(cat "$(stamp_file php-fpm)" 2>/dev/null)" != "$fpm_stamp" ]; then
-  say "php-fpm configuration or extension changed: restarting it"
-  stop_pid php-fpm "$FPM_PID" "$FPM_CONF"
-fi
-if ! fpm_running; then
-  say "starting php-fpm (8 workers, crmhook extension from $CRMHOOK_SO)"
-  rm -f "$FPM_PID" "$FPM_SOCK"
-  PHP_INI_SCAN_DIR="/etc/php/8.2/fpm/conf.d:$PHP_INI_DIR" setsid php-fpm8.2 -R -y "$FPM_CONF" \
-    -c /etc/php/8.2/fpm/php.ini </dev/null >>"$LOG_DIR/php-fpm.log" 2>&1 9>&- ||
-    { log_tail "$LOG_DIR/php-fpm.log"; die "php-fpm did not start"; }
-  for ((i = 0; i < 100; i++)); do
-    fpm_running && [ -S "$FPM_SOCK" ] && break
-    sleep 0.1
-  done
-  fpm_running && [ -S "$FPM_SOCK" ] || { log_tail "$LOG_DIR/php-fpm.log"; die "php-fpm did not start"; }
-  echo "$fpm_stamp" >"$(stamp_file php-fpm)"
-fi
+# start_fpm NAME CONF PID SOCK WHAT: starts one php-fpm master on CONF, restarting it when its config
+# or the .so changed (a running php-fpm keeps the extension it loaded). NAME names its stamp file.
+start_fpm() {
+  local name="$1" conf="$2" pid="$3" sock="$4" what="$5" stamp i
+  stamp="$(stamp_of "$conf" "$PHP_INI_DIR"/*.ini; stat -L -c '%d:%i:%Y:%s' "$CRMHOOK_SO")"
+  if our_pid "$pid" "$conf" >/dev/null && [ "$(cat "$(stamp_file "$name")" 2>/dev/null)" != "$stamp" ]; then
+    say "$name configuration or extension changed: restarting it"
+    stop_pid "$name" "$pid" "$conf"
+  fi
+  if ! our_pid "$pid" "$conf" >/dev/null; then
+    say "starting $name ($what)"
+    rm -f "$pid" "$sock"
+    PHP_INI_SCAN_DIR="/etc/php/8.2/fpm/conf.d:$PHP_INI_DIR" setsid php-fpm8.2 -R -y "$conf" \
+      -c /etc/php/8.2/fpm/php.ini </dev/null >>"$LOG_DIR/php-fpm.log" 2>&1 9>&- ||
+      { log_tail "$LOG_DIR/php-fpm.log"; die "$name did not start"; }
+    for ((i = 0; i < 100; i++)); do
+      our_pid "$pid" "$conf" >/dev/null && [ -S "$sock" ] && break
+      sleep 0.1
+    done
+    our_pid "$pid" "$conf" >/dev/null && [ -S "$sock" ] || { log_tail "$LOG_DIR/php-fpm.log"; die "$name did not start"; }
+    echo "$stamp" >"$(stamp_file "$name")"
+  fi
+}
+start_fpm php-fpm "$FPM_CONF" "$FPM_PID" "$FPM_SOCK" "8 workers, crmhook extension from $CRMHOOK_SO"
 
 # The second web server's php-fpm: its own master, pool and socket, the same PHP settings.
 cat >"$FPM2_CONF" <<EOF
@@ -304,24 +309,7 @@ pm.max_children = 4
 catch_workers_output = yes
 decorate_workers_output = no
 EOF
-fpm2_stamp="$(stamp_of "$FPM2_CONF" "$PHP_INI_DIR"/*.ini; stat -L -c '%d:%i:%Y:%s' "$CRMHOOK_SO")"
-if fpm2_running && [ "$(cat "$(stamp_file php-fpm-b)" 2>/dev/null)" != "$fpm2_stamp" ]; then
-  say "php-fpm b configuration or extension changed: restarting it"
-  stop_pid php-fpm-b "$FPM2_PID" "$FPM2_CONF"
-fi
-if ! fpm2_running; then
-  say "starting php-fpm b (4 workers: the second web server, on $SITE2_URL)"
-  rm -f "$FPM2_PID" "$FPM2_SOCK"
-  PHP_INI_SCAN_DIR="/etc/php/8.2/fpm/conf.d:$PHP_INI_DIR" setsid php-fpm8.2 -R -y "$FPM2_CONF" \
-    -c /etc/php/8.2/fpm/php.ini </dev/null >>"$LOG_DIR/php-fpm.log" 2>&1 9>&- ||
-    { log_tail "$LOG_DIR/php-fpm.log"; die "php-fpm b did not start"; }
-  for ((i = 0; i < 100; i++)); do
-    fpm2_running && [ -S "$FPM2_SOCK" ] && break
-    sleep 0.1
-  done
-  fpm2_running && [ -S "$FPM2_SOCK" ] || { log_tail "$LOG_DIR/php-fpm.log"; die "php-fpm b did not start"; }
-  echo "$fpm2_stamp" >"$(stamp_file php-fpm-b)"
-fi
+start_fpm php-fpm-b "$FPM2_CONF" "$FPM2_PID" "$FPM2_SOCK" "4 workers: the second web server, on $SITE2_URL"
 
 # ---- nginx -----------------------------------------------------------------------------------------
 # site_server PORT FPM_SOCKET: one web server of the site, WordPress's permalinks, PHP to that php-fpm.
