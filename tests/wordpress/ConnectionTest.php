@@ -193,6 +193,7 @@ final class ConnectionTest extends TestCase
         $this->save('activecampaign');
         $this->assertSame('Choose a CRM first.', $this->ajax(['crm' => 'hubspot'])['json']['data']['message']);
         $this->assertSame('ActiveCampaign needs an API URL.', $this->ajax(['crm' => 'activecampaign', 'api_url' => '', 'api_key' => 'k'])['json']['data']['message']);
+        $this->assertSame('FunnelKit needs the username of a user of that site.', $this->ajax(['crm' => 'funnelkit', 'api_url' => 'https://shop.example.com', 'username' => ' ', 'password' => 'p'])['json']['data']['message']);
         $plain = $this->ajax(['crm' => 'activecampaign', 'api_url' => 'http://acme.example.com', 'api_key' => 'k']);
         $this->assertStringContainsString('https://', $plain['json']['data']['message']);
         $this->assertSame([], $this->calls());

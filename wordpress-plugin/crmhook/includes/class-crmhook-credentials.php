@@ -216,7 +216,6 @@ final class CrmHook_Credentials {
 			'password'   => '',
 		);
 		$labels     = array(
-			'username'   => __( 'username', 'crmhook' ),
 			'api_key'    => __( 'API key', 'crmhook' ),
 			'api_secret' => __( 'API secret', 'crmhook' ),
 			'password'   => __( 'application password', 'crmhook' ),
@@ -227,6 +226,10 @@ final class CrmHook_Credentials {
 				$typed = sanitize_text_field( $typed );
 			} elseif ( '' === $typed && $same_place ) {
 				$typed = (string) $saved[ $key ];
+			}
+			if ( '' === $typed && 'username' === $key ) {
+				/* translators: %s: CRM name */
+				return sprintf( __( '%s needs the username of a user of that site.', 'crmhook' ), $name );
 			}
 			if ( '' === $typed ) {
 				/* translators: 1: CRM name, 2: what is missing (API key, application password…) */
