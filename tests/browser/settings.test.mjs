@@ -216,3 +216,39 @@ test('switching CRM says what saving clears; ActiveCampaign typed over a saved K
   await page.waitForSelector('#crmhook-test-result.crmhook-ok, #crmhook-test-result.crmhook-fail');
   assert.match(await page.textContent('#crmhook-test-result'), /^Connected to ActiveCampaign/);
 });
+
+test('without JavaScript every field shows and saving still never hands one CRM\'s URL or key to another', async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+  const plain = await context.newPage();
+  plain.setDefaultTimeout(15000);
+  try {
+    await plain.goto(`${site}/wp-login.php`);
+    await plain.fill('#user_login', 'admin');
+    await plain.fill('#user_pass', password);
+    await Promise.all([plain.waitForURL(/wp-admin/), plain.click('#wp-submit')]);
+    await plain.goto(`${site}/wp-admin/options-general.php?page=crmhook`);
+    for (const field of ['#crmhook-username', '#crmhook-api_key', '#crmhook-api_secret', '#crmhook-password']) {
+      assert.ok(await plain.locator(field).isVisible(), `${field} shows without JavaScript`);
+    }
+    assert.equal(await plain.inputValue('#crmhook-crm'), 'activecampaign');
+    assert.equal(await plain.inputValue('#crmhook-api-url'), `${emulator}/activecampaign`, 'pre-filled, as saved');
+
+    // Keap picked, its key typed, ActiveCampaign's URL left in the field: the server drops it.
+    await plain.selectOption('#crmhook-crm', 'keap');
+    await plain.fill('#crmhook-api_key', 'keap-test-key');
+    await Promise.all([plain.waitForNavigation(), plain.click('#submit')]);
+    assert.equal(await plain.inputValue('#crmhook-crm'), 'keap');
+    assert.equal(await plain.inputValue('#crmhook-api-url'), '', 'ActiveCampaign\'s URL was not kept for Keap');
+    assert.match(await plain.textContent('.wrap'), /API URL of ActiveCampaign was not kept/);
+    assert.match(await plain.textContent('#crmhook-builder-intro'), /Send HTTP Post/);
+
+    // Back to ActiveCampaign, typed in full, for whoever runs next.
+    await plain.selectOption('#crmhook-crm', 'activecampaign');
+    await plain.fill('#crmhook-api-url', `${emulator}/activecampaign`);
+    await plain.fill('#crmhook-api_key', 'ac-test-key');
+    await Promise.all([plain.waitForNavigation(), plain.click('#submit')]);
+    assert.equal(await plain.inputValue('#crmhook-crm'), 'activecampaign');
+  } finally {
+    await context.close();
+  }
+});
