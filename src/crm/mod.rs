@@ -552,7 +552,8 @@ pub struct ContactPage {
     /// offset or page number for the CRMs that count, the CRM's own token for Kit and Keap.
     pub next: Option<String>,
     /// How many contacts carry the tag in all, where the CRM says (ActiveCampaign, ConvertKit,
-    /// Kit, FluentCRM; FunnelKit when its answer carries `total_count`; never Keap).
+    /// FluentCRM; Kit on the first page; FunnelKit when its answer carries `total_count`; never
+    /// Keap).
     pub total: Option<u64>,
 }
 

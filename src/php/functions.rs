@@ -200,7 +200,8 @@ pub fn crmhook_list_tags(crm: &ZendHashTable) -> PhpResultOf<ZBox<ZendHashTable>
 /// Pass `$cursor = null` for the first page, then each answer's `next` until it is null. The
 /// cursor is opaque (an offset or page number for most CRMs, the CRM's own token for Kit and
 /// Keap): only pass back one this function returned. `total` is how many contacts carry the tag
-/// in all where the CRM says (null for Keap, and for FunnelKit when its answer has no count).
+/// in all where the CRM says (null for Keap, for Kit after the first page, and for FunnelKit
+/// when its answer has no count).
 /// `email` is null where the listing does not name it (ConvertKit v3): load the contact for it.
 /// Pages hold up to 100 contacts (ConvertKit v3: 50).
 ///
