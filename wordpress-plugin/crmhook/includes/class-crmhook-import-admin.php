@@ -206,7 +206,7 @@ final class CrmHook_Import_Admin {
 			$role = '';
 		}
 		list( $tags ) = CrmHook_Admin::tag_choices();
-		$started      = CrmHook_Import::start( $tag_id, (string) ( $tags[ $tag_id ] ?? $tags[ (int) $tag_id ] ?? '' ), '' === $role ? null : $role, null );
+		$started      = CrmHook_Import::start( $tag_id, (string) ( $tags[ $tag_id ] ?? '' ), '' === $role ? null : $role, null );
 		$args         = is_wp_error( $started ) ? array( 'crmhook_error' => rawurlencode( $started->get_error_message() ) ) : array( 'import' => $started );
 		wp_safe_redirect( add_query_arg( $args + array( 'page' => self::PAGE ), admin_url( 'tools.php' ) ) );
 		exit;
