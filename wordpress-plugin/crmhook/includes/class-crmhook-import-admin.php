@@ -299,7 +299,7 @@ final class CrmHook_Import_Admin {
 					<h2>
 						<?php
 						/* translators: 1: import id, 2: tag name or id */
-						echo esc_html( sprintf( __( 'Import %1$d: tag %2$s', 'crmhook' ), $progress['id'], '' !== $progress['tag_name'] ? $progress['tag_name'] : $progress['tag_id'] ) );
+						echo esc_html( sprintf( __( 'Import %1$d: contacts tagged “%2$s”', 'crmhook' ), $progress['id'], '' !== $progress['tag_name'] ? $progress['tag_name'] : $progress['tag_id'] ) );
 						?>
 					</h2>
 					<p>
