@@ -404,6 +404,9 @@ final class CrmHook_Import {
 	 */
 	public static function progress( int $id ): ?array {
 		global $wpdb;
+		// A last job that ended without being counted (merged into a newer job of its contact)
+		// must not leave the import running forever.
+		self::maybe_finish( $id );
 		$row = $wpdb->get_row( $wpdb->prepare( 'SELECT * FROM ' . self::table() . ' WHERE id = %d', $id ), ARRAY_A );
 		if ( ! $row ) {
 			return null;
