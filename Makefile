@@ -50,10 +50,10 @@ test-stubs: deps
 		&& echo "stubs: php-stubs/crmhook.stubs.php matches the extension" \
 		|| { echo "stubs are stale: run 'make stubs' and commit php-stubs/"; exit 1; }
 
-## screenshots: the browser test against a fresh site, writing its screenshots to docs/ (tests
+## screenshots: the browser test against a fresh site (database reset), writing its screenshots to docs/ (tests
 ## never change tracked files; this is the one command that does, on purpose).
 screenshots: build
-	SCREENSHOTS_DIR=$(CURDIR)/docs BROWSER_ONLY=1 scripts/test-site.sh
+	SCREENSHOTS_DIR=$(CURDIR)/docs BROWSER_ONLY=1 SITE_RESET=1 scripts/test-site.sh
 
 stubs: deps
 	$(CARGO) build

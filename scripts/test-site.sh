@@ -20,12 +20,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-scripts/site/up.sh
+# SITE_RESET=1 (`make screenshots`): a fresh database, so the screenshots show only what the tests made.
+scripts/site/up.sh ${SITE_RESET:+--reset}
 tests/emulator/emulator.sh start
+
+# The browser test: one file per screen, one at a time (they share the site and its settings).
+browser_test() {
+  (cd tests/browser && node --test --test-concurrency=1 ./*.test.mjs)
+}
 
 if [ -n "${BROWSER_ONLY:-}" ]; then
   # `make screenshots`: only the browser test, which takes them.
-  (cd tests/browser && node --test settings.test.mjs)
+  browser_test
   exit 0
 fi
 
@@ -44,4 +50,4 @@ echo "== end-to-end tests (HTTP through nginx + php-fpm, CRM emulator)"
 php -d extension="$SO" "$PHPUNIT" --configuration tests/e2e/phpunit.xml
 
 echo "== browser test (headless Chromium)"
-(cd tests/browser && node --test settings.test.mjs)
+browser_test

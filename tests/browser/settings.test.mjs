@@ -7,32 +7,13 @@
 // Needs the harness site (scripts/site/up.sh) and the CRM emulator running, Debian's chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const site = process.env.SITE_URL || 'http://127.0.0.1:8088';
-const emulator = process.env.EMULATOR_URL || 'http://127.0.0.1:8790';
-const runDir = process.env.RUN_DIR || join(root, '.run');
-const password = readFileSync(join(runDir, 'admin-password'), 'utf8').trim();
-const docs = process.env.SCREENSHOTS_DIR || join(runDir, 'screenshots');
-mkdirSync(docs, { recursive: true });
+import { site, emulator, launch, login, screenshot } from './lib.mjs';
 
 let browser;
 let page;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    // As root on a closed network: no sandbox, and none of Chromium's own background calls.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.setDefaultTimeout(15000);
+  ({ browser, page } = await launch());
 });
 
 after(async () => {
@@ -40,10 +21,7 @@ after(async () => {
 });
 
 test('an admin logs in and opens Settings → CRM Webhooks', async () => {
-  await page.goto(`${site}/wp-login.php`);
-  await page.fill('#user_login', 'admin');
-  await page.fill('#user_pass', password);
-  await Promise.all([page.waitForURL(/wp-admin/), page.click('#wp-submit')]);
+  await login(page);
   await page.goto(`${site}/wp-admin/options-general.php?page=crmhook`);
   assert.equal(await page.textContent('.wrap h1'), 'CRM Webhooks');
 });
@@ -64,7 +42,7 @@ test('saving the connection keeps the key hidden and Test connection reaches the
   await page.waitForSelector('#crmhook-test-result.crmhook-ok, #crmhook-test-result.crmhook-fail');
   const result = await page.textContent('#crmhook-test-result');
   assert.match(result, /Connected to ActiveCampaign: \d+ tags found/);
-  await page.screenshot({ path: join(docs, 'settings-connection.png'), fullPage: false });
+  await screenshot(page, 'settings-connection.png');
 });
 
 test('markup in a CRM error stays text in Test connection\'s answer', async () => {
@@ -92,7 +70,7 @@ test('the URL builder prints the exact webhook URLs with the access key', async 
   await page.check('#crmhook-opt-notify');
   assert.equal(await page.textContent('#crmhook-url-add'), `${site}/?wpf_action=add&access_key=${key}&send_notification=true`);
   await page.locator('#crmhook-webhooks').scrollIntoViewIfNeeded();
-  await page.screenshot({ path: join(docs, 'settings-url-builder.png'), fullPage: false });
+  await screenshot(page, 'settings-url-builder.png');
 
   // The URL the builder shows really works.
   const answer = await fetch(`${site}/?wpf_action=test&access_key=${key}`);
@@ -110,7 +88,7 @@ test('regenerating the key replaces it everywhere and the old URL stops working'
   assert.match(await page.textContent('.wrap'), /new access key/);
   assert.equal((await fetch(`${site}/?wpf_action=test&access_key=${old}`)).status, 403);
   assert.equal((await fetch(`${site}/?wpf_action=test&access_key=${fresh}`)).status, 200);
-  await page.screenshot({ path: join(docs, 'settings-new-key.png'), fullPage: true });
+  await screenshot(page, 'settings-new-key.png', { fullPage: true });
 });
 
 test('Keap shows name/value pairs to paste instead of URLs', async () => {
@@ -191,7 +169,7 @@ test('switching CRM says what saving clears; ActiveCampaign typed over a saved K
   await page.waitForSelector('#crmhook-test-result.crmhook-ok, #crmhook-test-result.crmhook-fail');
   assert.match(await page.textContent('#crmhook-test-result'), /^Connected to ActiveCampaign: \d+ tags found/);
   await page.evaluate(() => document.getElementById('crmhook-crm').closest('table').scrollIntoView({ block: 'start' }));
-  await page.screenshot({ path: join(docs, 'settings-crm-switch.png'), fullPage: false });
+  await screenshot(page, 'settings-crm-switch.png');
 
   // Without a key typed, the saved Keap key is not sent to ActiveCampaign.
   await page.fill('#crmhook-api_key', '');
@@ -222,10 +200,7 @@ test('without JavaScript every field shows and saving still never hands one CRM\
   const plain = await context.newPage();
   plain.setDefaultTimeout(15000);
   try {
-    await plain.goto(`${site}/wp-login.php`);
-    await plain.fill('#user_login', 'admin');
-    await plain.fill('#user_pass', password);
-    await Promise.all([plain.waitForURL(/wp-admin/), plain.click('#wp-submit')]);
+    await login(plain);
     await plain.goto(`${site}/wp-admin/options-general.php?page=crmhook`);
     for (const field of ['#crmhook-username', '#crmhook-api_key', '#crmhook-api_secret', '#crmhook-password']) {
       assert.ok(await plain.locator(field).isVisible(), `${field} shows without JavaScript`);
