@@ -176,6 +176,26 @@ final class LogTest extends TestCase
         $this->assertSame(['activecampaign', '1001', 'add', 'queued'], [$row['crm'], $row['contact_id'], $row['action'], $row['status']]);
     }
 
+    public function testAJobWhoseRunnerDiedTooOftenIsLoggedAsFailed(): void
+    {
+        global $wpdb;
+        // A claim whose runner is gone (its named lock is free), on its last attempt.
+        $wpdb->query($wpdb->prepare(
+            'INSERT INTO ' . CrmHook_Queue::table() . " (crm, contact_id, action, action_rank, status, waiting, attempts, run_after, claim_id, claimed_at, created_at, updated_at)
+             VALUES ('keap', '4242', 'update', 2, 'running', NULL, %d, UTC_TIMESTAMP(6), 'deadrunner', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+            CrmHook_Runner::MAX_ATTEMPTS
+        ));
+        $job = (int) $wpdb->insert_id;
+
+        CrmHook_Queue::release_stale(CrmHook_Runner::MAX_ATTEMPTS);
+
+        $this->assertSame('failed', $wpdb->get_var($wpdb->prepare('SELECT status FROM ' . CrmHook_Queue::table() . ' WHERE id = %d', $job)));
+        $rows = $this->rows();
+        $this->assertCount(1, $rows);
+        $this->assertSame(['keap', 'update', '4242', 'failed', 'queue', (string) $job], [$rows[0]['crm'], $rows[0]['action'], $rows[0]['contact_id'], $rows[0]['outcome'], $rows[0]['via'], $rows[0]['job_id']]);
+        $this->assertTrue(CrmHook_Log::can_run_again(CrmHook_Log::get((int) $rows[0]['id'])));
+    }
+
     public function testACsvCellNeverStartsAFormula(): void
     {
         foreach (['=1+1', '+1', '-1', '@SUM(A1)', "\t=1", "\r=1"] as $cell) {
