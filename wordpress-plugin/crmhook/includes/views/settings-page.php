@@ -253,7 +253,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 			</tr>
 			<tr>
 				<th scope="row"><?php esc_html_e( 'Uninstall', 'crmhook' ); ?></th>
-				<td><label><input type="checkbox" name="<?php echo $field( 'delete_data_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_data_on_uninstall'] ); ?>> <?php esc_html_e( 'Delete the settings, the contact index, the queue and the webhook counters when the plugin is deleted', 'crmhook' ); ?></label><br>
+				<td><label><input type="checkbox" name="<?php echo $field( 'delete_data_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_data_on_uninstall'] ); ?>> <?php esc_html_e( 'Delete the settings, the contact index, the queue, the webhook log and the webhook counters when the plugin is deleted', 'crmhook' ); ?></label><br>
 					<label><input type="checkbox" name="<?php echo $field( 'delete_shared_meta_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_shared_meta_on_uninstall'] ); ?>> <?php esc_html_e( 'Also delete the users\' CRM links and tags ({crm}_contact_id, {crm}_tags)', 'crmhook' ); ?></label>
 					<p class="description"><?php esc_html_e( 'WP Fusion keeps its links and tags under the same names: leave this unticked if WP Fusion is, or may again be, used on this site.', 'crmhook' ); ?></p></td>
 			</tr>
