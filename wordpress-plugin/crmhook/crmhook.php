@@ -34,6 +34,8 @@ require_once __DIR__ . '/includes/class-crmhook-runner.php';
 require_once __DIR__ . '/includes/class-crmhook-import.php';
 require_once __DIR__ . '/includes/class-crmhook-import-admin.php';
 require_once __DIR__ . '/includes/class-crmhook-endpoint.php';
+require_once __DIR__ . '/includes/class-crmhook-credentials.php';
+require_once __DIR__ . '/includes/class-crmhook-connection.php';
 require_once __DIR__ . '/includes/class-crmhook-admin.php';
 require_once __DIR__ . '/includes/class-crmhook-log-screen.php';
 require_once __DIR__ . '/includes/class-crmhook-plugin.php';
