@@ -241,7 +241,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 			</tr>
 			<tr>
 				<th scope="row"><?php esc_html_e( 'Uninstall', 'crmhook' ); ?></th>
-				<td><label><input type="checkbox" name="<?php echo $field( 'delete_data_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_data_on_uninstall'] ); ?>> <?php esc_html_e( 'Delete the settings, the contact index, the queue and the webhook counters when the plugin is deleted', 'crmhook' ); ?></label><br>
+				<td><label><input type="checkbox" name="<?php echo $field( 'delete_data_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_data_on_uninstall'] ); ?>> <?php esc_html_e( 'Delete the settings, the contact index, the queue, the webhook log and the webhook counters when the plugin is deleted', 'crmhook' ); ?></label><br>
 					<label><input type="checkbox" name="<?php echo $field( 'delete_shared_meta_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_shared_meta_on_uninstall'] ); ?>> <?php esc_html_e( 'Also delete the users\' CRM links and tags ({crm}_contact_id, {crm}_tags)', 'crmhook' ); ?></label>
 					<p class="description"><?php esc_html_e( 'WP Fusion keeps its links and tags under the same names: leave this unticked if WP Fusion is, or may again be, used on this site.', 'crmhook' ); ?></p></td>
 			</tr>
@@ -300,19 +300,21 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 		</table>
 	<?php endif; ?>
 
-	<h2><?php esc_html_e( 'Recent webhooks', 'crmhook' ); ?></h2>
+	<h2 id="crmhook-recent"><?php esc_html_e( 'Recent webhooks', 'crmhook' ); ?></h2>
+	<p><a href="<?php echo esc_url( CrmHook_Log_Screen::url() ); ?>" id="crmhook-log-link"><?php esc_html_e( 'The whole log, with filters, search and CSV export: Tools → CRM Webhooks log', 'crmhook' ); ?></a></p>
 	<table class="widefat striped crmhook-activity">
-		<thead><tr><th><?php esc_html_e( 'When', 'crmhook' ); ?></th><th><?php esc_html_e( 'Status', 'crmhook' ); ?></th><th><?php esc_html_e( 'Action', 'crmhook' ); ?></th><th><?php esc_html_e( 'What happened', 'crmhook' ); ?></th></tr></thead>
+		<thead><tr><th><?php esc_html_e( 'When', 'crmhook' ); ?></th><th><?php esc_html_e( 'CRM', 'crmhook' ); ?></th><th><?php esc_html_e( 'Action', 'crmhook' ); ?></th><th><?php esc_html_e( 'Status', 'crmhook' ); ?></th><th><?php esc_html_e( 'What happened', 'crmhook' ); ?></th></tr></thead>
 		<tbody>
-		<?php $entries = CrmHook_Activity::entries(); ?>
+		<?php $entries = CrmHook_Log::recent( 10 ); ?>
 		<?php if ( ! $entries ) : ?>
-			<tr><td colspan="4"><?php esc_html_e( 'No webhooks yet. Send a test: add wpf_action=test to a URL above.', 'crmhook' ); ?></td></tr>
+			<tr><td colspan="5"><?php esc_html_e( 'No webhooks yet. Send a test: add wpf_action=test to a URL above.', 'crmhook' ); ?></td></tr>
 		<?php endif; ?>
 		<?php foreach ( $entries as $entry ) : ?>
-			<tr>
-				<td><?php echo esc_html( wp_date( 'Y-m-d H:i:s', (int) $entry['time'] ) ); ?></td>
-				<td><?php echo (int) $entry['status']; ?></td>
+			<tr class="crmhook-recent-row crmhook-outcome-<?php echo esc_attr( str_replace( ' ', '-', $entry['outcome'] ) ); ?>" data-outcome="<?php echo esc_attr( $entry['outcome'] ); ?>">
+				<td><a href="<?php echo esc_url( CrmHook_Log_Screen::url() . '#crmhook-log-' . $entry['id'] ); ?>"><?php echo esc_html( wp_date( 'Y-m-d H:i:s', (int) strtotime( $entry['time'] . ' UTC' ) ) ); ?></a></td>
+				<td><?php echo esc_html( CrmHook_Settings::CRMS[ $entry['crm'] ] ?? $entry['crm'] ); ?></td>
 				<td><?php echo esc_html( $entry['action'] ); ?></td>
+				<td><?php echo (int) $entry['status']; ?> <span class="crmhook-badge crmhook-badge-<?php echo esc_attr( str_replace( ' ', '-', $entry['outcome'] ) ); ?>"><?php echo esc_html( $entry['outcome'] ); ?></span></td>
 				<td><?php echo esc_html( $entry['message'] ); ?>
 					<?php if ( $entry['notices'] ) : ?><br><small><?php echo esc_html( implode( ' · ', $entry['notices'] ) ); ?></small><?php endif; ?>
 				</td>
