@@ -54,8 +54,9 @@ export function screenshot(page, name, options = {}) {
 
 /**
  * Saves Settings → CRM Webhooks for `crm` against the emulator, typed into the form as an owner
- * would: its API URL, its credentials, and the background processing mode (auto, background,
- * immediate). Answers the access key the page shows.
+ * would: its API URL, its credentials, the background processing mode (auto, background,
+ * immediate), and Subscriber among the roles a webhook (and an import) may set, whatever an
+ * earlier suite left there. Answers the access key the page shows.
  */
 export async function configure(page, crm, queueMode = 'auto') {
   await page.goto(`${site}/wp-admin/options-general.php?page=crmhook`);
@@ -65,6 +66,7 @@ export async function configure(page, crm, queueMode = 'auto') {
     await page.fill(`#crmhook-${field}`, value);
   }
   await page.selectOption('#crmhook-queue-mode', queueMode);
+  await page.check('input[name="crmhook_settings[allowed_roles][]"][value="subscriber"]');
   await Promise.all([page.waitForNavigation(), page.click('#submit')]);
   assert.match(await page.textContent('.wrap'), /Settings saved/);
   assert.equal(await page.inputValue('#crmhook-crm'), crm);
