@@ -44,6 +44,8 @@ final class CrmHook_Plugin {
 
 		if ( is_admin() ) {
 			CrmHook_Admin::register();
+			CrmHook_Users::register();
+			CrmHook_Profile::register();
 		}
 		add_action( 'admin_notices', array( __CLASS__, 'missing_extension_notice' ) );
 	}
