@@ -28,6 +28,7 @@ require_once __DIR__ . '/includes/class-crmhook-lock.php';
 require_once __DIR__ . '/includes/class-crmhook-throttle.php';
 require_once __DIR__ . '/includes/class-crmhook-activity.php';
 require_once __DIR__ . '/includes/class-crmhook-sync.php';
+require_once __DIR__ . '/includes/class-crmhook-unsubscribe.php';
 require_once __DIR__ . '/includes/class-crmhook-users.php';
 require_once __DIR__ . '/includes/class-crmhook-profile.php';
 require_once __DIR__ . '/includes/class-crmhook-queue.php';

@@ -45,7 +45,9 @@ final class CrmHook_Profile {
 		if ( $user_id <= 0 ) {
 			return;
 		}
-		if ( ! empty( $hook['resync'] ) ) {
+		if ( CrmHook_Unsubscribe::is_unsubscribe( (string) ( $hook['action'] ?? '' ) ) ) {
+			$via = 'unsubscribe';
+		} elseif ( ! empty( $hook['resync'] ) ) {
 			$via = 'resync';
 		} elseif ( ! empty( $hook['async'] ) ) {
 			$via = 'queue';
@@ -314,6 +316,8 @@ final class CrmHook_Profile {
 				return __( 'resync', 'crmhook' );
 			case 'queue':
 				return __( 'queued webhook', 'crmhook' );
+			case 'unsubscribe':
+				return __( 'unsubscribe', 'crmhook' );
 			default:
 				return __( 'webhook', 'crmhook' );
 		}
