@@ -18,6 +18,7 @@ require_once __DIR__ . '/includes/class-crmhook-settings.php';
 require_once __DIR__ . '/includes/class-crmhook-contacts.php';
 require_once __DIR__ . '/includes/class-crmhook-throttle.php';
 require_once __DIR__ . '/includes/class-crmhook-queue.php';
+require_once __DIR__ . '/includes/class-crmhook-log.php';
 require_once __DIR__ . '/includes/class-crmhook-import.php';
 
 global $wpdb;
@@ -33,6 +34,7 @@ delete_metadata( 'user', 0, 'crmhook_last_sync', '', true );
 CrmHook_Contacts::drop();
 CrmHook_Throttle::drop();
 CrmHook_Queue::drop();
+CrmHook_Log::drop();
 CrmHook_Import::drop();
 delete_option( 'crmhook_settings' );
 delete_option( 'crmhook_activity' );

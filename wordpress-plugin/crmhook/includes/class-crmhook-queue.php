@@ -320,7 +320,11 @@ final class CrmHook_Queue {
 				continue;
 			}
 			$message = __( 'The runner stopped while processing this job (killed, restarted or cut off from the database); it runs again.', 'crmhook' );
-			$wpdb->query(
+			$gave_up = $wpdb->get_results(
+				$wpdb->prepare( "SELECT id, crm, contact_id, action, email FROM {$table} WHERE claim_id = %s AND status = 'running' AND attempts >= %d", $claim_id, $max_attempts ),
+				ARRAY_A
+			);
+			$failed = (int) $wpdb->query(
 				$wpdb->prepare(
 					"UPDATE {$table} SET status = 'failed', claim_id = NULL, last_error = %s, updated_at = UTC_TIMESTAMP(6)
 					 WHERE claim_id = %s AND status = 'running' AND attempts >= %d",
@@ -329,6 +333,23 @@ final class CrmHook_Queue {
 					$max_attempts
 				)
 			);
+			// Logged by the runner whose UPDATE failed them (another one racing it changed nothing).
+			foreach ( count( $gave_up ) === $failed ? $gave_up : array() as $job ) {
+				// The webhook log shows these failures too, with "Run again".
+				CrmHook_Log::record(
+					array(
+						'crm'        => (string) $job['crm'],
+						'action'     => (string) $job['action'],
+						'contact_id' => (string) $job['contact_id'],
+						'email'      => (string) $job['email'],
+						'status'     => 500,
+						'outcome'    => 'failed',
+						'message'    => __( 'The runner stopped while processing this job, too many times.', 'crmhook' ),
+						'via'        => 'queue',
+						'job_id'     => (int) $job['id'],
+					)
+				);
+			}
 			// Back to waiting; IGNORE leaves a job whose contact has a new waiting job (unique key) for the next statement.
 			$released += (int) $wpdb->query(
 				$wpdb->prepare(
