@@ -85,6 +85,8 @@ final class UnsubscribeTest extends E2ETestCase
         $this->assertStringNotContainsString(self::$key, $mails[0]);
         $last = unserialize((string) $this->meta($user, 'crmhook_last_sync'));
         $this->assertSame('unsubscribe', $last['via']);
+        $logged = $this->rows('SELECT outcome, user_id FROM wp_crmhook_log WHERE action = ?', 's', $action);
+        $this->assertSame([['outcome' => 'updated', 'user_id' => $user]], $logged, 'the webhook log');
     }
 
     /** @dataProvider crms */
@@ -143,6 +145,7 @@ final class UnsubscribeTest extends E2ETestCase
         $this->assertFalse($answer['json']['ok']);
         $this->assertSame(1, $this->userCount());
         $this->assertSame([], $this->mails());
+        $this->assertSame(['not found'], array_column($this->rows("SELECT outcome FROM wp_crmhook_log WHERE action = 'kit_unsubscribed'"), 'outcome'));
     }
 
     public function testUnsubscribeActionsAre400ForOtherCrmsAndUnknownActionsStay400(): void

@@ -138,7 +138,7 @@ final class CrmHook_Unsubscribe {
 				$contact = crmhook_fetch_contact( CrmHook_Settings::crm_config(), $contact_id );
 			} catch ( \CrmHook\CrmException $e ) {
 				if ( 404 === $e->getCode() ) {
-					return self::outcome( 200, false, $hook, null, $e->getMessage() );
+					return self::outcome( 200, false, $hook, null, $e->getMessage() ) + array( 'result' => 'not found' );
 				}
 				$outcome              = self::outcome( 504 === $e->getCode() ? 504 : 502, false, $hook, null, $e->getMessage() );
 				$outcome['transient'] = true;
@@ -152,7 +152,7 @@ final class CrmHook_Unsubscribe {
 		}
 		if ( null === $user_id ) {
 			/* translators: %s: subscriber id */
-			return self::outcome( 200, false, $hook, null, sprintf( __( 'Subscriber %s unsubscribed; no WordPress user belongs to them, so nothing was done.', 'crmhook' ), $contact_id ) );
+			return self::outcome( 200, false, $hook, null, sprintf( __( 'Subscriber %s unsubscribed; no WordPress user belongs to them, so nothing was done.', 'crmhook' ), $contact_id ) ) + array( 'result' => 'not found' );
 		}
 
 		$lock = new CrmHook_Lock();
@@ -179,24 +179,27 @@ final class CrmHook_Unsubscribe {
 		$s       = array_merge( self::defaults(), CrmHook_Settings::all() );
 		$user    = get_userdata( $user_id );
 		$notices = array();
+		$changed = false;
 
 		if ( CrmHook_Settings::is_privileged( $user ) ) {
 			/* translators: %d: user id */
 			$message = sprintf( __( 'User %d unsubscribed, but is privileged (administrator-level capabilities): a webhook never changes such a user, so nothing was written.', 'crmhook' ), $user_id );
 			self::mail_owner( $s, $hook, $user, array( $message ) );
-			return self::outcome( 200, false, $hook, null, $message );
+			return self::outcome( 200, false, $hook, null, $message ) + array( 'result' => 'skipped' );
 		}
 
 		$role = (string) $s['ck_unsubscribe_remove_role'];
 		if ( '' !== $role && in_array( $role, (array) $user->roles, true ) ) {
 			$user->remove_role( $role );
+			$changed   = true;
 			$name      = wp_roles()->role_names[ $role ] ?? $role;
 			/* translators: %s: role name */
 			$notices[] = sprintf( __( 'Role %s removed.', 'crmhook' ), translate_user_role( $name ) );
 		}
 		if ( ! empty( $s['ck_unsubscribe_clear_tags'] ) ) {
-			$changed   = CrmHook_Sync::set_tags( $user_id, $crm, array() );
-			$notices[] = $changed ? __( 'Tags cleared.', 'crmhook' ) : __( 'The user had no tags to clear.', 'crmhook' );
+			$cleared   = (bool) CrmHook_Sync::set_tags( $user_id, $crm, array() );
+			$changed   = $changed || $cleared;
+			$notices[] = $cleared ? __( 'Tags cleared.', 'crmhook' ) : __( 'The user had no tags to clear.', 'crmhook' );
 		}
 		if ( ! $notices ) {
 			$notices[] = __( 'The user was left as they are (no role to remove, tags kept).', 'crmhook' );
@@ -218,6 +221,8 @@ final class CrmHook_Unsubscribe {
 
 		/* translators: 1: user id, 2: subscriber id */
 		$outcome = self::outcome( 200, true, $hook, $user_id, sprintf( __( 'User %1$d (subscriber %2$s) unsubscribed.', 'crmhook' ), $user_id, (string) $hook['contact_id'] ), $notices );
+		// For the webhook log: what happened to the user.
+		$outcome['result'] = $changed ? 'updated' : 'no change';
 		CrmHook_Profile::record_sync( $outcome, $hook );
 		return $outcome;
 	}
