@@ -10,6 +10,7 @@
 //! This file starts the module: MINIT, `phpinfo()` and the function table.
 #![allow(unsafe_code)]
 
+mod args;
 mod exceptions;
 mod functions;
 mod ini;
