@@ -368,11 +368,7 @@ impl plan::Roles for PhpRoles<'_> {
     }
 }
 
-pub(super) fn options_from<'a>(
-    arr: &'a ZendHashTable,
-    param: &'static Param,
-    roles: &'a PhpRoles<'a>,
-) -> Result<PlanOptions<'a>, Failure> {
+pub(super) fn options_from<'a>(arr: &'a ZendHashTable, param: &'static Param, roles: &'a PhpRoles<'a>) -> Result<PlanOptions<'a>, Failure> {
     only_known_keys(arr, "$options", &OPTION_KEYS)?;
     let text = |key: Fixed| string_of(arr, key, param);
     let format_raw = text(Fixed::USERNAME_FORMAT)?.unwrap_or_default();
@@ -400,8 +396,11 @@ pub(super) fn roles_of<'a>(arr: &'a ZendHashTable, param: &'static Param) -> Res
         Some(v) => {
             let at = param.key("roles");
             let all = v.array().ok_or_else(|| at.wrong_type("array", v))?;
-            if let Some((role, caps)) = entries(all).find(|(_, caps)| !caps.is_array()) {
-                return Err(at.wrong_item_type(Some(Item::Key(&role.text())), "array", caps));
+            // Values only on the way (no key reads); the key is looked up for the message.
+            if entries(all).values().any(|caps| !caps.is_array()) {
+                if let Some((role, caps)) = entries(all).find(|(_, caps)| !caps.is_array()) {
+                    return Err(at.wrong_item_type(Some(Item::Key(&role.text())), "array", caps));
+                }
             }
             Ok(PhpRoles(Some(all)))
         }
