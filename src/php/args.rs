@@ -173,4 +173,15 @@ impl<'a> StrArg<'a> {
         let bytes = self.bytes(param)?;
         std::str::from_utf8(bytes).map_err(|_| param.at().not_text(None, NotText::Utf8, self.0))
     }
+
+    /// For a `?string` argument: null is `None`.
+    pub(super) fn nullable_text(&self, param: &'static Param) -> Result<Option<&'a str>, Failure> {
+        if self.0.is_null() {
+            return Ok(None);
+        }
+        if !self.0.is_string() {
+            return Err(param.at().wrong_type("?string", self.0));
+        }
+        self.text(param).map(Some)
+    }
 }

@@ -30,6 +30,8 @@ require_once __DIR__ . '/includes/class-crmhook-activity.php';
 require_once __DIR__ . '/includes/class-crmhook-sync.php';
 require_once __DIR__ . '/includes/class-crmhook-queue.php';
 require_once __DIR__ . '/includes/class-crmhook-runner.php';
+require_once __DIR__ . '/includes/class-crmhook-import.php';
+require_once __DIR__ . '/includes/class-crmhook-import-admin.php';
 require_once __DIR__ . '/includes/class-crmhook-endpoint.php';
 require_once __DIR__ . '/includes/class-crmhook-admin.php';
 require_once __DIR__ . '/includes/class-crmhook-plugin.php';

@@ -58,6 +58,12 @@ final class TypeErrorTest extends ExtensionTestCase
             'crmhook_list_tags(): Argument #1 ($crm) must be of type array, stdClass given'];
         yield 'list_fields $crm' => [fn () => crmhook_list_fields(1.5),
             'crmhook_list_fields(): Argument #1 ($crm) must be of type array, float given'];
+        yield 'list_contacts_by_tag $crm' => [fn () => crmhook_list_contacts_by_tag('kit', 1),
+            'crmhook_list_contacts_by_tag(): Argument #1 ($crm) must be of type array, string given'];
+        yield 'list_contacts_by_tag $tag_id' => [fn () => crmhook_list_contacts_by_tag($crm, null),
+            'crmhook_list_contacts_by_tag(): Argument #2 ($tag_id) must be of type string|int, null given'];
+        yield 'list_contacts_by_tag $cursor' => [fn () => crmhook_list_contacts_by_tag($crm, 1, 2),
+            'crmhook_list_contacts_by_tag(): Argument #3 ($cursor) must be of type ?string, int given'];
         yield 'register_webhook $crm' => [fn () => crmhook_register_webhook('kit', 'subscriber.tag_add', 1, 'https://x'),
             'crmhook_register_webhook(): Argument #1 ($crm) must be of type array, string given'];
         yield 'register_webhook $event' => [fn () => crmhook_register_webhook($crm, 5, 1, 'https://x'),

@@ -41,6 +41,8 @@ final class CrmHook_Plugin {
 		add_action( 'init', array( 'CrmHook_Endpoint', 'maybe_handle' ), 1 );
 		// A deleted user's links go with them, so the index never points at nobody.
 		add_action( 'deleted_user', array( 'CrmHook_Contacts', 'forget_user' ) );
+		CrmHook_Import::register();
+		CrmHook_Import_Admin::register();
 
 		if ( is_admin() ) {
 			CrmHook_Admin::register();
@@ -65,6 +67,7 @@ final class CrmHook_Plugin {
 		CrmHook_Throttle::install();
 		CrmHook_Contacts::migrate_from_meta();
 		CrmHook_Queue::install();
+		CrmHook_Import::install();
 		CrmHook_Settings::ensure_access_key();
 		CrmHook_Runner::schedule();
 		// Autoloaded: every request checks it, before the first webhook is queued.
@@ -98,7 +101,7 @@ final class CrmHook_Plugin {
 	 * The version of all the plugin's tables.
 	 */
 	public static function schema_version(): string {
-		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION;
+		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION . '.i' . CrmHook_Import::SCHEMA_VERSION;
 	}
 
 	/**

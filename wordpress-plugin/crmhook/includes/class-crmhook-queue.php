@@ -23,7 +23,7 @@ defined( 'ABSPATH' ) || exit;
  */
 final class CrmHook_Queue {
 
-	const SCHEMA_VERSION = '1';
+	const SCHEMA_VERSION = '2';
 
 	/** The stronger action wins when webhooks of one contact merge. */
 	const RANK = array(
@@ -103,10 +103,12 @@ final class CrmHook_Queue {
   last_status smallint(5) unsigned NULL,
   last_error text NULL,
   user_id bigint(20) unsigned NULL,
+  import_id bigint(20) unsigned NULL,
   PRIMARY KEY  (id),
   UNIQUE KEY waiting_contact (crm,contact_id,waiting),
   KEY status_run (status,run_after),
-  KEY claim_id (claim_id)
+  KEY claim_id (claim_id),
+  KEY import_status (import_id,status)
 ) {$charset};"
 		);
 		dbDelta(
@@ -131,6 +133,9 @@ final class CrmHook_Queue {
 	 * Queues a parsed webhook in one statement: a new job, or merged into the contact's waiting
 	 * job (stronger action, latest payload tags, notification kept if any asked for it).
 	 *
+	 * A job of an import by tag (`$hook['import_id']`) counts no webhook (`webhooks` 0), so
+	 * cancelling the import can tell its own jobs from those a webhook merged into.
+	 *
 	 * @param array<string, mixed> $hook The parsed webhook.
 	 * @return array{id: int, merged: bool}|null Null when the database did not take it (then the
 	 *                                           webhook must not be answered 202).
@@ -141,10 +146,12 @@ final class CrmHook_Queue {
 		$tags   = is_array( $hook['tags'] ?? null ) ? $wpdb->prepare( '%s', wp_json_encode( array_values( array_map( 'strval', $hook['tags'] ) ) ) ) : 'NULL';
 		$email  = '' !== (string) ( $hook['email'] ?? '' ) ? $wpdb->prepare( '%s', substr( (string) $hook['email'], 0, 191 ) ) : 'NULL';
 		$role   = '' !== (string) ( $hook['role'] ?? '' ) ? $wpdb->prepare( '%s', substr( (string) $hook['role'], 0, 64 ) ) : 'NULL';
-		// $tags, $email and $role are prepared fragments or the literal NULL.
+		$import = empty( $hook['import_id'] ) ? 'NULL' : (string) (int) $hook['import_id'];
+		$count  = empty( $hook['import_id'] ) ? 1 : 0;
+		// $tags, $email and $role are prepared fragments or the literal NULL; $import and $count are integers or NULL.
 		$sql    = $wpdb->prepare(
-			'INSERT INTO ' . self::table() . " (crm, contact_id, action, action_rank, email, tags, role, send_notification, status, waiting, webhooks, attempts, run_after, created_at, updated_at)
-			 VALUES (%s, %s, %s, %d, {$email}, {$tags}, {$role}, %d, 'queued', 1, 1, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))
+			'INSERT INTO ' . self::table() . " (crm, contact_id, action, action_rank, email, tags, role, send_notification, status, waiting, webhooks, attempts, run_after, created_at, updated_at, import_id)
+			 VALUES (%s, %s, %s, %d, {$email}, {$tags}, {$role}, %d, 'queued', 1, {$count}, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), {$import})
 			 ON DUPLICATE KEY UPDATE
 			   id = LAST_INSERT_ID(id),
 			   action = IF(VALUES(action_rank) > action_rank, VALUES(action), action),
@@ -153,7 +160,8 @@ final class CrmHook_Queue {
 			   tags = VALUES(tags),
 			   role = COALESCE(VALUES(role), role),
 			   send_notification = GREATEST(send_notification, VALUES(send_notification)),
-			   webhooks = webhooks + 1,
+			   webhooks = webhooks + VALUES(webhooks),
+			   import_id = COALESCE(import_id, VALUES(import_id)),
 			   updated_at = VALUES(updated_at)",
 			(string) $hook['crm'],
 			(string) $hook['contact_id'],
@@ -504,6 +512,7 @@ final class CrmHook_Queue {
 			'last_status'       => null === $row['last_status'] ? null : (int) $row['last_status'],
 			'last_error'        => $row['last_error'],
 			'updated_at'        => (string) $row['updated_at'],
+			'import_id'         => empty( $row['import_id'] ) ? null : (int) $row['import_id'],
 		);
 	}
 }

@@ -251,9 +251,15 @@ final class CrmHook_Runner {
 				if ( $wait > 0 ) {
 					usleep( (int) ( $wait * 1e6 ) );
 				}
+				// An import by tag lists its next page between jobs (one page, then back to the queue).
+				if ( CrmHook_Import::work() ) {
+					++$ran;
+				}
 				$job = CrmHook_Queue::claim( $claim_id, $by );
 				if ( null === $job ) {
-					$due = CrmHook_Queue::next_due_in();
+					$due     = CrmHook_Queue::next_due_in();
+					$listing = CrmHook_Import::next_due_in();
+					$due     = null === $listing ? $due : min( $due ?? INF, $listing );
 					if ( null === $due || microtime( true ) + $due >= $deadline ) {
 						break;
 					}
@@ -273,7 +279,9 @@ final class CrmHook_Runner {
 		// Out of time with work left that is due within a minute: hand over to a fresh runner. A
 		// runner that ran nothing (the CRM's budget is paused, or the next job is far off) does
 		// not, or runners would chase each other: WP-Cron, the CLI or the next webhook start one.
-		$due = $ran > 0 ? CrmHook_Queue::next_due_in() : null;
+		$due     = $ran > 0 ? CrmHook_Queue::next_due_in() : null;
+		$listing = $ran > 0 ? CrmHook_Import::next_due_in() : null;
+		$due     = null === $listing ? $due : min( $due ?? INF, $listing );
 		if ( 'cli' !== $via && null !== $due && $due < MINUTE_IN_SECONDS ) {
 			self::kick();
 		}
@@ -331,6 +339,7 @@ final class CrmHook_Runner {
 				'send_notification' => $job['send_notification'],
 				'async'             => true,
 			);
+			CrmHook_Import::forget_created();
 			$outcome = self::execute( $hook, true );
 		} finally {
 			$lock->release_all();
@@ -345,6 +354,7 @@ final class CrmHook_Runner {
 				/* translators: 1: attempts, 2: the CRM's message */
 				$message = sprintf( _n( 'Failed after %1$d attempt: %2$s', 'Failed after %1$d attempts: %2$s', $job['attempts'], 'crmhook' ), $job['attempts'], $outcome['message'] );
 				CrmHook_Queue::finish( $job, 'failed', $outcome['status'], $message, null );
+				CrmHook_Import::job_ended( $job, 'failed' );
 				CrmHook_Activity::record( $outcome['status'], $job['action'] . ' (failed)', $message );
 				return;
 			}
@@ -354,6 +364,7 @@ final class CrmHook_Runner {
 			return;
 		}
 		CrmHook_Queue::finish( $job, 'done', $outcome['status'], $outcome['message'], $outcome['user_id'] );
+		CrmHook_Import::job_ended( $job, CrmHook_Import::outcome_of( $outcome ) );
 		if ( $job['webhooks'] > 1 ) {
 			/* translators: %d: number of webhooks */
 			$outcome['notices'][] = sprintf( _n( '%d webhook of this contact was merged into this one run.', '%d webhooks of this contact were merged into this one run.', $job['webhooks'], 'crmhook' ), $job['webhooks'] );
