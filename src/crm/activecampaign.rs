@@ -13,7 +13,7 @@ use serde::Deserialize;
 use ureq::http::Method;
 
 use super::api::{Api, CrmError, CrmFailure, Loose};
-use super::{clean_tag_list, clean_tags, next_offset, ContactPage, ListedContact, Payload};
+use super::{clean_tag_list, next_offset, ContactPage, ListedContact, Payload};
 use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::form::{split_key, Form};
