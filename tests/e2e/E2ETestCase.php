@@ -37,9 +37,20 @@ abstract class E2ETestCase extends TestCase
         self::$emulator = getenv('EMULATOR_URL') ?: 'http://127.0.0.1:8790';
         self::$credentials = json_decode((string) file_get_contents(dirname(__DIR__) . '/fixtures/crm/seed.json'), true)['credentials'];
         if (self::$db === null) {
-            self::$db = new mysqli('localhost', 'root', '', 'wordpress', 0, self::$runDir . '/mariadb/mariadbd.sock');
-            self::$db->set_charset('utf8mb4');
+            self::$db = self::connectDb();
         }
+    }
+
+    /**
+     * The harness's MariaDB as its superuser: the account mariadb-install-db made for whoever runs
+     * the harness (root, or a normal user), reached by unix_socket authentication on our socket.
+     */
+    protected static function connectDb(): mysqli
+    {
+        $user = posix_getpwuid(posix_geteuid())['name'] ?? 'root';
+        $db   = new mysqli('localhost', $user, '', 'wordpress', 0, self::$runDir . '/mariadb/mariadbd.sock');
+        $db->set_charset('utf8mb4');
+        return $db;
     }
 
     protected function setUp(): void
