@@ -1,5 +1,6 @@
-//! The five CRMs. Each file holds one CRM's webhook payload format (and, later, its API
-//! client), side by side, so everything about a CRM's wire format is in one place.
+//! The five CRMs. Each file holds one CRM's webhook payload format and its API client, side by
+//! side, so everything about a CRM's wire format is in one place; [`info`] holds the table of
+//! what the site needs to know about each (names, meta keys, credentials, rate limits).
 //!
 //! A webhook body is read once: as a [`Form`] or as a [`JsonBody`], the union of the JSON
 //! shapes the CRMs send, typed so that serde skips everything we do not name. Each CRM
@@ -24,6 +25,7 @@ pub mod api;
 pub mod convertkit;
 pub mod fluentcrm;
 pub mod funnelkit;
+pub mod info;
 pub mod keap;
 
 /// A CRM crmhook talks to.
@@ -51,75 +53,42 @@ impl Crm {
     /// `funnelkit`, `keap`).
     pub fn from_slug(slug: &str) -> Result<Crm, OptionError> {
         Crm::ALL.into_iter().find(|c| c.slug().eq_ignore_ascii_case(slug.trim())).ok_or_else(|| {
-            OptionError(format!(
-                "unknown crm \"{}\": use activecampaign, convertkit, kit, fluentcrm, funnelkit or keap",
-                crate::text::echo(slug)
-            ))
+            let known: Vec<&str> = Crm::ALL.iter().map(|c| c.slug()).collect();
+            let (last, rest) = known.split_last().unwrap_or((&"", &[]));
+            OptionError(format!("unknown crm \"{}\": use {} or {last}", crate::text::echo(slug), rest.join(", ")))
         })
     }
 
     /// The slug used in settings and in the webhook result.
     pub fn slug(self) -> &'static str {
-        match self {
-            Crm::ActiveCampaign => "activecampaign",
-            Crm::ConvertKit => "convertkit",
-            Crm::Kit => "kit",
-            Crm::FluentCrm => "fluentcrm",
-            Crm::FunnelKit => "funnelkit",
-            Crm::Keap => "keap",
-        }
+        self.info().slug
     }
 
     /// True for the CRMs that run inside another WordPress site and answer through its REST API
     /// (application passwords, `/wp-json/`, permalinks).
     pub fn is_wordpress(self) -> bool {
-        matches!(self, Crm::FluentCrm | Crm::FunnelKit)
+        self.info().wordpress
     }
 
-    /// The name a site owner knows it by.
+    /// The name a site owner knows it by, as messages use it.
     pub fn name(self) -> &'static str {
-        match self {
-            Crm::ActiveCampaign => "ActiveCampaign",
-            Crm::ConvertKit => "ConvertKit",
-            Crm::Kit => "Kit",
-            Crm::FluentCrm => "FluentCRM",
-            Crm::FunnelKit => "FunnelKit",
-            Crm::Keap => "Keap",
-        }
+        self.info().name
     }
 
     /// The slug in the `{crm}_contact_id` / `{crm}_tags` meta keys, as the incumbent plugin
     /// names them, so sites moving over keep their links.
     pub fn meta_slug(self) -> &'static str {
-        match self {
-            Crm::ActiveCampaign => "activecampaign",
-            Crm::ConvertKit => "convertkit",
-            Crm::Kit => "kit",
-            Crm::FluentCrm => "fluentcrm-rest",
-            Crm::FunnelKit => "autonami",
-            Crm::Keap => "infusionsoft",
-        }
+        self.info().meta_slug
     }
 
     /// Where this CRM puts the contact id, for the "no contact id" message.
     pub fn contact_id_hint(self) -> &'static str {
-        match self {
-            Crm::ActiveCampaign => "ActiveCampaign sends it as contact[id] — is this URL on an automation's webhook step?",
-            Crm::ConvertKit | Crm::Kit => "ConvertKit sends it as subscriber.id — is this URL on an automation rule's webhook?",
-            Crm::FluentCrm => "FluentCRM sends it as id — set the outgoing webhook's body to Full Subscriber Data, as JSON",
-            Crm::FunnelKit => "add contact_id = {{contact_id}} to the HTTP request's data",
-            Crm::Keap => "add contactId = ~Contact.Id~ to the HTTP Post's name/value pairs",
-        }
+        self.info().contact_id_hint
     }
 
     /// The CRM's public API host, for those that have one; the others are per account or site.
     pub fn default_api_url(self) -> Option<&'static str> {
-        match self {
-            Crm::ConvertKit => Some("https://api.convertkit.com"),
-            Crm::Kit => Some("https://api.kit.com"),
-            Crm::Keap => Some("https://api.infusionsoft.com/crm/rest"),
-            Crm::ActiveCampaign | Crm::FluentCrm | Crm::FunnelKit => None,
-        }
+        self.info().default_api_url
     }
 
     /// Reads this CRM's contact out of a form body.
