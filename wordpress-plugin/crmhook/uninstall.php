@@ -22,7 +22,9 @@ require_once __DIR__ . '/includes/class-crmhook-queue.php';
 global $wpdb;
 if ( ! empty( $crmhook_settings['delete_shared_meta_on_uninstall'] ) ) {
 	// The links and tags, under the names WP Fusion uses too: only when the owner said so.
-	foreach ( CrmHook_Settings::META_SLUGS as $crmhook_slug ) {
+	// The extension's CRM table, or the copy the last activation kept should it be gone by now.
+	foreach ( CrmHook_Settings::crms() as $crmhook_crm ) {
+		$crmhook_slug = $crmhook_crm['meta_slug'];
 		$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->usermeta} WHERE meta_key IN (%s, %s)", $crmhook_slug . '_contact_id', $crmhook_slug . '_tags' ) );
 	}
 }
@@ -31,5 +33,6 @@ CrmHook_Contacts::drop();
 CrmHook_Throttle::drop();
 CrmHook_Queue::drop();
 delete_option( 'crmhook_settings' );
+delete_option( CrmHook_Settings::CRMS_OPTION );
 delete_option( 'crmhook_activity' );
 delete_option( 'crmhook_db_version' );

@@ -17,9 +17,6 @@ final class CrmHook_Admin {
 
 	const PAGE = 'crmhook';
 
-	/** Credentials never printed back into the page; an empty field keeps the saved value. */
-	const SECRETS = array( 'api_key', 'api_secret', 'password' );
-
 	/**
 	 * Registers the admin hooks.
 	 */
@@ -95,17 +92,28 @@ final class CrmHook_Admin {
 		$new = $old;
 
 		$crm        = sanitize_key( (string) ( $input['crm'] ?? $old['crm'] ) );
-		$new['crm'] = isset( CrmHook_Settings::CRMS[ $crm ] ) ? $crm : $old['crm'];
-		$new['api_url']  = self::checked_api_url( trim( (string) ( $input['api_url'] ?? '' ) ), (string) $old['api_url'] );
-		$new['username'] = sanitize_text_field( (string) ( $input['username'] ?? '' ) );
-		foreach ( self::SECRETS as $secret ) {
-			$value = trim( (string) ( $input[ $secret ] ?? '' ) );
-			if ( '' !== $value ) {
-				$new[ $secret ] = $value;
+		$new['crm'] = isset( CrmHook_Settings::crms()[ $crm ] ) ? $crm : $old['crm'];
+		$new['api_url'] = self::checked_api_url( trim( (string) ( $input['api_url'] ?? '' ) ), (string) $old['api_url'] );
+		// The other credentials, as the extension's CRM table lists them. Secrets are never
+		// printed back into the page: an empty field keeps the saved value.
+		foreach ( CrmHook_Settings::credential_keys() as $key => $secret ) {
+			if ( 'api_url' === $key ) {
+				continue;
+			}
+			$value = trim( (string) ( $input[ $key ] ?? '' ) );
+			if ( ! $secret ) {
+				$new[ $key ] = sanitize_text_field( $value );
+			} elseif ( '' !== $value ) {
+				$new[ $key ] = $value;
 			}
 		}
-		$format                 = (string) ( $input['username_format'] ?? 'email' );
-		$new['username_format'] = in_array( $format, array( 'email', 'flname', 'fnamenum' ), true ) ? $format : 'email';
+		$format  = (string) ( $input['username_format'] ?? 'email' );
+		$formats = CrmHook_Settings::username_formats();
+		if ( isset( $formats[ $format ] ) ) {
+			$new['username_format'] = $format;
+		} elseif ( $formats ) {
+			$new['username_format'] = 'email';
+		}
 
 		$roles                = array_keys( wp_roles()->roles );
 		$new['allowed_roles'] = array_values( array_intersect( array_map( 'sanitize_key', (array) ( $input['allowed_roles'] ?? array() ) ), $roles ) );
@@ -131,7 +139,7 @@ final class CrmHook_Admin {
 
 		$new['ck_update_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_update_tag'] ?? '' ) );
 		$new['ck_import_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_import_tag'] ?? '' ) );
-		if ( CrmHook_Plugin::extension_loaded() && in_array( $new['crm'], array( 'convertkit', 'kit' ), true ) ) {
+		if ( CrmHook_Plugin::extension_loaded() && CrmHook_Settings::has_automation_rules( $new['crm'] ) ) {
 			// WordPress may sanitize twice on the first save: the rules are synced once.
 			static $synced = null;
 			$new = $synced ?? self::sync_rules( $old, $new );
@@ -175,14 +183,7 @@ final class CrmHook_Admin {
 	 * @return array<string, mixed>
 	 */
 	private static function sync_rules( array $old, array $new ): array {
-		$config = array(
-			'crm'        => $new['crm'],
-			'api_url'    => $new['api_url'],
-			'api_key'    => $new['api_key'],
-			'api_secret' => $new['api_secret'],
-			'username'   => $new['username'],
-			'password'   => $new['password'],
-		);
+		$config = CrmHook_Settings::crm_config( $new );
 		foreach ( array( 'update' => 'update', 'import' => 'add' ) as $which => $action ) {
 			$tag_key  = "ck_{$which}_tag";
 			$rule_key = "ck_{$which}_rule";
@@ -247,7 +248,7 @@ final class CrmHook_Admin {
 	 * @param array<string, mixed> $s Settings.
 	 */
 	private static function has_rules( array $s ): bool {
-		return CrmHook_Plugin::extension_loaded() && in_array( $s['crm'], array( 'convertkit', 'kit' ), true );
+		return CrmHook_Plugin::extension_loaded() && CrmHook_Settings::has_automation_rules( (string) $s['crm'] );
 	}
 
 	/**
@@ -320,7 +321,7 @@ final class CrmHook_Admin {
 	 * @return array{ok: bool, message: string}
 	 */
 	public static function connection_report( array $config, string $return_field ): array {
-		$name = CrmHook_Settings::CRMS[ $config['crm'] ] ?? $config['crm'];
+		$name = CrmHook_Settings::crms()[ $config['crm'] ]['label'] ?? $config['crm'];
 		try {
 			$tags   = crmhook_list_tags( $config );
 			$fields = '' === $return_field ? null : crmhook_list_fields( $config );
@@ -374,10 +375,11 @@ final class CrmHook_Admin {
 	 * @return array<string, string> action => text
 	 */
 	public static function builder_lines( string $crm, string $key ): array {
-		$lines = array();
+		$lines   = array();
+		$id_pair = CrmHook_Settings::crms()[ $crm ]['contact_id_pair'] ?? null;
 		foreach ( array( 'update_tags', 'update', 'add' ) as $action ) {
-			if ( in_array( $crm, array( 'funnelkit', 'keap' ), true ) ) {
-				$id_pair          = 'keap' === $crm ? 'contactId = ~Contact.Id~' : 'contact_id = {{contact_id}}';
+			if ( null !== $id_pair ) {
+				// CRMs set up with name/value pairs (FunnelKit, Keap): the pair carrying the contact id first.
 				$lines[ $action ] = "{$id_pair}\nwpf_action = {$action}\naccess_key = {$key}";
 			} else {
 				$lines[ $action ] = add_query_arg( array( 'wpf_action' => $action, 'access_key' => $key ), home_url( '/' ) );
@@ -396,7 +398,7 @@ final class CrmHook_Admin {
 		$s         = CrmHook_Settings::all();
 		$name      = CrmHook_Settings::OPTION;
 		$loaded    = CrmHook_Plugin::extension_loaded();
-		$is_ck     = in_array( $s['crm'], array( 'convertkit', 'kit' ), true );
+		$is_ck     = CrmHook_Settings::has_automation_rules( (string) $s['crm'] );
 		$dangerous = $loaded ? CrmHook_Settings::privileged_capabilities() : array();
 		require CRMHOOK_DIR . '/includes/views/settings-page.php';
 	}

@@ -63,6 +63,7 @@ final class CrmHook_Plugin {
 	public static function activate(): void {
 		CrmHook_Contacts::install();
 		CrmHook_Throttle::install();
+		CrmHook_Settings::remember_crms();
 		CrmHook_Contacts::migrate_from_meta();
 		CrmHook_Queue::install();
 		CrmHook_Settings::ensure_access_key();
@@ -95,10 +96,12 @@ final class CrmHook_Plugin {
 	}
 
 	/**
-	 * The version of all the plugin's tables.
+	 * The version of all the plugin's tables. Marked when the extension is missing, so that
+	 * activation runs again once it is loaded: the CRM table, the links migrated from meta and
+	 * the access key all come from the extension.
 	 */
 	public static function schema_version(): string {
-		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION;
+		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION . ( self::extension_loaded() ? '' : '.noext' );
 	}
 
 	/**

@@ -32,20 +32,6 @@ final class CrmHook_Queue {
 		'add'         => 3,
 	);
 
-	/**
-	 * Documented API limits, calls per second (docs/crms.md): ActiveCampaign 5/s per account, ConvertKit
-	 * and Kit 120/min. FluentCRM and FunnelKit are WordPress sites and Keap answers 429/503 without
-	 * a published figure: a polite 10/s.
-	 */
-	const RATE = array(
-		'activecampaign' => 5.0,
-		'convertkit'     => 2.0,
-		'kit'            => 2.0,
-		'fluentcrm'      => 10.0,
-		'funnelkit'      => 10.0,
-		'keap'           => 10.0,
-	);
-
 	/** Share of the documented limit the queue uses: room for the calls it does not pace (tag lists). */
 	const RATE_SHARE = 0.9;
 
@@ -395,6 +381,13 @@ final class CrmHook_Queue {
 	}
 
 	/**
+	 * The documented API limit of a CRM, calls per second, from the extension's CRM table.
+	 */
+	public static function documented_rate( string $crm ): float {
+		return (float) ( CrmHook_Settings::crms()[ $crm ]['rate_limit'] ?? 5.0 );
+	}
+
+	/**
 	 * Calls per second the queue allows itself for a CRM.
 	 */
 	public static function rate( string $crm ): float {
@@ -405,7 +398,7 @@ final class CrmHook_Queue {
 		 * @param float  $rate Calls per second.
 		 * @param string $crm  The CRM slug.
 		 */
-		$rate = (float) apply_filters( 'crmhook_queue_rate', ( self::RATE[ $crm ] ?? 5.0 ) * self::RATE_SHARE, $crm );
+		$rate = (float) apply_filters( 'crmhook_queue_rate', self::documented_rate( $crm ) * self::RATE_SHARE, $crm );
 		return max( 0.01, $rate );
 	}
 

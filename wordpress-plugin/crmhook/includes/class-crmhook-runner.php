@@ -426,7 +426,7 @@ final class CrmHook_Runner {
 		$seen_key    = '_crmhook_seen_' . CrmHook_Settings::meta_slug( $crm );
 		$fingerprint = null;
 		// ConvertKit/Kit `update` must always run: it takes the update tag off the subscriber.
-		$guarded = ! ( 'update' === $hook['action'] && in_array( $crm, array( 'convertkit', 'kit' ), true ) );
+		$guarded = ! ( 'update' === $hook['action'] && CrmHook_Settings::has_automation_rules( $crm ) );
 		if ( null !== $contact && $guarded ) {
 			$fingerprint = self::fingerprint( $contact, $hook );
 			$user_id     = CrmHook_Contacts::user_for( $crm, (string) $contact['id'] );

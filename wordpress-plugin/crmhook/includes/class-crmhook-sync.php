@@ -151,7 +151,7 @@ final class CrmHook_Sync {
 		}
 
 		$tags = $plan['tags'];
-		if ( 'update' === $action && in_array( $crm, array( 'convertkit', 'kit' ), true ) ) {
+		if ( 'update' === $action && CrmHook_Settings::has_automation_rules( $crm ) ) {
 			$tags = self::release_update_tag( $config, $contact_id, $tags, $notices );
 		}
 		$notices = array_merge( $notices, self::set_tags( $user_id, $crm, $tags ) );

@@ -16,7 +16,9 @@ declare(strict_types=1);
 defined( 'ABSPATH' ) || exit;
 
 $field = static fn( string $key ): string => esc_attr( $name . '[' . $key . ']' );
-$crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
+$crms     = CrmHook_Settings::crms();
+$crm_row  = $crms[ $s['crm'] ] ?? null;
+$crm_name = $crm_row['label'] ?? $s['crm'];
 ?>
 <div class="wrap crmhook">
 	<h1><?php esc_html_e( 'CRM Webhooks', 'crmhook' ); ?></h1>
@@ -41,7 +43,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 	<div class="crmhook-builder" data-crm="<?php echo esc_attr( $s['crm'] ); ?>">
 		<?php if ( $is_ck ) : ?>
 			<p><?php esc_html_e( 'ConvertKit and Kit call this site through the automation rules above: there is nothing to paste. The rules call these URLs:', 'crmhook' ); ?></p>
-		<?php elseif ( in_array( $s['crm'], array( 'funnelkit', 'keap' ), true ) ) : ?>
+		<?php elseif ( null !== ( $crm_row['contact_id_pair'] ?? null ) ) : ?>
 			<p>
 			<?php
 			echo esc_html(
@@ -91,8 +93,11 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 				<th scope="row"><label for="crmhook-crm"><?php esc_html_e( 'CRM', 'crmhook' ); ?></label></th>
 				<td>
 					<select id="crmhook-crm" name="<?php echo $field( 'crm' ); ?>">
-						<?php foreach ( CrmHook_Settings::CRMS as $slug => $label ) : ?>
-							<option value="<?php echo esc_attr( $slug ); ?>" <?php selected( $s['crm'], $slug ); ?>><?php echo esc_html( $label ); ?></option>
+						<?php if ( ! $crm_row ) : ?>
+							<option value="<?php echo esc_attr( $s['crm'] ); ?>" selected><?php echo esc_html( $s['crm'] ); ?></option>
+						<?php endif; ?>
+						<?php foreach ( $crms as $slug => $crm ) : ?>
+							<option value="<?php echo esc_attr( $slug ); ?>" <?php selected( $s['crm'], $slug ); ?>><?php echo esc_html( $crm['label'] ); ?></option>
 						<?php endforeach; ?>
 					</select>
 				</td>
@@ -100,27 +105,44 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 			<tr>
 				<th scope="row"><label for="crmhook-api-url"><?php esc_html_e( 'API URL', 'crmhook' ); ?></label></th>
 				<td>
-					<input type="url" class="regular-text" id="crmhook-api-url" name="<?php echo $field( 'api_url' ); ?>" value="<?php echo esc_attr( $s['api_url'] ); ?>" placeholder="https://ACCOUNT.api-us1.com">
+					<input type="url" class="regular-text" id="crmhook-api-url" name="<?php echo $field( 'api_url' ); ?>" value="<?php echo esc_attr( $s['api_url'] ); ?>" placeholder="<?php echo esc_attr( $crm_row['api_url_example'] ?? 'https://' ); ?>">
 					<p class="description"><?php esc_html_e( 'ActiveCampaign: your account\'s API URL. FluentCRM and FunnelKit: the address of that WordPress site. ConvertKit, Kit and Keap: leave empty for their public API.', 'crmhook' ); ?></p>
 				</td>
 			</tr>
 			<?php
-			$secret_rows = array(
-				'api_key'    => __( 'API key', 'crmhook' ),
-				'api_secret' => __( 'API secret (ConvertKit)', 'crmhook' ),
-				'password'   => __( 'Application password (FluentCRM, FunnelKit)', 'crmhook' ),
-			);
+			// Every credential any CRM takes besides the API URL, from the extension's CRM table:
+			// key => the label of each CRM that uses it (data-crms lists those CRMs).
+			$credential_rows = array();
+			foreach ( $crms as $slug => $crm ) {
+				foreach ( $crm['credentials'] as $key => $credential ) {
+					if ( 'api_url' !== $key ) {
+						$credential_rows[ $key ]['secret']                        = $credential['secret'];
+						$credential_rows[ $key ]['labels'][ $credential['label'] ][] = $crm['label'];
+						$credential_rows[ $key ]['crms'][]                        = $slug;
+					}
+				}
+			}
 			?>
-			<tr>
-				<th scope="row"><label for="crmhook-username"><?php esc_html_e( 'Username (FluentCRM, FunnelKit)', 'crmhook' ); ?></label></th>
-				<td><input type="text" class="regular-text" id="crmhook-username" name="<?php echo $field( 'username' ); ?>" value="<?php echo esc_attr( $s['username'] ); ?>" autocomplete="off"></td>
-			</tr>
-			<?php foreach ( $secret_rows as $key => $label ) : ?>
-				<tr>
+			<?php foreach ( $credential_rows as $key => $row ) : ?>
+				<?php
+				$label = implode(
+					' / ',
+					array_map(
+						static fn( string $text, array $names ): string => count( $names ) === count( $crms ) ? $text : $text . ' (' . implode( ', ', $names ) . ')',
+						array_keys( $row['labels'] ),
+						array_values( $row['labels'] )
+					)
+				);
+				?>
+				<tr class="crmhook-credential" data-crms="<?php echo esc_attr( implode( ' ', $row['crms'] ) ); ?>">
 					<th scope="row"><label for="crmhook-<?php echo esc_attr( $key ); ?>"><?php echo esc_html( $label ); ?></label></th>
 					<td>
-						<input type="password" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="" autocomplete="new-password"
-							placeholder="<?php echo '' !== $s[ $key ] ? esc_attr__( 'saved — leave empty to keep', 'crmhook' ) : ''; ?>">
+						<?php if ( $row['secret'] ) : ?>
+							<input type="password" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="" autocomplete="new-password"
+								placeholder="<?php echo '' !== (string) ( $s[ $key ] ?? '' ) ? esc_attr__( 'saved — leave empty to keep', 'crmhook' ) : ''; ?>">
+						<?php else : ?>
+							<input type="text" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="<?php echo esc_attr( (string) ( $s[ $key ] ?? '' ) ); ?>" autocomplete="off">
+						<?php endif; ?>
 					</td>
 				</tr>
 			<?php endforeach; ?>
@@ -139,11 +161,18 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 			<tr>
 				<th scope="row"><label for="crmhook-username-format"><?php esc_html_e( 'Username format', 'crmhook' ); ?></label></th>
 				<td>
+					<?php $formats = CrmHook_Settings::username_formats(); ?>
 					<select id="crmhook-username-format" name="<?php echo $field( 'username_format' ); ?>">
-						<option value="email" <?php selected( $s['username_format'], 'email' ); ?>><?php esc_html_e( 'Email address', 'crmhook' ); ?></option>
-						<option value="flname" <?php selected( $s['username_format'], 'flname' ); ?>><?php esc_html_e( 'First and last name (johnsmith)', 'crmhook' ); ?></option>
-						<option value="fnamenum" <?php selected( $s['username_format'], 'fnamenum' ); ?>><?php esc_html_e( 'First name and a number (john4821)', 'crmhook' ); ?></option>
+						<?php if ( ! isset( $formats[ $s['username_format'] ] ) ) : ?>
+							<option value="<?php echo esc_attr( $s['username_format'] ); ?>" selected><?php echo esc_html( $s['username_format'] ); ?></option>
+						<?php endif; ?>
+						<?php foreach ( $formats as $slug => $format ) : ?>
+							<option value="<?php echo esc_attr( $slug ); ?>" title="<?php echo esc_attr( $format['description'] ); ?>" <?php selected( $s['username_format'], $slug ); ?>><?php echo esc_html( $format['label'] . ' (' . $format['example'] . ')' ); ?></option>
+						<?php endforeach; ?>
 					</select>
+					<?php if ( isset( $formats[ $s['username_format'] ] ) ) : ?>
+						<p class="description"><?php echo esc_html( $formats[ $s['username_format'] ]['description'] ); ?></p>
+					<?php endif; ?>
 				</td>
 			</tr>
 			<tr>
