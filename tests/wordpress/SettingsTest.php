@@ -37,7 +37,8 @@ final class SettingsTest extends TestCase
 
     public function testSavingTheFormKeepsSecretsLeftEmptyAndCleansTheRest(): void
     {
-        CrmHook_Settings::update(['api_key' => 'saved-key', 'crm' => 'keap']);
+        // Same CRM and API URL: an empty key field keeps the saved key (ConnectionTest has the rest).
+        CrmHook_Settings::update(['api_key' => 'saved-key', 'crm' => 'activecampaign', 'api_url' => 'https://acme.api-us1.com']);
         $clean = CrmHook_Admin::sanitize([
             '_form'         => '1',
             'crm'           => 'activecampaign',
@@ -53,7 +54,7 @@ final class SettingsTest extends TestCase
         $this->assertSame(['12' => 'membershiplevel'], $clean['field_map']);
         $this->assertSame('email', $clean['username_format']);
         $this->assertSame(CrmHook_Settings::get('access_key'), $clean['access_key'], 'the form never changes the key');
-        $this->assertSame('keap', CrmHook_Admin::sanitize(['_form' => '1', 'crm' => 'hubspot'])['crm'], 'an unknown CRM keeps the saved one');
+        $this->assertSame('activecampaign', CrmHook_Admin::sanitize(['_form' => '1', 'crm' => 'hubspot'])['crm'], 'an unknown CRM keeps the saved one');
     }
 
     public function testTheUrlBuilderPrintsWhatEachCrmNeeds(): void
@@ -94,11 +95,11 @@ final class SettingsTest extends TestCase
             ['api_url' => false, 'api_key' => true, 'api_secret' => true, 'username' => false, 'password' => true],
             CrmHook_Settings::credential_keys()
         );
-        CrmHook_Settings::update(['crm' => 'fluentcrm', 'username' => 'old', 'password' => 'saved-pass', 'api_secret' => 'saved-secret']);
-        $clean = CrmHook_Admin::sanitize(['_form' => '1', 'crm' => 'fluentcrm', 'username' => ' <b>crm-bot</b> ', 'password' => '', 'api_secret' => 'new-secret']);
+        CrmHook_Settings::update(['crm' => 'fluentcrm', 'api_url' => 'https://crm.example.com', 'username' => 'old', 'password' => 'saved-pass', 'api_secret' => 'saved-secret']);
+        $clean = CrmHook_Admin::sanitize(['_form' => '1', 'crm' => 'fluentcrm', 'api_url' => 'https://crm.example.com', 'username' => ' <b>crm-bot</b> ', 'password' => '', 'api_secret' => 'new-secret']);
         $this->assertSame('crm-bot', $clean['username'], 'a plain credential is cleaned');
         $this->assertSame('saved-pass', $clean['password'], 'an empty secret keeps the saved one');
-        $this->assertSame('new-secret', $clean['api_secret']);
+        $this->assertSame('', $clean['api_secret'], 'FluentCRM takes no api_secret (the table says so): it is not kept');
         $this->assertSame(['crm', 'api_url', 'api_key', 'api_secret', 'username', 'password'], array_keys(CrmHook_Settings::crm_config()));
     }
 
@@ -138,7 +139,6 @@ final class SettingsTest extends TestCase
             $this->assertStringContainsString(esc_html($format['label'] . ' (' . $format['example'] . ')'), $html);
         }
         $this->assertStringContainsString('placeholder="https://api.infusionsoft.com/crm/rest"', $html);
-        $this->assertStringContainsString('Service account key (Infusionsoft / Keap)', $html);
         $this->assertStringContainsString('data-crms="fluentcrm funnelkit"', $html);
         $this->assertStringContainsString('contactId = ~Contact.Id~', $html);
     }

@@ -26,12 +26,18 @@ require_once __DIR__ . '/includes/class-crmhook-settings.php';
 require_once __DIR__ . '/includes/class-crmhook-contacts.php';
 require_once __DIR__ . '/includes/class-crmhook-lock.php';
 require_once __DIR__ . '/includes/class-crmhook-throttle.php';
+require_once __DIR__ . '/includes/class-crmhook-log.php';
 require_once __DIR__ . '/includes/class-crmhook-activity.php';
 require_once __DIR__ . '/includes/class-crmhook-sync.php';
 require_once __DIR__ . '/includes/class-crmhook-queue.php';
 require_once __DIR__ . '/includes/class-crmhook-runner.php';
+require_once __DIR__ . '/includes/class-crmhook-import.php';
+require_once __DIR__ . '/includes/class-crmhook-import-admin.php';
 require_once __DIR__ . '/includes/class-crmhook-endpoint.php';
+require_once __DIR__ . '/includes/class-crmhook-credentials.php';
+require_once __DIR__ . '/includes/class-crmhook-connection.php';
 require_once __DIR__ . '/includes/class-crmhook-admin.php';
+require_once __DIR__ . '/includes/class-crmhook-log-screen.php';
 require_once __DIR__ . '/includes/class-crmhook-plugin.php';
 
 register_activation_hook( __FILE__, array( 'CrmHook_Plugin', 'on_activation' ) );

@@ -25,7 +25,7 @@ final class CrmHook_Admin {
 		add_action( 'admin_init', array( __CLASS__, 'register_setting' ) );
 		add_action( 'admin_post_crmhook_regenerate_key', array( __CLASS__, 'regenerate_key' ) );
 		add_action( 'admin_post_crmhook_queue_job', array( __CLASS__, 'queue_job' ) );
-		add_action( 'wp_ajax_crmhook_test_connection', array( __CLASS__, 'test_connection' ) );
+		CrmHook_Connection::register();
 		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'assets' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( CRMHOOK_FILE ), array( __CLASS__, 'action_links' ) );
 	}
@@ -74,8 +74,9 @@ final class CrmHook_Admin {
 	}
 
 	/**
-	 * Cleans what the form sent, keeps saved secrets when their fields are left empty, and
-	 * registers or replaces the ConvertKit/Kit automation rules when their tags changed.
+	 * Cleans what the form sent, keeps saved secrets when their fields are left empty (only for
+	 * the same CRM and API URL: CrmHook_Credentials::for_save()), and registers or replaces the
+	 * ConvertKit/Kit automation rules when their tags changed.
 	 *
 	 * @param mixed $input The submitted option.
 	 * @return array<string, mixed>
@@ -92,28 +93,26 @@ final class CrmHook_Admin {
 		$new = $old;
 
 		$crm        = sanitize_key( (string) ( $input['crm'] ?? $old['crm'] ) );
-		$new['crm'] = isset( CrmHook_Settings::crms()[ $crm ] ) ? $crm : $old['crm'];
-		$new['api_url'] = self::checked_api_url( trim( (string) ( $input['api_url'] ?? '' ) ), (string) $old['api_url'] );
-		// The other credentials, as the extension's CRM table lists them. Secrets are never
-		// printed back into the page: an empty field keeps the saved value.
-		foreach ( CrmHook_Settings::credential_keys() as $key => $secret ) {
-			if ( 'api_url' === $key ) {
-				continue;
-			}
-			$value = trim( (string) ( $input[ $key ] ?? '' ) );
-			if ( ! $secret ) {
-				$new[ $key ] = sanitize_text_field( $value );
-			} elseif ( '' !== $value ) {
-				$new[ $key ] = $value;
-			}
+		$new['crm'] = isset( CrmHook_Settings::crm_names()[ $crm ] ) ? $crm : $old['crm'];
+		$api_url     = self::checked_api_url( trim( (string) ( $input['api_url'] ?? '' ) ), (string) $old['api_url'] );
+		$credentials = CrmHook_Credentials::for_save( $input, $old, $new['crm'], $api_url );
+		$new         = array_merge( $new, $credentials['values'] );
+		if ( $credentials['notices'] ) {
+			// Any message on the page hides WordPress's own "Settings saved.": say it first.
+			add_settings_error( 'crmhook', 'crmhook_saved', __( 'Settings saved.', 'crmhook' ), 'success' );
 		}
-		$format  = (string) ( $input['username_format'] ?? 'email' );
-		$formats = CrmHook_Settings::username_formats();
-		if ( isset( $formats[ $format ] ) ) {
-			$new['username_format'] = $format;
-		} elseif ( $formats ) {
-			$new['username_format'] = 'email';
+		foreach ( $credentials['notices'] as $i => $notice ) {
+			add_settings_error( 'crmhook', 'crmhook_credentials_' . $i, esc_html( $notice ), 'warning' );
 		}
+		if ( $old['crm'] !== $new['crm'] && self::has_rules( $old ) ) {
+			// The old CRM's rules would go on calling the site, and its credentials (needed to
+			// delete them) are about to be cleared: delete them now, while they still work.
+			$gone = self::sync_rules( $old, array_merge( $old, array( 'ck_update_tag' => '', 'ck_import_tag' => '' ) ) );
+			$new  = array_merge( $new, array( 'ck_update_rule' => $gone['ck_update_rule'], 'ck_import_rule' => $gone['ck_import_rule'] ) );
+		}
+		$format                 = (string) ( $input['username_format'] ?? 'email' );
+		$formats                = CrmHook_Settings::username_formats();
+		$new['username_format'] = isset( $formats[ $format ] ) ? $format : ( $formats ? 'email' : $old['username_format'] );
 
 		$roles                = array_keys( wp_roles()->roles );
 		$new['allowed_roles'] = array_values( array_intersect( array_map( 'sanitize_key', (array) ( $input['allowed_roles'] ?? array() ) ), $roles ) );
@@ -183,7 +182,14 @@ final class CrmHook_Admin {
 	 * @return array<string, mixed>
 	 */
 	private static function sync_rules( array $old, array $new ): array {
-		$config = CrmHook_Settings::crm_config( $new );
+		$config = array(
+			'crm'        => $new['crm'],
+			'api_url'    => $new['api_url'],
+			'api_key'    => $new['api_key'],
+			'api_secret' => $new['api_secret'],
+			'username'   => $new['username'],
+			'password'   => $new['password'],
+		);
 		foreach ( array( 'update' => 'update', 'import' => 'add' ) as $which => $action ) {
 			$tag_key  = "ck_{$which}_tag";
 			$rule_key = "ck_{$which}_rule";
@@ -295,24 +301,6 @@ final class CrmHook_Admin {
 	}
 
 	/**
-	 * *Test connection*: lists the CRM's tags with the saved credentials.
-	 */
-	public static function test_connection(): void {
-		if ( ! current_user_can( 'manage_options' ) ) {
-			wp_send_json_error( array( 'message' => __( 'You are not allowed to do that.', 'crmhook' ) ), 403 );
-		}
-		check_ajax_referer( 'crmhook_test_connection' );
-		if ( ! CrmHook_Plugin::extension_loaded() ) {
-			wp_send_json_error( array( 'message' => __( 'The crmhook PHP extension is not loaded.', 'crmhook' ) ), 503 );
-		}
-		$report = self::connection_report( CrmHook_Settings::crm_config(), (string) CrmHook_Settings::get( 'return_password_field' ) );
-		if ( $report['ok'] ) {
-			wp_send_json_success( array( 'message' => $report['message'] ) );
-		}
-		wp_send_json_error( array( 'message' => $report['message'] ) );
-	}
-
-	/**
 	 * What *Test connection* says: the CRM answers with these credentials (its tags are listed),
 	 * and a return-password field is one the CRM keeps (FluentCRM drops unknown keys silently).
 	 *
@@ -321,7 +309,7 @@ final class CrmHook_Admin {
 	 * @return array{ok: bool, message: string}
 	 */
 	public static function connection_report( array $config, string $return_field ): array {
-		$name = CrmHook_Settings::crms()[ $config['crm'] ]['label'] ?? $config['crm'];
+		$name = CrmHook_Settings::crm_names()[ $config['crm'] ] ?? $config['crm'];
 		try {
 			$tags   = crmhook_list_tags( $config );
 			$fields = '' === $return_field ? null : crmhook_list_fields( $config );
@@ -375,11 +363,10 @@ final class CrmHook_Admin {
 	 * @return array<string, string> action => text
 	 */
 	public static function builder_lines( string $crm, string $key ): array {
-		$lines   = array();
-		$id_pair = CrmHook_Settings::crms()[ $crm ]['contact_id_pair'] ?? null;
+		$lines = array();
 		foreach ( array( 'update_tags', 'update', 'add' ) as $action ) {
+			$id_pair = CrmHook_Settings::crms()[ $crm ]['contact_id_pair'] ?? null;
 			if ( null !== $id_pair ) {
-				// CRMs set up with name/value pairs (FunnelKit, Keap): the pair carrying the contact id first.
 				$lines[ $action ] = "{$id_pair}\nwpf_action = {$action}\naccess_key = {$key}";
 			} else {
 				$lines[ $action ] = add_query_arg( array( 'wpf_action' => $action, 'access_key' => $key ), home_url( '/' ) );

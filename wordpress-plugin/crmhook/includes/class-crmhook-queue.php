@@ -23,7 +23,7 @@ defined( 'ABSPATH' ) || exit;
  */
 final class CrmHook_Queue {
 
-	const SCHEMA_VERSION = '1';
+	const SCHEMA_VERSION = '2';
 
 	/** The stronger action wins when webhooks of one contact merge. */
 	const RANK = array(
@@ -89,10 +89,12 @@ final class CrmHook_Queue {
   last_status smallint(5) unsigned NULL,
   last_error text NULL,
   user_id bigint(20) unsigned NULL,
+  import_id bigint(20) unsigned NULL,
   PRIMARY KEY  (id),
   UNIQUE KEY waiting_contact (crm,contact_id,waiting),
   KEY status_run (status,run_after),
-  KEY claim_id (claim_id)
+  KEY claim_id (claim_id),
+  KEY import_status (import_id,status)
 ) {$charset};"
 		);
 		dbDelta(
@@ -117,6 +119,9 @@ final class CrmHook_Queue {
 	 * Queues a parsed webhook in one statement: a new job, or merged into the contact's waiting
 	 * job (stronger action, latest payload tags, notification kept if any asked for it).
 	 *
+	 * A job of an import by tag (`$hook['import_id']`) counts no webhook (`webhooks` 0), so
+	 * cancelling the import can tell its own jobs from those a webhook merged into.
+	 *
 	 * @param array<string, mixed> $hook The parsed webhook.
 	 * @return array{id: int, merged: bool}|null Null when the database did not take it (then the
 	 *                                           webhook must not be answered 202).
@@ -127,10 +132,12 @@ final class CrmHook_Queue {
 		$tags   = is_array( $hook['tags'] ?? null ) ? $wpdb->prepare( '%s', wp_json_encode( array_values( array_map( 'strval', $hook['tags'] ) ) ) ) : 'NULL';
 		$email  = '' !== (string) ( $hook['email'] ?? '' ) ? $wpdb->prepare( '%s', substr( (string) $hook['email'], 0, 191 ) ) : 'NULL';
 		$role   = '' !== (string) ( $hook['role'] ?? '' ) ? $wpdb->prepare( '%s', substr( (string) $hook['role'], 0, 64 ) ) : 'NULL';
-		// $tags, $email and $role are prepared fragments or the literal NULL.
+		$import = empty( $hook['import_id'] ) ? 'NULL' : (string) (int) $hook['import_id'];
+		$count  = empty( $hook['import_id'] ) ? 1 : 0;
+		// $tags, $email and $role are prepared fragments or the literal NULL; $import and $count are integers or NULL.
 		$sql    = $wpdb->prepare(
-			'INSERT INTO ' . self::table() . " (crm, contact_id, action, action_rank, email, tags, role, send_notification, status, waiting, webhooks, attempts, run_after, created_at, updated_at)
-			 VALUES (%s, %s, %s, %d, {$email}, {$tags}, {$role}, %d, 'queued', 1, 1, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))
+			'INSERT INTO ' . self::table() . " (crm, contact_id, action, action_rank, email, tags, role, send_notification, status, waiting, webhooks, attempts, run_after, created_at, updated_at, import_id)
+			 VALUES (%s, %s, %s, %d, {$email}, {$tags}, {$role}, %d, 'queued', 1, {$count}, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), {$import})
 			 ON DUPLICATE KEY UPDATE
 			   id = LAST_INSERT_ID(id),
 			   action = IF(VALUES(action_rank) > action_rank, VALUES(action), action),
@@ -139,7 +146,8 @@ final class CrmHook_Queue {
 			   tags = VALUES(tags),
 			   role = COALESCE(VALUES(role), role),
 			   send_notification = GREATEST(send_notification, VALUES(send_notification)),
-			   webhooks = webhooks + 1,
+			   webhooks = webhooks + VALUES(webhooks),
+			   import_id = COALESCE(import_id, VALUES(import_id)),
 			   updated_at = VALUES(updated_at)",
 			(string) $hook['crm'],
 			(string) $hook['contact_id'],
@@ -298,7 +306,11 @@ final class CrmHook_Queue {
 				continue;
 			}
 			$message = __( 'The runner stopped while processing this job (killed, restarted or cut off from the database); it runs again.', 'crmhook' );
-			$wpdb->query(
+			$gave_up = $wpdb->get_results(
+				$wpdb->prepare( "SELECT id, crm, contact_id, action, email FROM {$table} WHERE claim_id = %s AND status = 'running' AND attempts >= %d", $claim_id, $max_attempts ),
+				ARRAY_A
+			);
+			$failed = (int) $wpdb->query(
 				$wpdb->prepare(
 					"UPDATE {$table} SET status = 'failed', claim_id = NULL, last_error = %s, updated_at = UTC_TIMESTAMP(6)
 					 WHERE claim_id = %s AND status = 'running' AND attempts >= %d",
@@ -307,6 +319,23 @@ final class CrmHook_Queue {
 					$max_attempts
 				)
 			);
+			// Logged by the runner whose UPDATE failed them (another one racing it changed nothing).
+			foreach ( count( $gave_up ) === $failed ? $gave_up : array() as $job ) {
+				// The webhook log shows these failures too, with "Run again".
+				CrmHook_Log::record(
+					array(
+						'crm'        => (string) $job['crm'],
+						'action'     => (string) $job['action'],
+						'contact_id' => (string) $job['contact_id'],
+						'email'      => (string) $job['email'],
+						'status'     => 500,
+						'outcome'    => 'failed',
+						'message'    => __( 'The runner stopped while processing this job, too many times.', 'crmhook' ),
+						'via'        => 'queue',
+						'job_id'     => (int) $job['id'],
+					)
+				);
+			}
 			// Back to waiting; IGNORE leaves a job whose contact has a new waiting job (unique key) for the next statement.
 			$released += (int) $wpdb->query(
 				$wpdb->prepare(
@@ -497,6 +526,7 @@ final class CrmHook_Queue {
 			'last_status'       => null === $row['last_status'] ? null : (int) $row['last_status'],
 			'last_error'        => $row['last_error'],
 			'updated_at'        => (string) $row['updated_at'],
+			'import_id'         => empty( $row['import_id'] ) ? null : (int) $row['import_id'],
 		);
 	}
 }

@@ -59,6 +59,15 @@ final class CrmHook_Settings {
 	}
 
 	/**
+	 * The CRMs' names as the settings screen lists them, slug => label.
+	 *
+	 * @return array<string, string>
+	 */
+	public static function crm_names(): array {
+		return array_map( static fn( array $crm ): string => (string) $crm['label'], self::crms() );
+	}
+
+	/**
 	 * Keeps the extension's CRM table for the times it is not loaded (activation).
 	 */
 	public static function remember_crms(): void {
