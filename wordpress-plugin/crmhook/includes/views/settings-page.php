@@ -230,6 +230,7 @@ $crm_name = CrmHook_Settings::crm_names()[ $s['crm'] ] ?? $s['crm'];
 					</tr>
 				<?php endforeach; ?>
 			</table>
+			<?php require __DIR__ . '/settings-unsubscribe.php'; ?>
 		<?php endif; ?>
 
 		<h2><?php esc_html_e( 'Advanced', 'crmhook' ); ?></h2>
