@@ -141,5 +141,17 @@ final class SettingsTest extends TestCase
         $this->assertStringContainsString('placeholder="https://api.infusionsoft.com/crm/rest"', $html);
         $this->assertStringContainsString('data-crms="fluentcrm funnelkit"', $html);
         $this->assertStringContainsString('contactId = ~Contact.Id~', $html);
+        // A row per credential of the table, labelled with each CRM's own word for it.
+        foreach (crmhook_crms() as $slug => $crm) {
+            foreach ($crm['credentials'] as $key => $credential) {
+                if ('api_url' !== $key) {
+                    $this->assertStringContainsString('id="crmhook-' . $key . '"', $html);
+                    $this->assertStringContainsString(esc_attr('"' . $slug . '":"' . $credential['label'] . '"'), $html);
+                }
+            }
+        }
+        $this->assertStringContainsString('>API key / Service account key (ActiveCampaign, Kit, Infusionsoft / Keap)</label>', $html);
+        $this->assertStringContainsString('type="password" class="regular-text" id="crmhook-api_secret"', $html);
+        $this->assertStringContainsString('type="text" class="regular-text" id="crmhook-username"', $html);
     }
 }

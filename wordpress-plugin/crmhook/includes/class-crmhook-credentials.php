@@ -65,6 +65,21 @@ final class CrmHook_Credentials {
 	}
 
 	/**
+	 * Each CRM's own label for a credential field (translated), for the CRMs that use it.
+	 *
+	 * @return array<string, string> CRM slug => label.
+	 */
+	public static function labels( string $key ): array {
+		$labels = array();
+		foreach ( CrmHook_Settings::crms() as $slug => $crm ) {
+			if ( isset( $crm['credentials'][ $key ]['label'] ) ) {
+				$labels[ $slug ] = (string) $crm['credentials'][ $key ]['label'];
+			}
+		}
+		return $labels;
+	}
+
+	/**
 	 * What the API URL field shows when empty: the public API a CRM defaults to, or an example.
 	 */
 	public static function placeholder( string $crm ): string {

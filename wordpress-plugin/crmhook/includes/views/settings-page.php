@@ -93,22 +93,26 @@ $crm_name = CrmHook_Settings::crm_names()[ $s['crm'] ] ?? $s['crm'];
 				</td>
 			</tr>
 			<?php
-			$secret_rows = array(
-				'api_key'    => __( 'API key (ActiveCampaign, Kit, Keap)', 'crmhook' ),
-				'api_secret' => __( 'API secret (ConvertKit)', 'crmhook' ),
-				'password'   => __( 'Application password (FluentCRM, FunnelKit)', 'crmhook' ),
-			);
-			?>
-			<tr class="crmhook-credential" data-crms="<?php echo esc_attr( implode( ' ', CrmHook_Credentials::crms_using( 'username' ) ) ); ?>">
-				<th scope="row"><label for="crmhook-username"><?php esc_html_e( 'Username (FluentCRM, FunnelKit)', 'crmhook' ); ?></label></th>
-				<td><input type="text" class="regular-text" id="crmhook-username" name="<?php echo $field( 'username' ); ?>" value="<?php echo esc_attr( $s['username'] ); ?>" autocomplete="off"></td>
-			</tr>
-			<?php foreach ( $secret_rows as $key => $label ) : ?>
-				<tr class="crmhook-credential" data-crms="<?php echo esc_attr( implode( ' ', CrmHook_Credentials::crms_using( $key ) ) ); ?>">
-					<th scope="row"><label for="crmhook-<?php echo esc_attr( $key ); ?>"><?php echo esc_html( $label ); ?></label></th>
+			// One row per credential the CRMs use (the extension's table), shown for the CRMs that use
+			// it; the label names each CRM's own word for it, and the script shows the chosen CRM's.
+			foreach ( CrmHook_Settings::credential_keys() as $key => $secret ) :
+				if ( 'api_url' === $key ) {
+					continue;
+				}
+				$labels = CrmHook_Credentials::labels( $key );
+				$users  = array_keys( $labels );
+				$words  = array_values( array_unique( $labels ) );
+				$names  = array_map( static fn( string $crm ): string => CrmHook_Settings::crm_names()[ $crm ] ?? $crm, $users );
+				?>
+				<tr class="crmhook-credential" data-crms="<?php echo esc_attr( implode( ' ', $users ) ); ?>" data-labels="<?php echo esc_attr( (string) wp_json_encode( $labels ) ); ?>">
+					<th scope="row"><label for="crmhook-<?php echo esc_attr( $key ); ?>"><?php echo esc_html( implode( ' / ', $words ) . ' (' . implode( ', ', $names ) . ')' ); ?></label></th>
 					<td>
-						<input type="password" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="" autocomplete="new-password"
-							placeholder="<?php echo '' !== $s[ $key ] && CrmHook_Credentials::uses( $s['crm'], $key ) ? esc_attr__( 'saved — leave empty to keep', 'crmhook' ) : ''; ?>">
+						<?php if ( $secret ) : ?>
+							<input type="password" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="" autocomplete="new-password"
+								placeholder="<?php echo '' !== $s[ $key ] && CrmHook_Credentials::uses( $s['crm'], $key ) ? esc_attr__( 'saved — leave empty to keep', 'crmhook' ) : ''; ?>">
+						<?php else : ?>
+							<input type="text" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="<?php echo esc_attr( $s[ $key ] ); ?>" autocomplete="off">
+						<?php endif; ?>
 					</td>
 				</tr>
 			<?php endforeach; ?>
