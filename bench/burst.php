@@ -29,7 +29,8 @@ $latency = (int) (getenv('LATENCY_MS') ?: 300);
 $drainCap = (int) (getenv('DRAIN_CAP') ?: 900);
 $limit = 5.0; // ActiveCampaign: 5 calls/s per account
 
-$db = new mysqli('localhost', 'root', '', 'wordpress', 0, $socket);
+// The harness's superuser: whoever runs it (unix_socket authentication on the private socket).
+$db = new mysqli('localhost', posix_getpwuid(posix_geteuid())['name'] ?? 'root', '', 'wordpress', 0, $socket);
 
 /** @return mixed */
 function http(string $method, string $url, $json = null)

@@ -15,6 +15,21 @@ namespace {
     function crmhook_check_api_url(string $api_url): void {}
 
     /**
+     * The CRMs, slug → `slug`, `name` (as messages name it), `label` (as the settings screen lists
+     * it), `meta_slug` (the `{meta_slug}_contact_id` / `{meta_slug}_tags` user meta keys),
+     * `default_api_url` (null where the API is per account or site), `api_url_example`,
+     * `credentials` (the `$crm` keys it reads, `api_url` first: key → `label`, `secret`, `required`),
+     * `tags_as` (`ids` | `names`), `automation_rules` (the site registers ConvertKit/Kit rules),
+     * `contact_id_pair` (null, or the name/value pair that carries the contact id), `rate_limit`
+     * (documented calls per second), `wordpress` (runs on another WordPress site).
+     *
+     * The plugin's one source for these facts; labels are English, for the plugin to translate.
+     *
+     * @return array
+     */
+    function crmhook_crms(): array {}
+
+    /**
      * Loads a contact from the CRM, normalized: `id`, `email`, `first_name`, `last_name`,
      * `fields` (CRM field id → text), `tags` (names for ActiveCampaign, ids elsewhere).
      *
@@ -159,8 +174,9 @@ namespace {
     function crmhook_privileged_capabilities(): array {}
 
     /**
-     * Registers a ConvertKit or Kit automation rule: when `$tag_id` is added (`$event`
-     * `subscriber.tag_add`), the CRM calls `$target_url`. Returns the rule id.
+     * Registers a ConvertKit or Kit automation rule: on `$event` the CRM calls `$target_url`.
+     * Returns the rule id. Tag events (`subscriber.tag_add`, `subscriber.tag_remove`) need the
+     * `$tag_id`; events about the subscriber alone (`subscriber.subscriber_unsubscribe`) take `''`.
      *
      * @throws \CrmHook\CrmException
      *
@@ -207,6 +223,15 @@ namespace {
      * @return void
      */
     function crmhook_update_contact(array $crm, mixed $contact_id, array $fields): void {}
+
+    /**
+     * The username formats of new users, slug → `label`, `description`, `example` (the login the
+     * format makes for John Smith, john.smith@example.com). The slugs are the values of
+     * `crmhook_map_contact()`'s `$options['username_format']`.
+     *
+     * @return array
+     */
+    function crmhook_username_formats(): array {}
 
     /**
      * Compares an access key with the expected one in constant time. False when either is empty.

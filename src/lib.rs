@@ -18,7 +18,8 @@
 //! - [`form`] — `application/x-www-form-urlencoded` and query strings, borrowing from the input.
 //! - [`text`] — the scalar JSON values and parameter checks that every wire format shares.
 //! - [`crm`] — one file per CRM: its webhook payload format and its API client, side by side;
-//!   [`crm::api`] holds what the clients share.
+//!   [`crm::api`] holds what the clients share, [`crm::info`] the table of facts about each CRM
+//!   (names, meta slugs, credentials, API hosts, rate limits) that the plugin reads.
 //! - [`contact`] — the normalized CRM contact.
 //! - [`login`] — WordPress-safe usernames (what `sanitize_user(…, true)` keeps unchanged).
 //! - [`plan`] — contact + options + existing user → [`plan::UserPlan`], with the role policy.

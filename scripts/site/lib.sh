@@ -34,6 +34,13 @@ FPM2_PID="$FPM_DIR/php-fpm-b.pid"
 PHP_INI_DIR="$RUN_DIR/php/conf.d"
 
 NGINX_DIR="$RUN_DIR/nginx"
+
+# Who runs the harness. As root, the daemons need telling to stay root (MariaDB and php-fpm refuse
+# root otherwise, nginx would drop to nobody); as any other user they simply run as that user, and
+# nothing needs root: the ports are above 1024 and every file is under $RUN_DIR.
+RUN_USER="$(id -un)"
+AS_ROOT=0
+[ "$(id -u)" -eq 0 ] && AS_ROOT=1
 NGINX_CONF="$NGINX_DIR/nginx.conf"
 NGINX_PID="$NGINX_DIR/nginx.pid"
 
@@ -93,7 +100,8 @@ stop_pid() {
   rm -f "$pidfile"
 }
 
-# mysql client as the database's root, over our socket (unix_socket auth: we are root).
+# mysql client as the database's superuser, over our socket: unix_socket auth maps the user running the
+# harness to the account mariadb-install-db made for it (root, or $RUN_USER).
 db_sql() { mariadb --defaults-file="$DB_CNF" "$@"; }
 
 # php CLI the way the site runs it: with the extension, and mail captured in $MAIL_DIR.

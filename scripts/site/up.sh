@@ -64,10 +64,10 @@ cat >"$DB_CNF" <<EOF
 [client]
 socket = $DB_SOCK
 port = $DB_PORT
-user = root
+user = $RUN_USER
 
 [mysqld]
-user = root
+user = $RUN_USER
 datadir = $DB_DIR/data
 socket = $DB_SOCK
 pid-file = $DB_PID
@@ -96,7 +96,7 @@ fi
 if [ ! -d "$DB_DIR/data/mysql" ]; then
   say "initializing MariaDB in $DB_DIR/data"
   rm -rf "$DB_DIR/data"
-  mariadb-install-db --defaults-file="$DB_CNF" --user=root --skip-test-db \
+  mariadb-install-db --defaults-file="$DB_CNF" --user="$RUN_USER" --skip-test-db \
     --auth-root-authentication-method=socket >"$LOG_DIR/mariadb-install.log" 2>&1 ||
     { log_tail "$LOG_DIR/mariadb-install.log"; die "mariadb-install-db failed"; }
 fi
@@ -247,16 +247,23 @@ cat >"$PHP_INI_DIR/95-crmhook.ini" <<EOF
 ; Written by scripts/site/up.sh (CRMHOOK_SO overrides the path).
 extension = $CRMHOOK_SO
 EOF
+# As root, php-fpm's workers stay root (-R and user = root: the harness's files are root's); as another
+# user, php-fpm can switch to nobody else, so the pools name no user and run as the one who started it.
+fpm_user=""
+fpm_flags=()
+if ((AS_ROOT)); then
+  fpm_user=$'user = root\ngroup = root'
+  fpm_flags=(-R)
+fi
 cat >"$FPM_CONF" <<EOF
-; Written by scripts/site/up.sh. php-fpm of the crmhook harness, started with -R (runs as root).
+; Written by scripts/site/up.sh. php-fpm of the crmhook harness, run as $RUN_USER.
 [global]
 pid = $FPM_PID
 error_log = $LOG_DIR/php-fpm.log
 daemonize = yes
 
 [crmhook]
-user = root
-group = root
+$fpm_user
 listen = $FPM_SOCK
 listen.mode = 0600
 ; static: every worker exists from the start (concurrency tests need at least 8 at once).
@@ -278,7 +285,7 @@ start_fpm() {
   if ! our_pid "$pid" "$conf" >/dev/null; then
     say "starting $name ($what)"
     rm -f "$pid" "$sock"
-    PHP_INI_SCAN_DIR="/etc/php/8.2/fpm/conf.d:$PHP_INI_DIR" setsid php-fpm8.2 -R -y "$conf" \
+    PHP_INI_SCAN_DIR="/etc/php/8.2/fpm/conf.d:$PHP_INI_DIR" setsid php-fpm8.2 "${fpm_flags[@]}" -y "$conf" \
       -c /etc/php/8.2/fpm/php.ini </dev/null >>"$LOG_DIR/php-fpm.log" 2>&1 9>&- ||
       { log_tail "$LOG_DIR/php-fpm.log"; die "$name did not start"; }
     for ((i = 0; i < 100; i++)); do
@@ -300,8 +307,7 @@ error_log = $LOG_DIR/php-fpm.log
 daemonize = yes
 
 [crmhook-b]
-user = root
-group = root
+$fpm_user
 listen = $FPM2_SOCK
 listen.mode = 0600
 pm = static
@@ -340,8 +346,8 @@ EOS
 }
 
 cat >"$NGINX_CONF" <<EOF
-# Written by scripts/site/up.sh. nginx of the crmhook harness: 127.0.0.1:$SITE_PORT only.
-user root;
+# Written by scripts/site/up.sh. nginx of the crmhook harness: 127.0.0.1:$SITE_PORT only, run as $RUN_USER.
+$( ((AS_ROOT)) && echo 'user root;' )
 worker_processes 2;
 pid $NGINX_PID;
 error_log $LOG_DIR/nginx-error.log warn;

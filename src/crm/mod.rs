@@ -1,5 +1,6 @@
-//! The five CRMs. Each file holds one CRM's webhook payload format (and, later, its API
-//! client), side by side, so everything about a CRM's wire format is in one place.
+//! The five CRMs. Each file holds one CRM's webhook payload format and its API client, side by
+//! side, so everything about a CRM's wire format is in one place; [`info`] holds the table of
+//! what the site needs to know about each (names, meta keys, credentials, rate limits).
 //!
 //! A webhook body is read once: as a [`Form`] or as a [`JsonBody`], the union of the JSON
 //! shapes the CRMs send, typed so that serde skips everything we do not name. Each CRM
@@ -24,6 +25,7 @@ pub mod api;
 pub mod convertkit;
 pub mod fluentcrm;
 pub mod funnelkit;
+pub mod info;
 pub mod keap;
 
 /// A CRM crmhook talks to.
@@ -51,75 +53,42 @@ impl Crm {
     /// `funnelkit`, `keap`).
     pub fn from_slug(slug: &str) -> Result<Crm, OptionError> {
         Crm::ALL.into_iter().find(|c| c.slug().eq_ignore_ascii_case(slug.trim())).ok_or_else(|| {
-            OptionError(format!(
-                "unknown crm \"{}\": use activecampaign, convertkit, kit, fluentcrm, funnelkit or keap",
-                crate::text::echo(slug)
-            ))
+            let known: Vec<&str> = Crm::ALL.iter().map(|c| c.slug()).collect();
+            let (last, rest) = known.split_last().unwrap_or((&"", &[]));
+            OptionError(format!("unknown crm \"{}\": use {} or {last}", crate::text::echo(slug), rest.join(", ")))
         })
     }
 
     /// The slug used in settings and in the webhook result.
     pub fn slug(self) -> &'static str {
-        match self {
-            Crm::ActiveCampaign => "activecampaign",
-            Crm::ConvertKit => "convertkit",
-            Crm::Kit => "kit",
-            Crm::FluentCrm => "fluentcrm",
-            Crm::FunnelKit => "funnelkit",
-            Crm::Keap => "keap",
-        }
+        self.info().slug
     }
 
     /// True for the CRMs that run inside another WordPress site and answer through its REST API
     /// (application passwords, `/wp-json/`, permalinks).
     pub fn is_wordpress(self) -> bool {
-        matches!(self, Crm::FluentCrm | Crm::FunnelKit)
+        self.info().wordpress
     }
 
-    /// The name a site owner knows it by.
+    /// The name a site owner knows it by, as messages use it.
     pub fn name(self) -> &'static str {
-        match self {
-            Crm::ActiveCampaign => "ActiveCampaign",
-            Crm::ConvertKit => "ConvertKit",
-            Crm::Kit => "Kit",
-            Crm::FluentCrm => "FluentCRM",
-            Crm::FunnelKit => "FunnelKit",
-            Crm::Keap => "Keap",
-        }
+        self.info().name
     }
 
     /// The slug in the `{crm}_contact_id` / `{crm}_tags` meta keys, as the incumbent plugin
     /// names them, so sites moving over keep their links.
     pub fn meta_slug(self) -> &'static str {
-        match self {
-            Crm::ActiveCampaign => "activecampaign",
-            Crm::ConvertKit => "convertkit",
-            Crm::Kit => "kit",
-            Crm::FluentCrm => "fluentcrm-rest",
-            Crm::FunnelKit => "autonami",
-            Crm::Keap => "infusionsoft",
-        }
+        self.info().meta_slug
     }
 
     /// Where this CRM puts the contact id, for the "no contact id" message.
     pub fn contact_id_hint(self) -> &'static str {
-        match self {
-            Crm::ActiveCampaign => "ActiveCampaign sends it as contact[id] — is this URL on an automation's webhook step?",
-            Crm::ConvertKit | Crm::Kit => "ConvertKit sends it as subscriber.id — is this URL on an automation rule's webhook?",
-            Crm::FluentCrm => "FluentCRM sends it as id — set the outgoing webhook's body to Full Subscriber Data, as JSON",
-            Crm::FunnelKit => "add contact_id = {{contact_id}} to the HTTP request's data",
-            Crm::Keap => "add contactId = ~Contact.Id~ to the HTTP Post's name/value pairs",
-        }
+        self.info().contact_id_hint
     }
 
     /// The CRM's public API host, for those that have one; the others are per account or site.
     pub fn default_api_url(self) -> Option<&'static str> {
-        match self {
-            Crm::ConvertKit => Some("https://api.convertkit.com"),
-            Crm::Kit => Some("https://api.kit.com"),
-            Crm::Keap => Some("https://api.infusionsoft.com/crm/rest"),
-            Crm::ActiveCampaign | Crm::FluentCrm | Crm::FunnelKit => None,
-        }
+        self.info().default_api_url
     }
 
     /// Reads this CRM's contact out of a form body.
@@ -519,7 +488,10 @@ pub fn list_fields(config: &CrmConfig, settings: CallSettings) -> Result<Option<
     })
 }
 
-/// Registers a ConvertKit/Kit automation rule (`subscriber.tag_add` for `tag_id` → `target_url`).
+/// Registers a ConvertKit/Kit automation rule: `event` → `target_url`. Tag events
+/// (`subscriber.tag_add`, `subscriber.tag_remove`) name their tag; events about the subscriber
+/// alone (`subscriber.subscriber_unsubscribe`) take an empty `tag_id`, and the rule then carries
+/// only the event's name, as the CRM's API expects.
 pub fn register_webhook(
     config: &CrmConfig,
     settings: CallSettings,
@@ -531,14 +503,26 @@ pub fn register_webhook(
     if !matches!(crm, Crm::ConvertKit | Crm::Kit) {
         return Err(only_convertkit(crm, "automation rules to register").into());
     }
-    let tag_id = path_id("tag id", tag_id)?;
+    let event = event.trim();
+    if event.is_empty() {
+        return Err(OptionError("the event name is empty".into()).into());
+    }
+    let tag_id = rule_tag(event, tag_id)?;
     if !(target_url.starts_with("https://") || target_url.starts_with("http://")) {
         return Err(OptionError("the target URL must start with https:// or http://".into()).into());
     }
-    if event.trim().is_empty() {
-        return Err(OptionError("the event name is empty".into()).into());
+    Ok(convertkit::register_webhook(&api, event, tag_id.as_deref(), target_url)?)
+}
+
+/// The tag a rule's event names: required (digits) for the tag events, none for the others.
+fn rule_tag(event: &str, tag_id: &str) -> Result<Option<String>, OptionError> {
+    let needs_tag = event.starts_with("subscriber.tag_");
+    match (needs_tag, tag_id.trim().is_empty()) {
+        (true, true) => Err(OptionError(format!("the event {} needs a tag id", crate::text::echo(event)))),
+        (true, false) => Ok(Some(path_id("tag id", tag_id)?)),
+        (false, true) => Ok(None),
+        (false, false) => Err(OptionError(format!("the event {} takes no tag id: pass an empty one", crate::text::echo(event)))),
     }
-    Ok(convertkit::register_webhook(&api, event.trim(), &tag_id, target_url)?)
 }
 
 /// Deletes a ConvertKit/Kit automation rule.
@@ -691,6 +675,15 @@ mod tests {
         assert_eq!(Crm::FluentCrm.meta_slug(), "fluentcrm-rest");
         assert_eq!(Crm::FunnelKit.meta_slug(), "autonami");
         assert_eq!(Crm::Keap.meta_slug(), "infusionsoft");
+    }
+
+    #[test]
+    fn tag_events_need_a_tag_and_subscriber_events_take_none() {
+        assert_eq!(rule_tag("subscriber.tag_add", "12"), Ok(Some("12".to_owned())));
+        assert!(rule_tag("subscriber.tag_add", "").is_err());
+        assert!(rule_tag("subscriber.tag_remove", "x1").is_err());
+        assert_eq!(rule_tag("subscriber.subscriber_unsubscribe", " "), Ok(None));
+        assert!(rule_tag("subscriber.subscriber_unsubscribe", "12").is_err());
     }
 
     #[test]

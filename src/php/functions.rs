@@ -140,6 +140,28 @@ pub fn crmhook_privileged_capabilities() -> PhpResultOf<ZBox<ZendHashTable>> {
     run(|| Ok(list_array(&plan::DANGEROUS_CAPABILITIES)))
 }
 
+/// The CRMs, slug → `slug`, `name` (as messages name it), `label` (as the settings screen lists
+/// it), `meta_slug` (the `{meta_slug}_contact_id` / `{meta_slug}_tags` user meta keys),
+/// `default_api_url` (null where the API is per account or site), `api_url_example`,
+/// `credentials` (the `$crm` keys it reads, `api_url` first: key → `label`, `secret`, `required`),
+/// `tags_as` (`ids` | `names`), `automation_rules` (the site registers ConvertKit/Kit rules),
+/// `contact_id_pair` (null, or the name/value pair that carries the contact id), `rate_limit`
+/// (documented calls per second), `wordpress` (runs on another WordPress site).
+///
+/// The plugin's one source for these facts; labels are English, for the plugin to translate.
+#[php_function]
+pub fn crmhook_crms() -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(super::tables::crms_array)
+}
+
+/// The username formats of new users, slug → `label`, `description`, `example` (the login the
+/// format makes for John Smith, john.smith@example.com). The slugs are the values of
+/// `crmhook_map_contact()`'s `$options['username_format']`.
+#[php_function]
+pub fn crmhook_username_formats() -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(super::tables::username_formats_array)
+}
+
 /// Checks a CRM `api_url` before it is saved: `https://`, or plain `http://` only for
 /// localhost and private network addresses (credentials travel in every request).
 ///
@@ -287,8 +309,9 @@ pub fn crmhook_list_fields(crm: ArrayArg) -> PhpResultOf<Option<ZBox<ZendHashTab
     run(|| Ok(crm::list_fields(&crm_config(crm.get(&CRM)?, &CRM)?, call_settings())?.map(|fields| pairs_array(&fields))))
 }
 
-/// Registers a ConvertKit or Kit automation rule: when `$tag_id` is added (`$event`
-/// `subscriber.tag_add`), the CRM calls `$target_url`. Returns the rule id.
+/// Registers a ConvertKit or Kit automation rule: on `$event` the CRM calls `$target_url`.
+/// Returns the rule id. Tag events (`subscriber.tag_add`, `subscriber.tag_remove`) need the
+/// `$tag_id`; events about the subscriber alone (`subscriber.subscriber_unsubscribe`) take `''`.
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
@@ -353,6 +376,8 @@ pub(super) fn register(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(crmhook_map_contact))
         .function(wrap_function!(crmhook_privileged_capabilities))
         .function(wrap_function!(crmhook_check_api_url))
+        .function(wrap_function!(crmhook_crms))
+        .function(wrap_function!(crmhook_username_formats))
         .function(wrap_function!(crmhook_fetch_contact))
         .function(wrap_function!(crmhook_find_contact))
         .function(wrap_function!(crmhook_update_contact))

@@ -373,7 +373,8 @@ pub(super) fn options_from<'a>(arr: &'a ZendHashTable, param: &'static Param, ro
     let text = |key: Fixed| string_of(arr, key, param);
     let format_raw = text(Fixed::USERNAME_FORMAT)?.unwrap_or_default();
     let username_format = UsernameFormat::parse(&format_raw).ok_or_else(|| {
-        Failure::Value(format!("unknown username_format \"{}\": use email, flname or fnamenum", crate::text::echo(&format_raw)))
+        let known: Vec<&str> = UsernameFormat::ALL.iter().map(|f| f.slug()).collect();
+        Failure::Value(format!("unknown username_format \"{}\": use {}", crate::text::echo(&format_raw), known.join(", ")))
     })?;
     Ok(PlanOptions {
         field_map: text_pairs(find(arr, Fixed::FIELD_MAP), param.key("field_map"))?,

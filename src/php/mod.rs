@@ -5,6 +5,7 @@
 //! - `interned` — the fixed keys and words, interned at module start;
 //! - `exceptions` — how failures become `CrmHook\…` exceptions, and their registration;
 //! - `ini` — the `crmhook.*` settings;
+//! - `tables` — the CRM table and the username formats, as PHP arrays;
 //! - `functions` — the exported `crmhook_*` functions.
 //!
 //! This file starts the module: MINIT, `phpinfo()` and the function table.
@@ -17,6 +18,7 @@ mod ini;
 mod input;
 mod interned;
 mod output;
+mod tables;
 
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::{IniEntryDef, ModuleEntry};
@@ -43,7 +45,8 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
     info_table_row!("PHP API", env!("CRMHOOK_PHP_API"));
     info_table_row!("compiler", env!("CRMHOOK_RUSTC"));
     info_table_row!("build profile", env!("CRMHOOK_PROFILE"));
-    info_table_row!("CRMs", "ActiveCampaign, ConvertKit, Kit, FluentCRM, FunnelKit, Keap");
+    let crms: Vec<&str> = crate::crm::info::CRMS.iter().map(|c| c.name).collect();
+    info_table_row!("CRMs", crms.join(", "));
     info_table_end!();
     info_table_start!();
     info_table_header!("Directive", "Local Value", "Master Value");

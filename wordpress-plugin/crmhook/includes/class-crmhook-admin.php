@@ -17,9 +17,6 @@ final class CrmHook_Admin {
 
 	const PAGE = 'crmhook';
 
-	/** Credentials never printed back into the page; an empty field keeps the saved value. */
-	const SECRETS = array( 'api_key', 'api_secret', 'password' );
-
 	/**
 	 * Registers the admin hooks.
 	 */
@@ -28,7 +25,7 @@ final class CrmHook_Admin {
 		add_action( 'admin_init', array( __CLASS__, 'register_setting' ) );
 		add_action( 'admin_post_crmhook_regenerate_key', array( __CLASS__, 'regenerate_key' ) );
 		add_action( 'admin_post_crmhook_queue_job', array( __CLASS__, 'queue_job' ) );
-		add_action( 'wp_ajax_crmhook_test_connection', array( __CLASS__, 'test_connection' ) );
+		CrmHook_Connection::register();
 		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'assets' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( CRMHOOK_FILE ), array( __CLASS__, 'action_links' ) );
 	}
@@ -77,8 +74,9 @@ final class CrmHook_Admin {
 	}
 
 	/**
-	 * Cleans what the form sent, keeps saved secrets when their fields are left empty, and
-	 * registers or replaces the ConvertKit/Kit automation rules when their tags changed.
+	 * Cleans what the form sent, keeps saved secrets when their fields are left empty (only for
+	 * the same CRM and API URL: CrmHook_Credentials::for_save()), and registers or replaces the
+	 * ConvertKit/Kit automation rules when their tags changed.
 	 *
 	 * @param mixed $input The submitted option.
 	 * @return array<string, mixed>
@@ -95,17 +93,26 @@ final class CrmHook_Admin {
 		$new = $old;
 
 		$crm        = sanitize_key( (string) ( $input['crm'] ?? $old['crm'] ) );
-		$new['crm'] = isset( CrmHook_Settings::CRMS[ $crm ] ) ? $crm : $old['crm'];
-		$new['api_url']  = self::checked_api_url( trim( (string) ( $input['api_url'] ?? '' ) ), (string) $old['api_url'] );
-		$new['username'] = sanitize_text_field( (string) ( $input['username'] ?? '' ) );
-		foreach ( self::SECRETS as $secret ) {
-			$value = trim( (string) ( $input[ $secret ] ?? '' ) );
-			if ( '' !== $value ) {
-				$new[ $secret ] = $value;
-			}
+		$new['crm'] = isset( CrmHook_Settings::crm_names()[ $crm ] ) ? $crm : $old['crm'];
+		$api_url     = self::checked_api_url( trim( (string) ( $input['api_url'] ?? '' ) ), (string) $old['api_url'] );
+		$credentials = CrmHook_Credentials::for_save( $input, $old, $new['crm'], $api_url );
+		$new         = array_merge( $new, $credentials['values'] );
+		if ( $credentials['notices'] ) {
+			// Any message on the page hides WordPress's own "Settings saved.": say it first.
+			add_settings_error( 'crmhook', 'crmhook_saved', __( 'Settings saved.', 'crmhook' ), 'success' );
+		}
+		foreach ( $credentials['notices'] as $i => $notice ) {
+			add_settings_error( 'crmhook', 'crmhook_credentials_' . $i, esc_html( $notice ), 'warning' );
+		}
+		if ( $old['crm'] !== $new['crm'] && self::has_rules( $old ) ) {
+			// The old CRM's rules would go on calling the site, and its credentials (needed to
+			// delete them) are about to be cleared: delete them now, while they still work.
+			$gone = self::sync_rules( $old, array_merge( $old, array( 'ck_update_tag' => '', 'ck_import_tag' => '' ) ) );
+			$new  = array_merge( $new, array( 'ck_update_rule' => $gone['ck_update_rule'], 'ck_import_rule' => $gone['ck_import_rule'] ) );
 		}
 		$format                 = (string) ( $input['username_format'] ?? 'email' );
-		$new['username_format'] = in_array( $format, array( 'email', 'flname', 'fnamenum' ), true ) ? $format : 'email';
+		$formats                = CrmHook_Settings::username_formats();
+		$new['username_format'] = isset( $formats[ $format ] ) ? $format : ( $formats ? 'email' : $old['username_format'] );
 
 		$roles                = array_keys( wp_roles()->roles );
 		$new['allowed_roles'] = array_values( array_intersect( array_map( 'sanitize_key', (array) ( $input['allowed_roles'] ?? array() ) ), $roles ) );
@@ -131,7 +138,8 @@ final class CrmHook_Admin {
 
 		$new['ck_update_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_update_tag'] ?? '' ) );
 		$new['ck_import_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_import_tag'] ?? '' ) );
-		if ( CrmHook_Plugin::extension_loaded() && in_array( $new['crm'], array( 'convertkit', 'kit' ), true ) ) {
+		$new                  = CrmHook_Unsubscribe::sanitize( $input, $new );
+		if ( CrmHook_Plugin::extension_loaded() && CrmHook_Settings::has_automation_rules( $new['crm'] ) ) {
 			// WordPress may sanitize twice on the first save: the rules are synced once.
 			static $synced = null;
 			$new = $synced ?? self::sync_rules( $old, $new );
@@ -210,7 +218,7 @@ final class CrmHook_Admin {
 				self::settings_error( 'crmhook_rule_' . $which, $e->getMessage() );
 			}
 		}
-		return $new;
+		return CrmHook_Unsubscribe::sync_rule( $old, $new, $config );
 	}
 
 	/**
@@ -219,11 +227,11 @@ final class CrmHook_Admin {
 	 */
 	public static function unregister_rules(): void {
 		$s = CrmHook_Settings::all();
-		if ( ! self::has_rules( $s ) || ( '' === $s['ck_update_rule'] && '' === $s['ck_import_rule'] ) ) {
+		if ( ! self::has_rules( $s ) || ( '' === $s['ck_update_rule'] && '' === $s['ck_import_rule'] && '' === $s['ck_unsubscribe_rule'] ) ) {
 			return;
 		}
-		$none = self::sync_rules( $s, array_merge( $s, array( 'ck_update_tag' => '', 'ck_import_tag' => '' ) ) );
-		CrmHook_Settings::update( array( 'ck_update_rule' => $none['ck_update_rule'], 'ck_import_rule' => $none['ck_import_rule'] ) );
+		$none = self::sync_rules( $s, array_merge( $s, array( 'ck_update_tag' => '', 'ck_import_tag' => '', 'ck_unsubscribe_notify' => false ) ) );
+		CrmHook_Settings::update( array( 'ck_update_rule' => $none['ck_update_rule'], 'ck_import_rule' => $none['ck_import_rule'], 'ck_unsubscribe_rule' => $none['ck_unsubscribe_rule'] ) );
 	}
 
 	/**
@@ -236,9 +244,9 @@ final class CrmHook_Admin {
 		if ( ! self::has_rules( $s ) ) {
 			return;
 		}
-		$from = array_merge( $s, array( 'ck_update_tag' => '', 'ck_import_tag' => '', 'ck_update_rule' => '', 'ck_import_rule' => '' ) );
+		$from = array_merge( $s, array( 'ck_update_tag' => '', 'ck_import_tag' => '', 'ck_update_rule' => '', 'ck_import_rule' => '', 'ck_unsubscribe_notify' => false, 'ck_unsubscribe_rule' => '' ) );
 		$now  = self::sync_rules( $from, $s );
-		CrmHook_Settings::update( array( 'ck_update_rule' => $now['ck_update_rule'], 'ck_import_rule' => $now['ck_import_rule'] ) );
+		CrmHook_Settings::update( array( 'ck_update_rule' => $now['ck_update_rule'], 'ck_import_rule' => $now['ck_import_rule'], 'ck_unsubscribe_rule' => $now['ck_unsubscribe_rule'] ) );
 	}
 
 	/**
@@ -247,7 +255,7 @@ final class CrmHook_Admin {
 	 * @param array<string, mixed> $s Settings.
 	 */
 	private static function has_rules( array $s ): bool {
-		return CrmHook_Plugin::extension_loaded() && in_array( $s['crm'], array( 'convertkit', 'kit' ), true );
+		return CrmHook_Plugin::extension_loaded() && CrmHook_Settings::has_automation_rules( (string) $s['crm'] );
 	}
 
 	/**
@@ -294,24 +302,6 @@ final class CrmHook_Admin {
 	}
 
 	/**
-	 * *Test connection*: lists the CRM's tags with the saved credentials.
-	 */
-	public static function test_connection(): void {
-		if ( ! current_user_can( 'manage_options' ) ) {
-			wp_send_json_error( array( 'message' => __( 'You are not allowed to do that.', 'crmhook' ) ), 403 );
-		}
-		check_ajax_referer( 'crmhook_test_connection' );
-		if ( ! CrmHook_Plugin::extension_loaded() ) {
-			wp_send_json_error( array( 'message' => __( 'The crmhook PHP extension is not loaded.', 'crmhook' ) ), 503 );
-		}
-		$report = self::connection_report( CrmHook_Settings::crm_config(), (string) CrmHook_Settings::get( 'return_password_field' ) );
-		if ( $report['ok'] ) {
-			wp_send_json_success( array( 'message' => $report['message'] ) );
-		}
-		wp_send_json_error( array( 'message' => $report['message'] ) );
-	}
-
-	/**
 	 * What *Test connection* says: the CRM answers with these credentials (its tags are listed),
 	 * and a return-password field is one the CRM keeps (FluentCRM drops unknown keys silently).
 	 *
@@ -320,7 +310,7 @@ final class CrmHook_Admin {
 	 * @return array{ok: bool, message: string}
 	 */
 	public static function connection_report( array $config, string $return_field ): array {
-		$name = CrmHook_Settings::CRMS[ $config['crm'] ] ?? $config['crm'];
+		$name = CrmHook_Settings::crm_names()[ $config['crm'] ] ?? $config['crm'];
 		try {
 			$tags   = crmhook_list_tags( $config );
 			$fields = '' === $return_field ? null : crmhook_list_fields( $config );
@@ -376,8 +366,8 @@ final class CrmHook_Admin {
 	public static function builder_lines( string $crm, string $key ): array {
 		$lines = array();
 		foreach ( array( 'update_tags', 'update', 'add' ) as $action ) {
-			if ( in_array( $crm, array( 'funnelkit', 'keap' ), true ) ) {
-				$id_pair          = 'keap' === $crm ? 'contactId = ~Contact.Id~' : 'contact_id = {{contact_id}}';
+			$id_pair = CrmHook_Settings::crms()[ $crm ]['contact_id_pair'] ?? null;
+			if ( null !== $id_pair ) {
 				$lines[ $action ] = "{$id_pair}\nwpf_action = {$action}\naccess_key = {$key}";
 			} else {
 				$lines[ $action ] = add_query_arg( array( 'wpf_action' => $action, 'access_key' => $key ), home_url( '/' ) );
@@ -396,7 +386,7 @@ final class CrmHook_Admin {
 		$s         = CrmHook_Settings::all();
 		$name      = CrmHook_Settings::OPTION;
 		$loaded    = CrmHook_Plugin::extension_loaded();
-		$is_ck     = in_array( $s['crm'], array( 'convertkit', 'kit' ), true );
+		$is_ck     = CrmHook_Settings::has_automation_rules( (string) $s['crm'] );
 		$dangerous = $loaded ? CrmHook_Settings::privileged_capabilities() : array();
 		require CRMHOOK_DIR . '/includes/views/settings-page.php';
 	}

@@ -36,6 +36,7 @@ final class CrmHook_Plugin {
 		// The queue's tables must exist before the first webhook is stored into them.
 		self::maybe_upgrade();
 		CrmHook_Runner::register();
+		add_action( CrmHook_Log::PRUNE_HOOK, array( 'CrmHook_Log', 'prune' ) );
 		CrmHook_Runner::maybe_run_from_request();
 		CrmHook_Endpoint::accept_early();
 		add_action( 'init', array( 'CrmHook_Endpoint', 'maybe_handle' ), 1 );
@@ -46,6 +47,9 @@ final class CrmHook_Plugin {
 
 		if ( is_admin() ) {
 			CrmHook_Admin::register();
+			CrmHook_Users::register();
+			CrmHook_Profile::register();
+			CrmHook_Log_Screen::register();
 		}
 		add_action( 'admin_notices', array( __CLASS__, 'missing_extension_notice' ) );
 	}
@@ -59,17 +63,22 @@ final class CrmHook_Plugin {
 	}
 
 	/**
-	 * Activation: the contact index table, links migrated from `{crm}_contact_id` meta, and
-	 * an access key so the site never runs with an empty one.
+	 * Activation: the contact index table, links migrated from `{crm}_contact_id` meta, the queue
+	 * and the webhook log, and an access key so the site never runs with an empty one.
 	 */
 	public static function activate(): void {
 		CrmHook_Contacts::install();
 		CrmHook_Throttle::install();
+		CrmHook_Settings::remember_crms();
 		CrmHook_Contacts::migrate_from_meta();
 		CrmHook_Queue::install();
 		CrmHook_Import::install();
 		CrmHook_Settings::ensure_access_key();
 		CrmHook_Runner::schedule();
+		CrmHook_Log::install();
+		CrmHook_Log::schedule();
+		// The webhook log has its table now; the option it used to be is not migrated.
+		delete_option( CrmHook_Activity::OPTION );
 		// Autoloaded: every request checks it, before the first webhook is queued.
 		update_option( 'crmhook_db_version', self::schema_version(), true );
 	}
@@ -81,27 +90,33 @@ final class CrmHook_Plugin {
 	public static function on_activation(): void {
 		self::activate();
 		$s = CrmHook_Settings::all();
-		$missing = ( '' !== $s['ck_update_tag'] && '' === $s['ck_update_rule'] ) || ( '' !== $s['ck_import_tag'] && '' === $s['ck_import_rule'] );
+		$missing = ( '' !== $s['ck_update_tag'] && '' === $s['ck_update_rule'] ) || ( '' !== $s['ck_import_tag'] && '' === $s['ck_import_rule'] )
+			|| ( $s['ck_unsubscribe_notify'] && '' === $s['ck_unsubscribe_rule'] );
 		if ( $missing ) {
 			CrmHook_Admin::register_rules();
 		}
 	}
 
 	/**
-	 * Deactivation: the queue's cron fallback goes, and so do the ConvertKit/Kit rules in the
-	 * CRM (they would keep calling a site that no longer answers). The queue, the settings and
-	 * the chosen tags stay for reactivation, which registers the rules again.
+	 * Deactivation: the queue's cron fallback and the log's retention event go, and so do the
+	 * ConvertKit/Kit rules in the CRM (they would keep calling a site that no longer answers). The
+	 * queue, the log, the settings and the chosen tags stay for reactivation, which registers the
+	 * rules again.
 	 */
 	public static function deactivate(): void {
 		CrmHook_Runner::unschedule();
+		CrmHook_Log::unschedule();
 		CrmHook_Admin::unregister_rules();
 	}
 
 	/**
-	 * The version of all the plugin's tables.
+	 * The version of all the plugin's tables. Marked when the extension is missing, so that
+	 * activation runs again once it is loaded: the CRM table, the links migrated from meta and
+	 * the access key all come from the extension.
 	 */
 	public static function schema_version(): string {
-		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION . '.i' . CrmHook_Import::SCHEMA_VERSION;
+		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION . '.i' . CrmHook_Import::SCHEMA_VERSION . '.l' . CrmHook_Log::SCHEMA_VERSION
+			. ( self::extension_loaded() ? '' : '.noext' );
 	}
 
 	/**

@@ -32,20 +32,6 @@ final class CrmHook_Queue {
 		'add'         => 3,
 	);
 
-	/**
-	 * Documented API limits, calls per second (docs/crms.md): ActiveCampaign 5/s per account, ConvertKit
-	 * and Kit 120/min. FluentCRM and FunnelKit are WordPress sites and Keap answers 429/503 without
-	 * a published figure: a polite 10/s.
-	 */
-	const RATE = array(
-		'activecampaign' => 5.0,
-		'convertkit'     => 2.0,
-		'kit'            => 2.0,
-		'fluentcrm'      => 10.0,
-		'funnelkit'      => 10.0,
-		'keap'           => 10.0,
-	);
-
 	/** Share of the documented limit the queue uses: room for the calls it does not pace (tag lists). */
 	const RATE_SHARE = 0.9;
 
@@ -320,7 +306,11 @@ final class CrmHook_Queue {
 				continue;
 			}
 			$message = __( 'The runner stopped while processing this job (killed, restarted or cut off from the database); it runs again.', 'crmhook' );
-			$wpdb->query(
+			$gave_up = $wpdb->get_results(
+				$wpdb->prepare( "SELECT id, crm, contact_id, action, email FROM {$table} WHERE claim_id = %s AND status = 'running' AND attempts >= %d", $claim_id, $max_attempts ),
+				ARRAY_A
+			);
+			$failed = (int) $wpdb->query(
 				$wpdb->prepare(
 					"UPDATE {$table} SET status = 'failed', claim_id = NULL, last_error = %s, updated_at = UTC_TIMESTAMP(6)
 					 WHERE claim_id = %s AND status = 'running' AND attempts >= %d",
@@ -329,6 +319,23 @@ final class CrmHook_Queue {
 					$max_attempts
 				)
 			);
+			// Logged by the runner whose UPDATE failed them (another one racing it changed nothing).
+			foreach ( count( $gave_up ) === $failed ? $gave_up : array() as $job ) {
+				// The webhook log shows these failures too, with "Run again".
+				CrmHook_Log::record(
+					array(
+						'crm'        => (string) $job['crm'],
+						'action'     => (string) $job['action'],
+						'contact_id' => (string) $job['contact_id'],
+						'email'      => (string) $job['email'],
+						'status'     => 500,
+						'outcome'    => 'failed',
+						'message'    => __( 'The runner stopped while processing this job, too many times.', 'crmhook' ),
+						'via'        => 'queue',
+						'job_id'     => (int) $job['id'],
+					)
+				);
+			}
 			// Back to waiting; IGNORE leaves a job whose contact has a new waiting job (unique key) for the next statement.
 			$released += (int) $wpdb->query(
 				$wpdb->prepare(
@@ -403,6 +410,13 @@ final class CrmHook_Queue {
 	}
 
 	/**
+	 * The documented API limit of a CRM, calls per second, from the extension's CRM table.
+	 */
+	public static function documented_rate( string $crm ): float {
+		return (float) ( CrmHook_Settings::crms()[ $crm ]['rate_limit'] ?? 5.0 );
+	}
+
+	/**
 	 * Calls per second the queue allows itself for a CRM.
 	 */
 	public static function rate( string $crm ): float {
@@ -413,7 +427,7 @@ final class CrmHook_Queue {
 		 * @param float  $rate Calls per second.
 		 * @param string $crm  The CRM slug.
 		 */
-		$rate = (float) apply_filters( 'crmhook_queue_rate', ( self::RATE[ $crm ] ?? 5.0 ) * self::RATE_SHARE, $crm );
+		$rate = (float) apply_filters( 'crmhook_queue_rate', self::documented_rate( $crm ) * self::RATE_SHARE, $crm );
 		return max( 0.01, $rate );
 	}
 

@@ -322,6 +322,8 @@ final class CrmHook_Runner {
 	 * @param array<string, mixed> $job The job.
 	 */
 	private static function run_job( array $job ): void {
+		$started = microtime( true );
+		CrmHook_Log::take_calls();
 		$lock = new CrmHook_Lock();
 		try {
 			// One job per contact at a time: another runner (or an inline webhook) has it now.
@@ -344,7 +346,6 @@ final class CrmHook_Runner {
 		} finally {
 			$lock->release_all();
 		}
-		$label = $job['action'] . ' (queued)';
 		if ( ! empty( $outcome['not_started'] ) ) {
 			CrmHook_Queue::retry_later( $job, (float) $outcome['retry_after'], 0, $outcome['message'], false );
 			return;
@@ -355,12 +356,14 @@ final class CrmHook_Runner {
 				$message = sprintf( _n( 'Failed after %1$d attempt: %2$s', 'Failed after %1$d attempts: %2$s', $job['attempts'], 'crmhook' ), $job['attempts'], $outcome['message'] );
 				CrmHook_Queue::finish( $job, 'failed', $outcome['status'], $message, null );
 				CrmHook_Import::job_ended( $job, 'failed' );
-				CrmHook_Activity::record( $outcome['status'], $job['action'] . ' (failed)', $message );
+				self::log_job( $job, $outcome, 'failed', $message, $started );
 				return;
 			}
 			$delay = self::backoff( $job['attempts'], (float) ( $outcome['retry_after'] ?? 0 ) );
 			/* translators: 1: the CRM's message, 2: seconds */
-			CrmHook_Queue::retry_later( $job, $delay, $outcome['status'], sprintf( __( '%1$s (retry in %2$d s)', 'crmhook' ), $outcome['message'], (int) ceil( $delay ) ) );
+			$message = sprintf( __( '%1$s (retry in %2$d s)', 'crmhook' ), $outcome['message'], (int) ceil( $delay ) );
+			CrmHook_Queue::retry_later( $job, $delay, $outcome['status'], $message );
+			self::log_job( $job, $outcome, 'retried', $message, $started );
 			return;
 		}
 		CrmHook_Queue::finish( $job, 'done', $outcome['status'], $outcome['message'], $outcome['user_id'] );
@@ -369,7 +372,34 @@ final class CrmHook_Runner {
 			/* translators: %d: number of webhooks */
 			$outcome['notices'][] = sprintf( _n( '%d webhook of this contact was merged into this one run.', '%d webhooks of this contact were merged into this one run.', $job['webhooks'], 'crmhook' ), $job['webhooks'] );
 		}
-		CrmHook_Activity::record( $outcome['status'], $label, $outcome['message'], $outcome['notices'] );
+		self::log_job( $job, $outcome, $outcome['result'] ?? CrmHook_Log::outcome_for( (int) $outcome['status'], (bool) $outcome['ok'] ), $outcome['message'], $started );
+	}
+
+	/**
+	 * The webhook log's row for a job's attempt: how it ended (done, retried or failed), with
+	 * the CRM calls it made and how long it took.
+	 *
+	 * @param array<string, mixed> $job     The job.
+	 * @param array<string, mixed> $outcome How it ran.
+	 */
+	private static function log_job( array $job, array $outcome, string $result, string $message, float $started ): void {
+		CrmHook_Log::record(
+			array(
+				'crm'         => $job['crm'],
+				'action'      => $job['action'],
+				'contact_id'  => $job['contact_id'],
+				'email'       => (string) $job['email'],
+				'user_id'     => $outcome['user_id'] ?? null,
+				'status'      => (int) $outcome['status'],
+				'outcome'     => $result,
+				'duration_ms' => (int) round( ( microtime( true ) - $started ) * 1000 ),
+				'api_calls'   => CrmHook_Log::take_calls(),
+				'message'     => $message,
+				'notices'     => (array) ( $outcome['notices'] ?? array() ),
+				'via'         => 'queue',
+				'job_id'      => $job['id'],
+			)
+		);
 	}
 
 	/**
@@ -401,6 +431,9 @@ final class CrmHook_Runner {
 	 * @return array<string, mixed> Sync's outcome, plus `transient` (retry later) and `retry_after`.
 	 */
 	public static function execute( array $hook, bool $pace ): array {
+		if ( CrmHook_Unsubscribe::is_unsubscribe( (string) $hook['action'] ) ) {
+			return CrmHook_Unsubscribe::run( $hook );
+		}
 		$crm     = (string) $hook['crm'];
 		$config  = CrmHook_Settings::crm_config();
 		$contact = null;
@@ -417,6 +450,7 @@ final class CrmHook_Runner {
 				usleep( (int) ( $wait * 1e6 ) );
 			}
 			try {
+				CrmHook_Log::crm_call();
 				$contact = crmhook_fetch_contact( $config, (string) $hook['contact_id'] );
 			} catch ( \CrmHook\CrmException $e ) {
 				$code = (int) $e->getCode();
@@ -437,7 +471,7 @@ final class CrmHook_Runner {
 		$seen_key    = '_crmhook_seen_' . CrmHook_Settings::meta_slug( $crm );
 		$fingerprint = null;
 		// ConvertKit/Kit `update` must always run: it takes the update tag off the subscriber.
-		$guarded = ! ( 'update' === $hook['action'] && in_array( $crm, array( 'convertkit', 'kit' ), true ) );
+		$guarded = ! ( 'update' === $hook['action'] && CrmHook_Settings::has_automation_rules( $crm ) );
 		if ( null !== $contact && $guarded ) {
 			$fingerprint = self::fingerprint( $contact, $hook );
 			$user_id     = CrmHook_Contacts::user_for( $crm, (string) $contact['id'] );
@@ -451,6 +485,7 @@ final class CrmHook_Runner {
 					'queued'     => false,
 					'message'    => __( 'Nothing new in the CRM for this user since the last sync: nothing written.', 'crmhook' ),
 					'notices'    => array(),
+					'result'     => 'no change',
 				);
 			}
 		}

@@ -16,7 +16,7 @@ declare(strict_types=1);
 defined( 'ABSPATH' ) || exit;
 
 $field = static fn( string $key ): string => esc_attr( $name . '[' . $key . ']' );
-$crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
+$crm_name = CrmHook_Settings::crm_names()[ $s['crm'] ] ?? $s['crm'];
 ?>
 <div class="wrap crmhook">
 	<h1><?php esc_html_e( 'CRM Webhooks', 'crmhook' ); ?></h1>
@@ -38,23 +38,10 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 		</tr>
 	</table>
 
+	<?php /* The script swaps the intro and the lines when the CRM select changes (CrmHook_Connection::script_data). */ ?>
 	<div class="crmhook-builder" data-crm="<?php echo esc_attr( $s['crm'] ); ?>">
-		<?php if ( $is_ck ) : ?>
-			<p><?php esc_html_e( 'ConvertKit and Kit call this site through the automation rules above: there is nothing to paste. The rules call these URLs:', 'crmhook' ); ?></p>
-		<?php elseif ( in_array( $s['crm'], array( 'funnelkit', 'keap' ), true ) ) : ?>
-			<p>
-			<?php
-			echo esc_html(
-				'keap' === $s['crm']
-					? __( 'In a campaign sequence, add a Send HTTP Post action with your site\'s URL as the Post URL and these Name / Value pairs:', 'crmhook' )
-					: __( 'In an automation, add Send Data → HTTP Request with your site\'s URL, Method GET, and this Data:', 'crmhook' )
-			);
-			?>
-			</p>
-			<p><code id="crmhook-site-url"><?php echo esc_html( home_url( '/' ) ); ?></code> <button type="button" class="button crmhook-copy" data-copy="#crmhook-site-url"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button></p>
-		<?php else : ?>
-			<p><?php echo esc_html( sprintf( /* translators: %s: CRM name */ __( 'Paste one of these URLs into a webhook of %s:', 'crmhook' ), $crm_name ) ); ?></p>
-		<?php endif; ?>
+		<p id="crmhook-builder-intro"><?php echo esc_html( CrmHook_Connection::builder_intro( $s['crm'] ) ); ?></p>
+		<p id="crmhook-builder-site" <?php echo CrmHook_Connection::builder_pairs( $s['crm'] ) ? '' : 'hidden'; ?>><code id="crmhook-site-url"><?php echo esc_html( home_url( '/' ) ); ?></code> <button type="button" class="button crmhook-copy" data-copy="#crmhook-site-url"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button></p>
 		<p class="crmhook-builder-options">
 			<label><input type="checkbox" id="crmhook-opt-notify"> <?php esc_html_e( 'send_notification=true (welcome email)', 'crmhook' ); ?></label>
 			<label><?php esc_html_e( 'role', 'crmhook' ); ?>
@@ -91,36 +78,41 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 				<th scope="row"><label for="crmhook-crm"><?php esc_html_e( 'CRM', 'crmhook' ); ?></label></th>
 				<td>
 					<select id="crmhook-crm" name="<?php echo $field( 'crm' ); ?>">
-						<?php foreach ( CrmHook_Settings::CRMS as $slug => $label ) : ?>
+						<?php foreach ( CrmHook_Settings::crm_names() as $slug => $label ) : ?>
 							<option value="<?php echo esc_attr( $slug ); ?>" <?php selected( $s['crm'], $slug ); ?>><?php echo esc_html( $label ); ?></option>
 						<?php endforeach; ?>
 					</select>
+					<p class="description crmhook-warning" id="crmhook-crm-switch" hidden></p>
 				</td>
 			</tr>
 			<tr>
 				<th scope="row"><label for="crmhook-api-url"><?php esc_html_e( 'API URL', 'crmhook' ); ?></label></th>
 				<td>
-					<input type="url" class="regular-text" id="crmhook-api-url" name="<?php echo $field( 'api_url' ); ?>" value="<?php echo esc_attr( $s['api_url'] ); ?>" placeholder="https://ACCOUNT.api-us1.com">
-					<p class="description"><?php esc_html_e( 'ActiveCampaign: your account\'s API URL. FluentCRM and FunnelKit: the address of that WordPress site. ConvertKit, Kit and Keap: leave empty for their public API.', 'crmhook' ); ?></p>
+					<input type="url" class="regular-text" id="crmhook-api-url" name="<?php echo $field( 'api_url' ); ?>" value="<?php echo esc_attr( $s['api_url'] ); ?>" placeholder="<?php echo esc_attr( CrmHook_Credentials::placeholder( $s['crm'] ) ); ?>">
+					<p class="description" id="crmhook-api-url-help"><?php esc_html_e( 'ActiveCampaign: your account\'s API URL. FluentCRM and FunnelKit: the address of that WordPress site. ConvertKit, Kit and Keap: leave empty for their public API.', 'crmhook' ); ?></p>
 				</td>
 			</tr>
 			<?php
-			$secret_rows = array(
-				'api_key'    => __( 'API key', 'crmhook' ),
-				'api_secret' => __( 'API secret (ConvertKit)', 'crmhook' ),
-				'password'   => __( 'Application password (FluentCRM, FunnelKit)', 'crmhook' ),
-			);
-			?>
-			<tr>
-				<th scope="row"><label for="crmhook-username"><?php esc_html_e( 'Username (FluentCRM, FunnelKit)', 'crmhook' ); ?></label></th>
-				<td><input type="text" class="regular-text" id="crmhook-username" name="<?php echo $field( 'username' ); ?>" value="<?php echo esc_attr( $s['username'] ); ?>" autocomplete="off"></td>
-			</tr>
-			<?php foreach ( $secret_rows as $key => $label ) : ?>
-				<tr>
-					<th scope="row"><label for="crmhook-<?php echo esc_attr( $key ); ?>"><?php echo esc_html( $label ); ?></label></th>
+			// One row per credential the CRMs use (the extension's table), shown for the CRMs that use
+			// it; the label names each CRM's own word for it, and the script shows the chosen CRM's.
+			foreach ( CrmHook_Settings::credential_keys() as $key => $secret ) :
+				if ( 'api_url' === $key ) {
+					continue;
+				}
+				$labels = CrmHook_Credentials::labels( $key );
+				$users  = array_keys( $labels );
+				$words  = array_values( array_unique( $labels ) );
+				$names  = array_map( static fn( string $crm ): string => CrmHook_Settings::crm_names()[ $crm ] ?? $crm, $users );
+				?>
+				<tr class="crmhook-credential" data-crms="<?php echo esc_attr( implode( ' ', $users ) ); ?>" data-labels="<?php echo esc_attr( (string) wp_json_encode( $labels ) ); ?>">
+					<th scope="row"><label for="crmhook-<?php echo esc_attr( $key ); ?>"><?php echo esc_html( implode( ' / ', $words ) . ' (' . implode( ', ', $names ) . ')' ); ?></label></th>
 					<td>
-						<input type="password" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="" autocomplete="new-password"
-							placeholder="<?php echo '' !== $s[ $key ] ? esc_attr__( 'saved — leave empty to keep', 'crmhook' ) : ''; ?>">
+						<?php if ( $secret ) : ?>
+							<input type="password" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="" autocomplete="new-password"
+								placeholder="<?php echo '' !== $s[ $key ] && CrmHook_Credentials::uses( $s['crm'], $key ) ? esc_attr__( 'saved — leave empty to keep', 'crmhook' ) : ''; ?>">
+						<?php else : ?>
+							<input type="text" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="<?php echo esc_attr( $s[ $key ] ); ?>" autocomplete="off">
+						<?php endif; ?>
 					</td>
 				</tr>
 			<?php endforeach; ?>
@@ -129,7 +121,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 				<td>
 					<button type="button" class="button" id="crmhook-test-connection" <?php disabled( ! $loaded ); ?>><?php esc_html_e( 'Test connection', 'crmhook' ); ?></button>
 					<span id="crmhook-test-result" role="status"></span>
-					<p class="description"><?php esc_html_e( 'Tests the saved settings: save first.', 'crmhook' ); ?></p>
+					<p class="description"><?php esc_html_e( 'Tests the CRM and credentials as typed above, without saving them. An empty secret field uses the saved one only for the saved CRM and API URL.', 'crmhook' ); ?></p>
 				</td>
 			</tr>
 		</table>
@@ -139,11 +131,18 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 			<tr>
 				<th scope="row"><label for="crmhook-username-format"><?php esc_html_e( 'Username format', 'crmhook' ); ?></label></th>
 				<td>
+					<?php $formats = CrmHook_Settings::username_formats(); ?>
 					<select id="crmhook-username-format" name="<?php echo $field( 'username_format' ); ?>">
-						<option value="email" <?php selected( $s['username_format'], 'email' ); ?>><?php esc_html_e( 'Email address', 'crmhook' ); ?></option>
-						<option value="flname" <?php selected( $s['username_format'], 'flname' ); ?>><?php esc_html_e( 'First and last name (johnsmith)', 'crmhook' ); ?></option>
-						<option value="fnamenum" <?php selected( $s['username_format'], 'fnamenum' ); ?>><?php esc_html_e( 'First name and a number (john4821)', 'crmhook' ); ?></option>
+						<?php if ( ! isset( $formats[ $s['username_format'] ] ) ) : ?>
+							<option value="<?php echo esc_attr( $s['username_format'] ); ?>" selected><?php echo esc_html( $s['username_format'] ); ?></option>
+						<?php endif; ?>
+						<?php foreach ( $formats as $slug => $format ) : ?>
+							<option value="<?php echo esc_attr( $slug ); ?>" title="<?php echo esc_attr( $format['description'] ); ?>" <?php selected( $s['username_format'], $slug ); ?>><?php echo esc_html( $format['label'] . ' (' . $format['example'] . ')' ); ?></option>
+						<?php endforeach; ?>
 					</select>
+					<?php if ( isset( $formats[ $s['username_format'] ] ) ) : ?>
+						<p class="description"><?php echo esc_html( $formats[ $s['username_format'] ]['description'] ); ?></p>
+					<?php endif; ?>
 				</td>
 			</tr>
 			<tr>
@@ -235,6 +234,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 					</tr>
 				<?php endforeach; ?>
 			</table>
+			<?php require __DIR__ . '/settings-unsubscribe.php'; ?>
 		<?php endif; ?>
 
 		<h2><?php esc_html_e( 'Advanced', 'crmhook' ); ?></h2>
@@ -253,7 +253,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 			</tr>
 			<tr>
 				<th scope="row"><?php esc_html_e( 'Uninstall', 'crmhook' ); ?></th>
-				<td><label><input type="checkbox" name="<?php echo $field( 'delete_data_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_data_on_uninstall'] ); ?>> <?php esc_html_e( 'Delete the settings, the contact index, the queue and the webhook counters when the plugin is deleted', 'crmhook' ); ?></label><br>
+				<td><label><input type="checkbox" name="<?php echo $field( 'delete_data_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_data_on_uninstall'] ); ?>> <?php esc_html_e( 'Delete the settings, the contact index, the queue, the webhook log and the webhook counters when the plugin is deleted', 'crmhook' ); ?></label><br>
 					<label><input type="checkbox" name="<?php echo $field( 'delete_shared_meta_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_shared_meta_on_uninstall'] ); ?>> <?php esc_html_e( 'Also delete the users\' CRM links and tags ({crm}_contact_id, {crm}_tags)', 'crmhook' ); ?></label>
 					<p class="description"><?php esc_html_e( 'WP Fusion keeps its links and tags under the same names: leave this unticked if WP Fusion is, or may again be, used on this site.', 'crmhook' ); ?></p></td>
 			</tr>
@@ -312,19 +312,21 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 		</table>
 	<?php endif; ?>
 
-	<h2><?php esc_html_e( 'Recent webhooks', 'crmhook' ); ?></h2>
+	<h2 id="crmhook-recent"><?php esc_html_e( 'Recent webhooks', 'crmhook' ); ?></h2>
+	<p><a href="<?php echo esc_url( CrmHook_Log_Screen::url() ); ?>" id="crmhook-log-link"><?php esc_html_e( 'The whole log, with filters, search and CSV export: Tools → CRM Webhooks log', 'crmhook' ); ?></a></p>
 	<table class="widefat striped crmhook-activity">
-		<thead><tr><th><?php esc_html_e( 'When', 'crmhook' ); ?></th><th><?php esc_html_e( 'Status', 'crmhook' ); ?></th><th><?php esc_html_e( 'Action', 'crmhook' ); ?></th><th><?php esc_html_e( 'What happened', 'crmhook' ); ?></th></tr></thead>
+		<thead><tr><th><?php esc_html_e( 'When', 'crmhook' ); ?></th><th><?php esc_html_e( 'CRM', 'crmhook' ); ?></th><th><?php esc_html_e( 'Action', 'crmhook' ); ?></th><th><?php esc_html_e( 'Status', 'crmhook' ); ?></th><th><?php esc_html_e( 'What happened', 'crmhook' ); ?></th></tr></thead>
 		<tbody>
-		<?php $entries = CrmHook_Activity::entries(); ?>
+		<?php $entries = CrmHook_Log::recent( 10 ); ?>
 		<?php if ( ! $entries ) : ?>
-			<tr><td colspan="4"><?php esc_html_e( 'No webhooks yet. Send a test: add wpf_action=test to a URL above.', 'crmhook' ); ?></td></tr>
+			<tr><td colspan="5"><?php esc_html_e( 'No webhooks yet. Send a test: add wpf_action=test to a URL above.', 'crmhook' ); ?></td></tr>
 		<?php endif; ?>
 		<?php foreach ( $entries as $entry ) : ?>
-			<tr>
-				<td><?php echo esc_html( wp_date( 'Y-m-d H:i:s', (int) $entry['time'] ) ); ?></td>
-				<td><?php echo (int) $entry['status']; ?></td>
+			<tr class="crmhook-recent-row crmhook-outcome-<?php echo esc_attr( str_replace( ' ', '-', $entry['outcome'] ) ); ?>" data-outcome="<?php echo esc_attr( $entry['outcome'] ); ?>">
+				<td><a href="<?php echo esc_url( CrmHook_Log_Screen::url() . '#crmhook-log-' . $entry['id'] ); ?>"><?php echo esc_html( wp_date( 'Y-m-d H:i:s', (int) strtotime( $entry['time'] . ' UTC' ) ) ); ?></a></td>
+				<td><?php echo esc_html( CrmHook_Settings::crm_names()[ $entry['crm'] ] ?? $entry['crm'] ); ?></td>
 				<td><?php echo esc_html( $entry['action'] ); ?></td>
+				<td><?php echo (int) $entry['status']; ?> <span class="crmhook-badge crmhook-badge-<?php echo esc_attr( str_replace( ' ', '-', $entry['outcome'] ) ); ?>"><?php echo esc_html( $entry['outcome'] ); ?></span></td>
 				<td><?php echo esc_html( $entry['message'] ); ?>
 					<?php if ( $entry['notices'] ) : ?><br><small><?php echo esc_html( implode( ' · ', $entry['notices'] ) ); ?></small><?php endif; ?>
 				</td>
