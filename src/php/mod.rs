@@ -5,7 +5,8 @@
 //! - `interned` — the fixed keys and words, interned at module start;
 //! - `exceptions` — how failures become `CrmHook\…` exceptions, and their registration;
 //! - `ini` — the `crmhook.*` settings;
-//! - `functions` — the exported `crmhook_*` functions.
+//! - `functions` — the exported `crmhook_*` functions;
+//! - `lane` — the fast lane's request start and end hooks (RINIT/RSHUTDOWN).
 //!
 //! This file starts the module: MINIT, `phpinfo()` and the function table.
 #![allow(unsafe_code)]
@@ -15,6 +16,7 @@ mod functions;
 mod ini;
 mod input;
 mod interned;
+mod lane;
 mod output;
 
 use ext_php_rs::prelude::*;
@@ -55,5 +57,11 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
 
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
-    functions::register(module.startup_function(startup).info_function(module_info))
+    functions::register(
+        module
+            .startup_function(startup)
+            .info_function(module_info)
+            .request_startup_function(lane::request_startup)
+            .request_shutdown_function(lane::request_shutdown),
+    )
 }
