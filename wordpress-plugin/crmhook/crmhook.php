@@ -22,6 +22,7 @@ define( 'CRMHOOK_VERSION', '0.1.0' );
 define( 'CRMHOOK_FILE', __FILE__ );
 define( 'CRMHOOK_DIR', __DIR__ );
 
+require_once __DIR__ . '/includes/class-crmhook-sql.php';
 require_once __DIR__ . '/includes/class-crmhook-settings.php';
 require_once __DIR__ . '/includes/class-crmhook-contacts.php';
 require_once __DIR__ . '/includes/class-crmhook-lock.php';
@@ -31,6 +32,8 @@ require_once __DIR__ . '/includes/class-crmhook-sync.php';
 require_once __DIR__ . '/includes/class-crmhook-queue.php';
 require_once __DIR__ . '/includes/class-crmhook-runner.php';
 require_once __DIR__ . '/includes/class-crmhook-endpoint.php';
+require_once __DIR__ . '/includes/class-crmhook-lane.php';
+require_once __DIR__ . '/includes/class-crmhook-lane-config.php';
 require_once __DIR__ . '/includes/class-crmhook-admin.php';
 require_once __DIR__ . '/includes/class-crmhook-plugin.php';
 

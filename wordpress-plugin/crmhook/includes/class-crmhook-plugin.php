@@ -36,6 +36,7 @@ final class CrmHook_Plugin {
 		// The queue's tables must exist before the first webhook is stored into them.
 		self::maybe_upgrade();
 		CrmHook_Runner::register();
+		CrmHook_Lane_Config::register();
 		CrmHook_Runner::maybe_run_from_request();
 		CrmHook_Endpoint::accept_early();
 		add_action( 'init', array( 'CrmHook_Endpoint', 'maybe_handle' ), 1 );
@@ -67,6 +68,7 @@ final class CrmHook_Plugin {
 		CrmHook_Queue::install();
 		CrmHook_Settings::ensure_access_key();
 		CrmHook_Runner::schedule();
+		CrmHook_Lane_Config::write();
 		// Autoloaded: every request checks it, before the first webhook is queued.
 		update_option( 'crmhook_db_version', self::schema_version(), true );
 	}
@@ -87,11 +89,13 @@ final class CrmHook_Plugin {
 	/**
 	 * Deactivation: the queue's cron fallback goes, and so do the ConvertKit/Kit rules in the
 	 * CRM (they would keep calling a site that no longer answers). The queue, the settings and
-	 * the chosen tags stay for reactivation, which registers the rules again.
+	 * the chosen tags stay for reactivation, which registers the rules again. The fast lane's
+	 * configuration file goes (reactivation writes it again).
 	 */
 	public static function deactivate(): void {
 		CrmHook_Runner::unschedule();
 		CrmHook_Admin::unregister_rules();
+		CrmHook_Lane_Config::remove();
 	}
 
 	/**
