@@ -53,7 +53,7 @@ $crmhook_ini  = array(
 			<?php /* translators: %s: a file path */ ?>
 			<p class="description"><?php echo esc_html( sprintf( __( 'This server already prepends %s: the lane runs it first, then takes the webhook.', 'crmhook' ), $crmhook_lane['prepend'] ) ); ?></p>
 		<?php endif; ?>
-		<p class="description"><?php esc_html_e( 'A webhook whose URL carries wpf_action is then checked and queued by the extension and answered 202 in about a millisecond, without loading WordPress, so a burst from the CRM does not slow the site. Add these lines to the PHP of every web server (php.ini, or the php-fpm pool as php_admin_value[…]), make the folder of the last one (outside the web root, writable by PHP), restart php-fpm, then save this page:', 'crmhook' ); ?></p>
+		<p class="description"><?php esc_html_e( 'A webhook whose URL carries wpf_action is then checked by the extension, queued and answered 202 in about a millisecond, without loading WordPress, so a burst from the CRM does not slow the site. Add these lines to the PHP of every web server (php.ini, or the php-fpm pool as php_admin_value[…]), make the folder of the last one (outside the web root, writable by PHP), restart php-fpm, then save this page:', 'crmhook' ); ?></p>
 		<pre class="crmhook-lane-ini"><?php echo esc_html( implode( "\n", $crmhook_ini ) ); ?></pre>
 		<p class="description"><?php esc_html_e( 'With the lane on, automatic mode queues every webhook (a lone webhook is answered 202 too, and a runner starts at once); async=false and "always immediately" still run through WordPress. Webhooks that carry wpf_action only in their body (Keap, FunnelKit form data) take the normal path.', 'crmhook' ); ?></p>
 	</td>
