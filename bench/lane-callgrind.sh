@@ -5,7 +5,7 @@
 # home page with a query string that has no wpf_action, under callgrind, with crmhook.lane on.
 # The figure is the instructions spent in the extension's request start and end
 # (crmhook::php::lane::request_startup / request_shutdown, inclusive) against all instructions of
-# the run, divided by the requests. Needs the harness's site (scripts/site/up.sh) for its files
+# a warm request. Needs the harness's site (scripts/site/up.sh) for its files
 # and database.
 #
 #   bench/lane-callgrind.sh        Env: REQUESTS (10), LANE (1; 0 for the same run with the lane off)
@@ -15,29 +15,43 @@ source "$root/scripts/site/lib.sh"
 REQUESTS="${REQUESTS:-10}" LANE="${LANE:-1}"
 port=$((SITE_PORT + 7))
 out="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$out"' EXIT
+server=""
+trap '[ -z "$server" ] || kill "$server" 2>/dev/null || true; rm -rf "$out"' EXIT
 
-valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" \
-  php -d extension="$CRMHOOK_SO" -d opcache.enable_cli=1 -d crmhook.lane="$LANE" \
-  -d crmhook.lane_entry="$PLUGIN_SRC/lane.php" -d crmhook.lane_config="$LANE_CONFIG" \
-  -S "127.0.0.1:$port" -t "$WP_DIR" >"$out/server.log" 2>&1 &
-server=$!
-for ((i = 0; i < 600; i++)); do
-  curl -fsS -o /dev/null -H "Host: 127.0.0.1:$SITE_PORT" "http://127.0.0.1:$port/probe.php" 2>/dev/null && break
-  sleep 0.5
-done
-for ((i = 0; i < REQUESTS; i++)); do
-  code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Host: 127.0.0.1:$SITE_PORT" "http://127.0.0.1:$port/?utm_source=crm&utm_medium=email")
-  [ "$code" = 200 ] || { echo "lane-callgrind: the home page answered $code" >&2; exit 1; }
-done
-kill -INT "$server"
-wait "$server" || true
+# run N: serves N home-page requests (after one probe.php) under callgrind; prints
+# "<all instructions> <instructions in the lane's request hooks>".
+run() {
+  valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" \
+    php -d extension="$CRMHOOK_SO" -d opcache.enable_cli=1 -d crmhook.lane="$LANE" \
+    -d crmhook.lane_entry="$PLUGIN_SRC/lane.php" -d crmhook.lane_config="$LANE_CONFIG" \
+    -S "127.0.0.1:$port" -t "$WP_DIR" >"$out/server.log" 2>&1 &
+  server=$!
+  local i code
+  for ((i = 0; i < 600; i++)); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/probe.php" 2>/dev/null && break
+    sleep 0.5
+  done
+  for ((i = 0; i < $1; i++)); do
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Host: 127.0.0.1:$SITE_PORT" "http://127.0.0.1:$port/?utm_source=crm&utm_medium=email")
+    [ "$code" = 200 ] || { echo "lane-callgrind: the home page answered $code" >&2; exit 1; }
+  done
+  kill -INT "$server"
+  wait "$server" || true
+  server=""
+  callgrind_annotate --inclusive=yes --threshold=100 "$out/cg.out" >"$out/annotate.txt" 2>/dev/null
+  local total lane
+  total=$(sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' "$out/annotate.txt" | tr -d ,)
+  lane=$( (grep -E 'lane::request_(startup|shutdown)' "$out/annotate.txt" || true) | awk '{gsub(",", "", $1); s += $1} END {print s + 0}')
+  echo "$total $lane"
+}
 
-callgrind_annotate --inclusive=yes "$out/cg.out" 2>/dev/null >"$out/annotate.txt"
-total=$(sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' "$out/annotate.txt" | tr -d ,)
-lane=$(grep -E 'crmhook::php::lane::request_(startup|shutdown)' "$out/annotate.txt" | awk '{gsub(",", "", $1); s += $1} END {print s + 0}')
-requests=$((REQUESTS + 1)) # and the readiness probe
-printf 'crmhook.lane=%s, %d requests (+1 probe.php) of /?utm_source=crm&utm_medium=email\n' "$LANE" "$REQUESTS"
-printf 'all instructions of the run       %15d (%d per request, start-up included)\n' "$total" $((total / requests))
-printf 'lane request start + end          %15d (%d per request)\n' "$lane" $((lane / requests))
-awk -v l="$lane" -v t="$total" 'BEGIN {printf "share                             %14.5f %%\n", 100 * l / t}'
+# The first requests compile WordPress into opcache: the difference between a short and a long
+# run is what a warm request costs.
+read -r total_a lane_a < <(run 2)
+read -r total_b lane_b < <(run $((2 + REQUESTS)))
+per_request=$(((total_b - total_a) / REQUESTS))
+lane_per_request=$(((lane_b - lane_a) / REQUESTS))
+printf 'crmhook.lane=%s: home page /?utm_source=crm&utm_medium=email, %d warm requests (runs of 2 and %d)\n' "$LANE" "$REQUESTS" $((2 + REQUESTS))
+printf 'instructions per warm request        %12d\n' "$per_request"
+printf 'of which the lane'"'"'s request hooks   %12d\n' "$lane_per_request"
+awk -v l="$lane_per_request" -v t="$per_request" 'BEGIN {printf "share                                %11.4f %%\n", 100 * l / t}'

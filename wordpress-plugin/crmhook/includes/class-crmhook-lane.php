@@ -39,7 +39,7 @@ final class CrmHook_Lane {
 	 */
 	public static function handle( string $config_path ): void {
 		// phpcs:ignore WordPress.Security.NonceVerification -- authenticated by the access key.
-		if ( ! isset( $_GET['wpf_action'] ) || ! function_exists( 'crmhook_parse_webhook' ) ) {
+		if ( ! isset( $_GET['wpf_action'] ) || ! function_exists( 'crmhook_parse_webhook' ) || ! class_exists( 'mysqli' ) ) {
 			return;
 		}
 		$config = self::config( $config_path );
@@ -56,6 +56,9 @@ final class CrmHook_Lane {
 		} catch ( \mysqli_sql_exception $e ) {
 			// The database is down or refused the job: the CRM must see a failure, never a 202.
 			$outcome = self::refusal( 503, 'The webhook could not be stored (database unavailable); it was not accepted.' );
+		} catch ( \Throwable $e ) {
+			// A bug or an unexpected configuration must not cost the webhook: WordPress answers it.
+			$outcome = null;
 		} finally {
 			$driver->report_mode = $report;
 		}
