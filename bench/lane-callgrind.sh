@@ -8,11 +8,20 @@
 # a warm request. Needs the harness's site (scripts/site/up.sh) for its files
 # and database.
 #
-#   bench/lane-callgrind.sh        Env: REQUESTS (10), LANE (1; 0 for the same run with the lane off)
+# WEBHOOK=1 counts an accepted webhook instead (update_tags for contact 1001, queued): through the
+# lane with the site's Fast lane setting ticked, and through WordPress with it unticked.
+#
+#   bench/lane-callgrind.sh        Env: REQUESTS (10), LANE (1; 0 for the same run with the lane off),
+#                                  WEBHOOK (0)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$root/scripts/site/lib.sh"
-REQUESTS="${REQUESTS:-10}" LANE="${LANE:-1}"
+REQUESTS="${REQUESTS:-10}" LANE="${LANE:-1}" WEBHOOK="${WEBHOOK:-0}"
+path="/?utm_source=crm&utm_medium=email" body="" want=200
+if ((WEBHOOK)); then
+  key=$(php "$root/scripts/site/wp.php" 'CrmHook_Settings::update(["queue_mode" => "background"]); return CrmHook_Settings::get("access_key");')
+  path="/?wpf_action=update_tags&access_key=$key" body="contact%5Bid%5D=1001" want=202
+fi
 port=$((SITE_PORT + 7))
 out="$(mktemp -d)"
 server=""
@@ -32,8 +41,8 @@ run() {
     sleep 0.5
   done
   for ((i = 0; i < $1; i++)); do
-    code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Host: 127.0.0.1:$SITE_PORT" "http://127.0.0.1:$port/?utm_source=crm&utm_medium=email")
-    [ "$code" = 200 ] || { echo "lane-callgrind: the home page answered $code" >&2; exit 1; }
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Host: 127.0.0.1:$SITE_PORT" ${body:+-d "$body"} "http://127.0.0.1:$port$path")
+    [ "$code" = "$want" ] || { echo "lane-callgrind: $path answered $code" >&2; exit 1; }
   done
   kill -INT "$server"
   wait "$server" || true
@@ -47,11 +56,21 @@ run() {
 
 # The first requests compile WordPress into opcache: the difference between a short and a long
 # run is what a warm request costs.
+if ((WEBHOOK)); then
+  for fast in 1 0; do
+    php "$root/scripts/site/wp.php" "CrmHook_Settings::update(['fast_lane' => (bool) $fast]);" >/dev/null
+    read -r total_a lane_a < <(run 2)
+    read -r total_b lane_b < <(run $((2 + REQUESTS)))
+    printf 'update_tags webhook, queued, %s: %12d instructions per warm request\n' \
+      "$( ((fast)) && echo 'through the fast lane' || echo 'through WordPress     ')" $(((total_b - total_a) / REQUESTS))
+  done
+  exit 0
+fi
 read -r total_a lane_a < <(run 2)
 read -r total_b lane_b < <(run $((2 + REQUESTS)))
 per_request=$(((total_b - total_a) / REQUESTS))
 lane_per_request=$(((lane_b - lane_a) / REQUESTS))
-printf 'crmhook.lane=%s: home page /?utm_source=crm&utm_medium=email, %d warm requests (runs of 2 and %d)\n' "$LANE" "$REQUESTS" $((2 + REQUESTS))
+printf 'crmhook.lane=%s: home page %s, %d warm requests (runs of 2 and %d)\n' "$LANE" "$path" "$REQUESTS" $((2 + REQUESTS))
 printf 'instructions per warm request        %12d\n' "$per_request"
 printf 'of which the lane'"'"'s request hooks   %12d\n' "$lane_per_request"
 awk -v l="$lane_per_request" -v t="$per_request" 'BEGIN {printf "share                                %11.4f %%\n", 100 * l / t}'
