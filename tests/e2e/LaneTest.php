@@ -194,6 +194,24 @@ final class LaneTest extends E2ETestCase
         $this->assertStringContainsString('Ready on this server: tick the box', $this->settingsPage());
     }
 
+    public function testAMultisiteConfigurationLeavesWebhooksToWordPress(): void
+    {
+        $file = self::$runDir . '/lane/lane.json';
+        $config = json_decode((string) file_get_contents($file), true);
+        $this->assertFalse($config['multisite']);
+        $config['multisite'] = true; // what the plugin writes on a network
+        file_put_contents($file, json_encode($config));
+        try {
+            // Automatic mode on an idle site: WordPress runs it inline (no user for 1001 yet).
+            $answer = $this->webhook('update', '1001');
+            $this->assertSame(200, $answer['status'], $answer['body']);
+            $this->assertArrayNotHasKey('x-crmhook-lane', $answer['headers'], 'WordPress answered');
+            $this->assertCount(1, $this->webhookBoots());
+        } finally {
+            $this->wp('return CrmHook_Lane_Config::write();');
+        }
+    }
+
     public function testWithTheDatabaseStoppedTheLaneNeverAnswers202(): void
     {
         $cnf = self::$runDir . '/mariadb/my.cnf';
