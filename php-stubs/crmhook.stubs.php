@@ -69,6 +69,28 @@ namespace {
     function crmhook_lane_status(): array {}
 
     /**
+     * One page of the contacts that carry a tag, for a bulk import:
+     * `['contacts' => [['id' => string, 'email' => ?string], …], 'next' => ?string, 'total' => ?int]`.
+     *
+     * Pass `$cursor = null` for the first page, then each answer's `next` until it is null. The
+     * cursor is opaque (an offset or page number for most CRMs, the CRM's own token for Kit and
+     * Keap): only pass back one this function returned. `total` is how many contacts carry the tag
+     * in all where the CRM says (null for Keap, for Kit after the first page, and for FunnelKit
+     * when its answer has no count).
+     * `email` is null where the listing does not name it (ConvertKit v3): load the contact for it.
+     * Pages hold up to 100 contacts (ConvertKit v3: 50).
+     *
+     * @throws \CrmHook\CrmException 401, 404 (no such tag, where the CRM says so), 429, 502, 504;
+     * a \ValueError for a tag id that is not digits or a cursor this function did not return.
+     *
+     * @param array $crm
+     * @param mixed $tag_id
+     * @param string|null $cursor
+     * @return array
+     */
+    function crmhook_list_contacts_by_tag(array $crm, mixed $tag_id, ?string $cursor = null): array {}
+
+    /**
      * The fields a contact can be written to, field → label, where the CRM can tell: FluentCRM's
      * columns and defined custom fields (it silently drops any other key). Null for the CRMs whose
      * writes need no such check. *Test connection* uses it to catch a return-password field that

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use ureq::http::Method;
 
 use super::api::{Api, CrmError, CrmFailure, Loose};
-use super::{clean_tags, Payload};
+use super::{clean_tags, next_offset, ContactPage, ListedContact, Payload};
 use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::form::{split_key, Form};
@@ -207,6 +207,35 @@ pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError
     }
 }
 
+#[derive(Deserialize)]
+struct TaggedPage {
+    #[serde(default)]
+    contacts: Vec<Listed>,
+    #[serde(default)]
+    meta: Option<Meta>,
+}
+
+#[derive(Deserialize)]
+struct Listed {
+    id: Loose,
+    #[serde(default)]
+    email: Loose,
+}
+
+/// `GET /api/3/contacts?tagid=ID&limit=100&offset=N`: the contacts that carry the tag, with
+/// `meta.total` for all pages. The cursor is the offset.
+pub(crate) fn list_contacts_by_tag(api: &Api<'_>, tag_id: &str, offset: u64) -> Result<ContactPage, CrmError> {
+    let limit = super::CONTACT_PAGE_SIZE;
+    let page: TaggedPage = api.get(
+        &format!("listing the contacts with tag {tag_id}"),
+        &format!("/api/3/contacts?tagid={tag_id}&limit={limit}&offset={offset}"),
+    )?;
+    let total = page.meta.and_then(|m| m.total.0.parse::<u64>().ok());
+    let got = page.contacts.len();
+    let contacts = page.contacts.into_iter().map(|c| ListedContact { id: c.id.0, email: c.email.0 }).filter(|c| !c.id.is_empty()).collect();
+    Ok(ContactPage { contacts, next: next_offset(offset, got, limit, total), total })
+}
+
 pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>, CrmError> {
     let search: Search = api.get("looking up the contact by email", &format!("/api/3/contacts?email={}", crate::form::encode(email)))?;
     Ok(search.contacts.into_iter().next().map(|c| c.id.0))
@@ -243,6 +272,16 @@ mod tests {
                 ("PLAN".to_owned(), "pro".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn a_tag_page_reads_ids_emails_and_the_total() {
+        let page: TaggedPage = serde_json::from_str(
+            r#"{"contacts":[{"id":"1001","email":"ann@example.com","cdate":"x"},{"id":"1002","email":"bo@example.com"}],"meta":{"total":"2","page_input":{}}}"#,
+        )
+        .unwrap();
+        assert_eq!(page.contacts.len(), 2);
+        assert_eq!(page.meta.unwrap().total.0, "2");
     }
 
     #[test]

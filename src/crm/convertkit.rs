@@ -9,7 +9,7 @@ use serde::Deserialize;
 use ureq::http::Method;
 
 use super::api::{fields_json, Api, CrmError, Loose};
-use super::{Crm, FieldValues, JsonBody, Payload};
+use super::{ContactPage, Crm, FieldValues, JsonBody, ListedContact, Payload};
 use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::text::Text;
@@ -85,6 +85,9 @@ struct Pagination {
     has_next_page: bool,
     #[serde(default)]
     end_cursor: Option<String>,
+    /// Only with `include_total_count=true`.
+    #[serde(default)]
+    total_count: Option<Loose>,
 }
 
 #[derive(Deserialize)]
@@ -159,7 +162,9 @@ fn paged_tags(api: &Api<'_>, step: &str, path: &str) -> Result<Vec<(String, Stri
         let page: TagList = api.get(step, &url)?;
         out.extend(page.tags.into_iter().map(|t| (t.id.0, t.name.0)));
         match page.pagination {
-            Some(Pagination { has_next_page: true, end_cursor: Some(cursor) }) if after.as_ref() != Some(&cursor) => after = Some(cursor),
+            Some(Pagination { has_next_page: true, end_cursor: Some(cursor), .. }) if after.as_ref() != Some(&cursor) => {
+                after = Some(cursor)
+            }
             _ => return Ok(out),
         }
     }
@@ -167,6 +172,77 @@ fn paged_tags(api: &Api<'_>, step: &str, path: &str) -> Result<Vec<(String, Stri
 
 pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {
     paged_tags(api, "loading the tag list", &format!("{}/tags", version(api)))
+}
+
+/// ConvertKit v3's `GET /v3/tags/{id}/subscriptions`: 50 a page, numbered from 1.
+#[derive(Deserialize)]
+struct Subscriptions {
+    #[serde(default)]
+    total_subscriptions: Option<Loose>,
+    #[serde(default)]
+    total_pages: Option<Loose>,
+    #[serde(default)]
+    subscriptions: Vec<Subscription>,
+}
+
+#[derive(Deserialize)]
+struct Subscription {
+    subscriber: Listed,
+}
+
+/// Kit v4's `GET /v4/tags/{id}/subscribers`.
+#[derive(Deserialize)]
+struct TaggedSubscribers {
+    #[serde(default)]
+    subscribers: Vec<Listed>,
+    #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+#[derive(Deserialize)]
+struct Listed {
+    id: Loose,
+    #[serde(default)]
+    email_address: Loose,
+}
+
+fn listed(items: Vec<Listed>) -> Vec<ListedContact> {
+    items.into_iter().map(|s| ListedContact { id: s.id.0, email: s.email_address.0 }).filter(|c| !c.id.is_empty()).collect()
+}
+
+/// ConvertKit v3: one page of a tag's subscriptions (`page` from 1); the cursor is the page
+/// number. A v3 subscription names only the subscriber's id.
+pub(crate) fn list_subscriptions_v3(api: &Api<'_>, tag_id: &str, page: u64) -> Result<ContactPage, CrmError> {
+    let path = format!("/v3/tags/{tag_id}/subscriptions{}&page={page}", secret_query(api, '?'));
+    let answer: Subscriptions = api.get(&format!("listing the subscribers with tag {tag_id}"), &path)?;
+    let pages = answer.total_pages.and_then(|p| p.0.parse::<u64>().ok()).unwrap_or(page);
+    let contacts = listed(answer.subscriptions.into_iter().map(|s| s.subscriber).collect());
+    let next = (page < pages && !contacts.is_empty()).then(|| (page + 1).to_string());
+    Ok(ContactPage { contacts, next, total: answer.total_subscriptions.and_then(|t| t.0.parse::<u64>().ok()) })
+}
+
+/// Kit v4: one page of a tag's subscribers, following Kit's `after` cursor. The total is asked
+/// for on the first page only (`include_total_count=true`), as Kit advises: it slows the answer.
+pub(crate) fn list_subscribers_v4(api: &Api<'_>, tag_id: &str, after: Option<&str>) -> Result<ContactPage, CrmError> {
+    let mut path = format!("/v4/tags/{tag_id}/subscribers?per_page={}", super::CONTACT_PAGE_SIZE);
+    match after {
+        Some(cursor) => path.push_str(&format!("&after={}", crate::form::encode(cursor))),
+        None => path.push_str("&include_total_count=true"),
+    }
+    let answer: TaggedSubscribers = api.get(&format!("listing the subscribers with tag {tag_id}"), &path)?;
+    let contacts = listed(answer.subscribers);
+    let (next, total) = match answer.pagination {
+        Some(p) => {
+            let total = p.total_count.and_then(|t| t.0.parse::<u64>().ok());
+            let next = match p.end_cursor {
+                Some(cursor) if p.has_next_page && !contacts.is_empty() && after != Some(cursor.as_str()) => Some(cursor),
+                _ => None,
+            };
+            (next, total)
+        }
+        None => (None, None),
+    };
+    Ok(ContactPage { contacts, next, total })
 }
 
 pub(crate) fn find_contact(api: &Api<'_>, email: &str) -> Result<Option<String>, CrmError> {
@@ -236,6 +312,23 @@ mod tests {
         assert_eq!(p.email.as_deref(), Some("bo@example.com"));
         assert_eq!(p.fields, vec![("first_name".into(), "Bo".into()), ("last_name".into(), "Lee".into())]);
         assert_eq!(p.tags, None);
+    }
+
+    #[test]
+    fn tag_listings_read_both_versions() {
+        let v3: Subscriptions = serde_json::from_str(
+            r#"{"total_subscriptions":120,"page":1,"total_pages":3,"subscriptions":[{"id":1,"state":"active","subscribable_id":5,"subscribable_type":"tag","subscriber":{"id":1001}}]}"#,
+        )
+        .unwrap();
+        let got = listed(v3.subscriptions.into_iter().map(|s| s.subscriber).collect());
+        assert_eq!(got, vec![ListedContact { id: "1001".into(), email: String::new() }]);
+        let v4: TaggedSubscribers = serde_json::from_str(
+            r#"{"subscribers":[{"id":1002,"email_address":"bo@example.com","tagged_at":"x"}],
+               "pagination":{"has_previous_page":false,"has_next_page":true,"start_cursor":"a","end_cursor":"b","per_page":100,"total_count":250}}"#,
+        )
+        .unwrap();
+        let p = v4.pagination.unwrap();
+        assert!(p.has_next_page && p.end_cursor.as_deref() == Some("b") && p.total_count.unwrap().0 == "250");
     }
 
     #[test]

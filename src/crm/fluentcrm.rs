@@ -10,7 +10,7 @@ use serde::Deserialize;
 use ureq::http::Method;
 
 use super::api::{fields_json, Api, CrmError, CrmFailure, FieldObject, Loose};
-use super::{clean_tags, JsonBody, Payload};
+use super::{clean_tags, ContactPage, JsonBody, ListedContact, Payload};
 use crate::contact::Contact;
 use crate::error::WebhookError;
 
@@ -93,6 +93,8 @@ struct Paged<T> {
     current_page: Option<Loose>,
     #[serde(default)]
     last_page: Option<Loose>,
+    #[serde(default)]
+    total: Option<Loose>,
 }
 
 #[derive(Deserialize)]
@@ -199,6 +201,34 @@ pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)
     api.send_ignoring_answer(&step, Method::PUT, &format!("{BASE}/subscribers/{id}"), Some(&body))
 }
 
+#[derive(Deserialize)]
+struct SubscribersAnswer {
+    subscribers: Paged<Listed>,
+}
+
+#[derive(Deserialize)]
+struct Listed {
+    id: Loose,
+    #[serde(default)]
+    email: Loose,
+}
+
+/// `GET /subscribers?tags[]=ID&per_page=100&page=N` (Laravel's pagination: `data`, `total`,
+/// `current_page`, `last_page`); the cursor is the page number.
+pub(crate) fn list_contacts_by_tag(api: &Api<'_>, tag_id: &str, page: u64) -> Result<ContactPage, CrmError> {
+    let per_page = super::CONTACT_PAGE_SIZE;
+    let answer: SubscribersAnswer = api.get(
+        &format!("listing the subscribers with tag {tag_id}"),
+        &format!("{BASE}/subscribers?tags%5B%5D={tag_id}&per_page={per_page}&page={page}"),
+    )?;
+    let paged = answer.subscribers;
+    let last = paged.last_page.and_then(|l| l.0.parse::<u64>().ok()).unwrap_or(page);
+    let contacts: Vec<ListedContact> =
+        paged.data.into_iter().map(|c| ListedContact { id: c.id.0, email: c.email.0 }).filter(|c| !c.id.is_empty()).collect();
+    let next = (page < last && !contacts.is_empty()).then(|| (page + 1).to_string());
+    Ok(ContactPage { contacts, next, total: paged.total.and_then(|t| t.0.parse::<u64>().ok()) })
+}
+
 pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {
     let mut out = Vec::new();
     for page in 1..=100 {
@@ -231,6 +261,16 @@ mod tests {
         assert_eq!(p.tags, Some(vec!["3".to_owned(), "9".to_owned()]));
         assert_eq!(p.fields.len(), 4);
         assert_eq!(p.fields[3], ("interests".to_owned(), "a, b".to_owned()));
+    }
+
+    #[test]
+    fn a_subscriber_page_reads_laravel_pagination() {
+        let answer: SubscribersAnswer = serde_json::from_str(
+            r#"{"subscribers":{"total":56,"per_page":50,"current_page":1,"last_page":2,"data":[{"id":7,"email":"ann@example.com","first_name":"Ann"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.subscribers.data.len(), 1);
+        assert_eq!(answer.subscribers.total.unwrap().0, "56");
     }
 
     #[test]

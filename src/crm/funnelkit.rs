@@ -9,6 +9,7 @@ use serde::Deserialize;
 use ureq::http::Method;
 
 use super::api::{fields_json, Api, CrmError, FieldObject, Loose};
+use super::{next_offset, ContactPage, ListedContact};
 use crate::contact::Contact;
 
 // ---------------------------------------------------------------------------------------
@@ -88,6 +89,29 @@ pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)
 /// FunnelKit pages its tags with `limit`/`offset` (WP Fusion, which speaks this API, asks 100 at a
 /// time). Its default and largest page are not documented, so pages are read until one comes
 /// back empty, rather than stopping at the first page shorter than what was asked.
+#[derive(Deserialize)]
+struct ContactsAnswer {
+    #[serde(default = "Vec::new")]
+    result: Vec<Found>,
+    #[serde(default)]
+    total_count: Option<Loose>,
+}
+
+/// `GET contacts?limit=100&offset=N&filters[tags_any][0]=ID`: the contacts listing filtered by
+/// tag, as the incumbent plugin lists them; the cursor is the offset. The total is read when the
+/// answer carries `total_count`; otherwise a short page is the last.
+pub(crate) fn list_contacts_by_tag(api: &Api<'_>, tag_id: &str, offset: u64) -> Result<ContactPage, CrmError> {
+    let limit = super::CONTACT_PAGE_SIZE;
+    let answer: ContactsAnswer = api.get(
+        &format!("listing the contacts with tag {tag_id}"),
+        &format!("{BASE}/contacts?limit={limit}&offset={offset}&filters%5Btags_any%5D%5B0%5D={tag_id}"),
+    )?;
+    let total = answer.total_count.and_then(|t| t.0.parse::<u64>().ok());
+    let got = answer.result.len();
+    let contacts = answer.result.into_iter().map(|c| ListedContact { id: c.id.0, email: c.email.0 }).filter(|c| !c.id.is_empty()).collect();
+    Ok(ContactPage { contacts, next: next_offset(offset, got, limit, total), total })
+}
+
 pub(crate) fn list_tags(api: &Api<'_>) -> Result<Vec<(String, String)>, CrmError> {
     const LIMIT: usize = 100;
     let mut out: Vec<(String, String)> = Vec::new();

@@ -530,9 +530,121 @@ pub fn remove_tag(config: &CrmConfig, settings: CallSettings, contact_id: &str, 
     Ok(convertkit::remove_tag(&api, &id, &tag_id)?)
 }
 
+/// Contacts a listing asks the CRM for at once, where the CRM lets us choose (ConvertKit v3
+/// always answers 50 a page).
+pub const CONTACT_PAGE_SIZE: u32 = 100;
+
+/// A contact as a tag listing names it: enough to queue its import, which loads it in full.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListedContact {
+    /// The CRM's contact id.
+    pub id: String,
+    /// The email, when the listing carries it (ConvertKit v3's does not: empty).
+    pub email: String,
+}
+
+/// One page of the contacts that carry a tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactPage {
+    /// This page's contacts, in the CRM's order.
+    pub contacts: Vec<ListedContact>,
+    /// Where the next page starts (pass it back as the cursor), or `None` on the last page. An
+    /// offset or page number for the CRMs that count, the CRM's own token for Kit and Keap.
+    pub next: Option<String>,
+    /// How many contacts carry the tag in all, where the CRM says (ActiveCampaign, ConvertKit,
+    /// FluentCRM; Kit on the first page; FunnelKit when its answer carries `total_count`; never
+    /// Keap).
+    pub total: Option<u64>,
+}
+
+/// A cursor that counts (an offset or a page number), read back: digits, as this crate made it.
+fn counting_cursor(cursor: Option<&str>, first: u64) -> Result<u64, OptionError> {
+    match cursor.map(str::trim) {
+        None | Some("") => Ok(first),
+        Some(c) if c.len() <= 9 && c.bytes().all(|b| b.is_ascii_digit()) => c.parse::<u64>().map_err(|_| bad_cursor(c)),
+        Some(c) => Err(bad_cursor(c)),
+    }
+}
+
+/// A CRM's own page token (Kit, Keap), passed back untouched: printable ASCII of a sane length.
+fn token_cursor(cursor: Option<&str>) -> Result<Option<String>, OptionError> {
+    match cursor.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(c) if c.len() <= 1024 && c.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(c.to_owned())),
+        Some(c) => Err(bad_cursor(c)),
+    }
+}
+
+fn bad_cursor(cursor: &str) -> OptionError {
+    OptionError(format!(
+        "the cursor \"{}\" is not one this listing returned: pass null for the first page, then each page's 'next'",
+        crate::text::echo(cursor)
+    ))
+}
+
+/// The next offset after a page of `got` contacts from `offset`, or `None` when that was the
+/// last one: past the total where the CRM gives it, else a short or empty page.
+pub(crate) fn next_offset(offset: u64, got: usize, page_size: u32, total: Option<u64>) -> Option<String> {
+    let next = offset + got as u64;
+    let more = got > 0 && total.map_or(got >= page_size as usize, |t| next < t);
+    more.then(|| next.to_string())
+}
+
+/// One page of the contacts that carry `tag_id`, from `cursor` (`None`: the first page).
+pub fn list_contacts_by_tag(
+    config: &CrmConfig,
+    settings: CallSettings,
+    tag_id: &str,
+    cursor: Option<&str>,
+) -> Result<ContactPage, CallError> {
+    let (crm, api) = api(config, settings)?;
+    let tag_id = path_id("tag id", tag_id)?;
+    Ok(match crm {
+        Crm::ActiveCampaign => activecampaign::list_contacts_by_tag(&api, &tag_id, counting_cursor(cursor, 0)?)?,
+        Crm::ConvertKit => convertkit::list_subscriptions_v3(&api, &tag_id, counting_cursor(cursor, 1)?.max(1))?,
+        Crm::Kit => convertkit::list_subscribers_v4(&api, &tag_id, token_cursor(cursor)?.as_deref())?,
+        Crm::FluentCrm => fluentcrm::list_contacts_by_tag(&api, &tag_id, counting_cursor(cursor, 1)?.max(1))?,
+        Crm::FunnelKit => funnelkit::list_contacts_by_tag(&api, &tag_id, counting_cursor(cursor, 0)?)?,
+        Crm::Keap => keap::list_contacts_by_tag(&api, &tag_id, token_cursor(cursor)?.as_deref())?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursors_are_read_back_or_refused() {
+        assert_eq!(counting_cursor(None, 1), Ok(1));
+        assert_eq!(counting_cursor(Some(""), 0), Ok(0));
+        assert_eq!(counting_cursor(Some("200"), 0), Ok(200));
+        assert!(counting_cursor(Some("-1"), 0).is_err());
+        assert!(counting_cursor(Some("1e9"), 0).is_err());
+        assert!(counting_cursor(Some("9999999999"), 0).is_err());
+        assert_eq!(token_cursor(Some("WzEwMDJd")), Ok(Some("WzEwMDJd".into())));
+        assert!(token_cursor(Some("a b")).is_err());
+        assert!(token_cursor(Some(&"x".repeat(2000))).is_err());
+        let why = counting_cursor(Some("<abc>"), 0).unwrap_err().0;
+        assert!(why.contains("cursor") && why.contains("next"), "{why}");
+    }
+
+    #[test]
+    fn offsets_stop_at_the_total_or_a_short_page() {
+        assert_eq!(next_offset(0, 100, 100, Some(250)), Some("100".into()));
+        assert_eq!(next_offset(200, 50, 100, Some(250)), None);
+        assert_eq!(next_offset(0, 100, 100, None), Some("100".into()));
+        assert_eq!(next_offset(100, 99, 100, None), None);
+        assert_eq!(next_offset(0, 0, 100, Some(5)), None);
+    }
+
+    #[test]
+    fn listing_by_tag_checks_its_arguments_before_calling() {
+        let config = CrmConfig { crm: Some(Crm::ActiveCampaign), api_url: "http://127.0.0.1:9".into(), ..CrmConfig::default() };
+        let err = list_contacts_by_tag(&config, CallSettings::default(), "7; drop", None).unwrap_err();
+        assert!(matches!(err, CallError::Options(_)), "{err:?}");
+        let err = list_contacts_by_tag(&config, CallSettings::default(), "7", Some("next please")).unwrap_err();
+        assert!(matches!(err, CallError::Options(_)), "{err:?}");
+    }
 
     #[test]
     fn slugs_round_trip() {

@@ -54,6 +54,7 @@ fixed_strings! {
     PASSWORD = "password",
     PRIVILEGED_CAPABILITIES = "privileged_capabilities", UPDATE_EXISTING_PASSWORDS = "update_existing_passwords",
     CREATED_FROM_CONTACT = "created_from_contact",
+    CONTACTS = "contacts", NEXT = "next", TOTAL = "total",
 }
 
 const FIXED_COUNT: usize = FIXED_TEXT.len();

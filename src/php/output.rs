@@ -14,6 +14,7 @@ use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 
 use super::interned::{interned, Fixed};
 use crate::contact::Contact;
+use crate::crm::ContactPage;
 use crate::plan::{self, Op, UserPlan};
 use crate::webhook::Webhook;
 
@@ -121,6 +122,26 @@ pub(super) fn contact_array(contact: &Contact) -> ZBox<ZendHashTable> {
     add(&mut array, Fixed::LAST_NAME, text_zval(&contact.last_name));
     add(&mut array, Fixed::FIELDS, array_zval(pairs_array(&contact.fields)));
     add(&mut array, Fixed::TAGS, array_zval(list_array(&contact.tags)));
+    array
+}
+
+/// `['contacts' => [['id' => …, 'email' => ?string], …], 'next' => ?string, 'total' => ?int]`.
+pub(super) fn contact_page_array(page: &ContactPage) -> ZBox<ZendHashTable> {
+    let mut contacts = new_array(page.contacts.len());
+    for contact in &page.contacts {
+        let mut entry = new_array(2);
+        add(&mut entry, Fixed::ID, text_zval(&contact.id));
+        add(&mut entry, Fixed::EMAIL, optional_text_zval(Some(contact.email.as_str()).filter(|e| !e.is_empty())));
+        push(&mut contacts, array_zval(entry));
+    }
+    let mut array = new_array(3);
+    add(&mut array, Fixed::CONTACTS, array_zval(contacts));
+    add(&mut array, Fixed::NEXT, optional_text_zval(page.next.as_deref()));
+    let mut total = Zval::new();
+    if let Some(t) = page.total {
+        total.set_long(i64::try_from(t).unwrap_or(i64::MAX));
+    }
+    add(&mut array, Fixed::TOTAL, total);
     array
 }
 

@@ -50,7 +50,7 @@ abstract class E2ETestCase extends TestCase
 
     // ---- the site ------------------------------------------------------------------------
 
-    /** Removes every user but the admin, the index, the activity and rate-limit counters. */
+    /** Removes every user but the admin, the index, the queue, the webhook log and rate-limit counters. */
     protected function resetSite(): void
     {
         $db = self::$db;
@@ -61,7 +61,8 @@ abstract class E2ETestCase extends TestCase
         $db->query('DELETE FROM wp_crmhook_queue');
         $db->query('DELETE FROM wp_crmhook_budget');
         $db->query('DELETE FROM wp_crmhook_throttle');
-        $db->query("DELETE FROM wp_options WHERE option_name LIKE '\\_transient\\_%crmhook%' OR option_name = 'crmhook_activity'");
+        $db->query('DELETE FROM wp_crmhook_log');
+        $db->query("DELETE FROM wp_options WHERE option_name LIKE '\\_transient\\_%crmhook%' ");
         foreach (glob(self::$runDir . '/mail/*.eml') ?: [] as $mail) {
             unlink($mail);
         }
@@ -309,6 +310,48 @@ abstract class E2ETestCase extends TestCase
         exec(escapeshellarg(PHP_BINARY) . ' ' . escapeshellarg($script) . ' ' . escapeshellarg($code) . ' 2>&1', $out, $status);
         $this->assertSame(0, $status, implode("\n", $out));
         return implode("\n", $out);
+    }
+
+    /** Logs the admin in; returns the cookie jar's path. */
+    protected function adminLogin(): string
+    {
+        $jar = (string) tempnam(sys_get_temp_dir(), 'crmhook-cookies');
+        $password = trim((string) file_get_contents(self::$runDir . '/admin-password'));
+        $curl = curl_init(self::$site . '/wp-login.php');
+        curl_setopt_array($curl, [
+            CURLOPT_POST => true, CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEJAR => $jar, CURLOPT_COOKIEFILE => $jar,
+            CURLOPT_COOKIE => 'wordpress_test_cookie=WP%20Cookie%20check',
+            CURLOPT_POSTFIELDS => http_build_query(['log' => 'admin', 'pwd' => $password, 'testcookie' => '1', 'redirect_to' => self::$site . '/wp-admin/']),
+        ]);
+        curl_exec($curl);
+        $this->assertSame(302, curl_getinfo($curl, CURLINFO_RESPONSE_CODE), 'admin logged in');
+        curl_close($curl);
+        return $jar;
+    }
+
+    /**
+     * A GET of an admin URL (path and query) as the logged-in admin; redirects are not followed.
+     *
+     * @return array{status: int, body: string, headers: array<string, string>}
+     */
+    protected function adminGet(string $jar, string $path): array
+    {
+        $received = [];
+        $curl = curl_init(self::$site . $path);
+        curl_setopt_array($curl, [
+            CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEFILE => $jar, CURLOPT_COOKIEJAR => $jar, CURLOPT_TIMEOUT => 30,
+            CURLOPT_HEADERFUNCTION => static function ($c, string $line) use (&$received): int {
+                if (str_contains($line, ':')) {
+                    [$k, $v] = explode(':', $line, 2);
+                    $received[strtolower(trim($k))] = trim($v);
+                }
+                return strlen($line);
+            },
+        ]);
+        $body = (string) curl_exec($curl);
+        $status = (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
+        curl_close($curl);
+        return ['status' => $status, 'body' => $body, 'headers' => $received];
     }
 
     /** @return list<string> Mails the site sent, raw. */

@@ -202,3 +202,20 @@ function next_id(array &$state): int
 {
     return ++$state['next_id'];
 }
+
+/**
+ * The contacts that carry a tag, in id order (the order a CRM's listing keeps between pages).
+ *
+ * @return array<string, array> id => contact
+ */
+function tagged(array $crm, string $tag): array
+{
+    $found = [];
+    foreach ($crm['contacts'] as $id => $c) {
+        if (in_array($tag, array_map('strval', $c['tags']), true)) {
+            $found[(string) $id] = $c;
+        }
+    }
+    ksort($found, SORT_NUMERIC);
+    return $found;
+}

@@ -239,6 +239,25 @@ function control(string $path, string $method, array $query, string $body): Answ
         });
         return Answer::json(200, ['ok' => true, 'contacts' => $count]);
     }
+    if (preg_match('#^/contacts/([a-z]+)/tagged$#', $path, $m) && $method === 'POST') {
+        // `{"tag": "7", "count": 250, "from": 20001}`: that many new contacts carrying the tag,
+        // ids from `from` (default 20001), emails `import-{id}@example.com`. Answers the ids.
+        $tag = (string) ($json['tag'] ?? '');
+        $count = max(0, min(100000, (int) ($json['count'] ?? 0)));
+        $from = max(1, (int) ($json['from'] ?? 20001));
+        if ($tag === '' || !in_array($m[1], CRMS, true)) {
+            return Answer::json(400, ['error' => 'give a known crm, a tag and a count']);
+        }
+        with_state(static function (array &$state) use ($m, $tag, $count, $from): void {
+            $crm = &$state['crms'][$m[1]];
+            $crm['tags'][$tag] ??= "Tag $tag";
+            for ($id = $from; $id < $from + $count; $id++) {
+                $crm['contacts'][(string) $id] = ['email' => "import-$id@example.com", 'first_name' => "First$id", 'last_name' => 'Imported',
+                    'phone' => '', 'fields' => [], 'tags' => [$tag]];
+            }
+        });
+        return Answer::json(200, ['ok' => true, 'first' => $from, 'last' => $from + $count - 1, 'count' => $count]);
+    }
     if ($path === '/permalinks' && $method === 'POST') {
         // `{"crm": "fluentcrm", "plain": true}`: that WordPress site's permalinks are Plain.
         with_state(static function (array &$state) use ($json): void {

@@ -28,7 +28,8 @@ final class SecurityTest extends TestCase
         $wp_settings_errors = array();
         wp_set_current_user(1);
         $this->emulator('POST', '/_emulator/reset');
-        delete_option(CrmHook_Activity::OPTION);
+        global $wpdb;
+        $wpdb->query('DELETE FROM ' . CrmHook_Log::table());
         CrmHook_Throttle::clear();
     }
 
@@ -88,7 +89,7 @@ final class SecurityTest extends TestCase
     public function testWebhookMessagesInTheActivityLogAreEscaped(): void
     {
         $this->useKit();
-        CrmHook_Activity::record(502, 'add', 'Kit refused: ' . self::SCRIPT, [self::SCRIPT]);
+        CrmHook_Log::record(['crm' => 'kit', 'action' => 'add', 'status' => 502, 'message' => 'Kit refused: ' . self::SCRIPT, 'notices' => [self::SCRIPT]]);
         $html = $this->settingsPage();
         $this->assertNoRawScript($html, 'activity log');
         $this->assertStringContainsString('Kit refused: &lt;script&gt;', $html);

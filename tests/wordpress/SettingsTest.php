@@ -37,7 +37,8 @@ final class SettingsTest extends TestCase
 
     public function testSavingTheFormKeepsSecretsLeftEmptyAndCleansTheRest(): void
     {
-        CrmHook_Settings::update(['api_key' => 'saved-key', 'crm' => 'keap']);
+        // Same CRM and API URL: an empty key field keeps the saved key (ConnectionTest has the rest).
+        CrmHook_Settings::update(['api_key' => 'saved-key', 'crm' => 'activecampaign', 'api_url' => 'https://acme.api-us1.com']);
         $clean = CrmHook_Admin::sanitize([
             '_form'         => '1',
             'crm'           => 'activecampaign',
@@ -53,7 +54,7 @@ final class SettingsTest extends TestCase
         $this->assertSame(['12' => 'membershiplevel'], $clean['field_map']);
         $this->assertSame('email', $clean['username_format']);
         $this->assertSame(CrmHook_Settings::get('access_key'), $clean['access_key'], 'the form never changes the key');
-        $this->assertSame('keap', CrmHook_Admin::sanitize(['_form' => '1', 'crm' => 'hubspot'])['crm'], 'an unknown CRM keeps the saved one');
+        $this->assertSame('activecampaign', CrmHook_Admin::sanitize(['_form' => '1', 'crm' => 'hubspot'])['crm'], 'an unknown CRM keeps the saved one');
     }
 
     public function testTheUrlBuilderPrintsWhatEachCrmNeeds(): void

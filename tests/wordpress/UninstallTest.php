@@ -53,6 +53,8 @@ final class UninstallTest extends TestCase
         $this->uninstall();
 
         $this->assertFalse($this->tableExists());
+        global $wpdb;
+        $this->assertNull($wpdb->get_var($wpdb->prepare('SHOW TABLES LIKE %s', CrmHook_Log::table())), 'the webhook log goes');
         $this->assertFalse(get_option('crmhook_settings'));
         $this->assertSame('', get_user_meta($id, 'infusionsoft_contact_id', true));
         $this->assertSame('', get_user_meta($id, 'infusionsoft_tags', true));

@@ -19,6 +19,8 @@ require_once __DIR__ . '/includes/class-crmhook-settings.php';
 require_once __DIR__ . '/includes/class-crmhook-contacts.php';
 require_once __DIR__ . '/includes/class-crmhook-throttle.php';
 require_once __DIR__ . '/includes/class-crmhook-queue.php';
+require_once __DIR__ . '/includes/class-crmhook-log.php';
+require_once __DIR__ . '/includes/class-crmhook-import.php';
 
 global $wpdb;
 if ( ! empty( $crmhook_settings['delete_shared_meta_on_uninstall'] ) ) {
@@ -31,6 +33,8 @@ delete_metadata( 'user', 0, CrmHook_Contacts::CREATED_FROM_META, '', true );
 CrmHook_Contacts::drop();
 CrmHook_Throttle::drop();
 CrmHook_Queue::drop();
+CrmHook_Log::drop();
+CrmHook_Import::drop();
 delete_option( 'crmhook_settings' );
 delete_option( 'crmhook_activity' );
 delete_option( 'crmhook_db_version' );

@@ -24,6 +24,17 @@ final class ActiveCampaign implements Crm
         if ($r->method === 'GET' && preg_match('#^/api/3/contacts/(\d+)$#', $r->path, $m)) {
             return missing($crm, $m[1]) ? $this->noContact($m[1]) : Answer::json(200, $this->contact($m[1], $crm['contacts'][$m[1]]));
         }
+        if ($r->method === 'GET' && $r->path === '/api/3/contacts' && isset($r->query['tagid'])) {
+            // `tagid` filters by tag; `limit` (at most 100) and `offset` page; `meta.total` counts all.
+            $limit = min(100, max(1, (int) ($r->query['limit'] ?? 20)));
+            $offset = max(0, (int) ($r->query['offset'] ?? 0));
+            $all = tagged($crm, (string) $r->query['tagid']);
+            $page = [];
+            foreach (array_slice($all, $offset, $limit, true) as $id => $c) {
+                $page[] = $this->contact((string) $id, $c)['contact'];
+            }
+            return Answer::json(200, ['scoreValues' => [], 'contacts' => $page, 'meta' => ['total' => (string) count($all), 'page_input' => ['tagid' => (int) $r->query['tagid'], 'limit' => $limit, 'offset' => $offset]]]);
+        }
         if ($r->method === 'GET' && $r->path === '/api/3/contacts') {
             $email = strtolower((string) ($r->query['email'] ?? ''));
             $found = [];

@@ -48,6 +48,39 @@ final class ConvertKit implements Crm
             }
             return $this->tagList(array_map(static fn ($t) => (string) $t, $crm['contacts'][$m[1]]['tags']), $crm, $r);
         }
+        if ($r->method === 'GET' && !$this->v4 && preg_match('#^/v3/tags/(\d+)/subscriptions$#', $p, $m)) {
+            // v3: 50 subscriptions a page, `page` from 1; a subscription names only its subscriber's id.
+            if (!isset($crm['tags'][$m[1]])) {
+                return $this->notFound();
+            }
+            $all = tagged($crm, $m[1]);
+            $pages = max(1, (int) ceil(count($all) / 50));
+            $page = max(1, (int) ($r->query['page'] ?? 1));
+            $subs = [];
+            foreach (array_slice($all, ($page - 1) * 50, 50, true) as $id => $c) {
+                $subs[] = ['id' => 500000 + (int) $id, 'state' => $c['state'] ?? 'active', 'created_at' => '2024-01-02T10:00:00Z', 'source' => null,
+                    'referrer' => null, 'subscribable_id' => (int) $m[1], 'subscribable_type' => 'tag', 'subscriber' => ['id' => (int) $id]];
+            }
+            return Answer::json(200, ['total_subscriptions' => count($all), 'page' => $page, 'total_pages' => $pages, 'subscriptions' => $subs]);
+        }
+        if ($r->method === 'GET' && $this->v4 && preg_match('#^/v4/tags/(\d+)/subscribers$#', $p, $m)) {
+            // v4: cursor pages; `active` subscribers unless `status` says otherwise; the total with `include_total_count`.
+            if (!isset($crm['tags'][$m[1]])) {
+                return $this->notFound();
+            }
+            $status = (string) ($r->query['status'] ?? 'active');
+            $subs = [];
+            foreach (tagged($crm, $m[1]) as $id => $c) {
+                if ($status === 'all' || $status === ($c['state'] ?? 'active')) {
+                    $subs[] = $this->subscriber((string) $id, $c) + ['tagged_at' => '2024-01-03T10:00:00Z'];
+                }
+            }
+            [$page, $pagination] = cursor_page($subs, $r->query, self::MAX_PER_PAGE);
+            if (in_array((string) ($r->query['include_total_count'] ?? ''), ['true', '1'], true)) {
+                $pagination['total_count'] = count($subs);
+            }
+            return Answer::json(200, ['subscribers' => $page, 'pagination' => $pagination]);
+        }
         if ($r->method === 'GET' && $p === "/$v/tags") {
             return $this->tagList(array_map('strval', array_keys($crm['tags'])), $crm, $r);
         }

@@ -85,8 +85,12 @@ final class FluentCrm implements Crm
             // Newest first: the highest id was created last.
             $ids = array_keys($crm['contacts']);
             rsort($ids, SORT_NUMERIC);
+            $tags = array_map('strval', (array) ($r->query['tags'] ?? []));
             foreach ($ids as $id) {
                 $c = $crm['contacts'][(string) $id];
+                if ($tags && !array_intersect($tags, array_map('strval', $c['tags']))) {
+                    continue;
+                }
                 $haystack = strtolower(implode(' ', [$c['email'], $c['first_name'], $c['last_name'], $c['phone']]));
                 if ($search === '' || str_contains($haystack, $search)) {
                     $found[] = $this->subscriber((string) $id, $c, $crm, false);

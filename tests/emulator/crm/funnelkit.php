@@ -34,6 +34,20 @@ final class FunnelKit implements Crm
                 ? Answer::json(404, ['code' => 404, 'message' => 'Contact not found'])
                 : Answer::json(200, ['code' => 200, 'result' => $this->contact($m[1], $crm['contacts'][$m[1]], $crm)]);
         }
+        if ($r->method === 'GET' && $p === '/contacts' && isset($r->query['filters']['tags_any'])) {
+            // The listing filtered by tag, as WP Fusion pages it: `limit`, `offset`,
+            // `filters[tags_any][]`; newest first, with the count of all matches.
+            $limit = max(1, min(100, (int) ($r->query['limit'] ?? 25)));
+            $offset = max(0, (int) ($r->query['offset'] ?? 0));
+            $any = array_map('strval', (array) $r->query['filters']['tags_any']);
+            $found = [];
+            foreach (array_reverse($crm['contacts'], true) as $id => $c) {
+                if (array_intersect($any, array_map('strval', $c['tags']))) {
+                    $found[] = $this->contact((string) $id, $c, $crm);
+                }
+            }
+            return Answer::json(200, ['code' => 200, 'result' => array_slice($found, $offset, $limit), 'total_count' => count($found)]);
+        }
         if ($r->method === 'GET' && $p === '/contacts') {
             // A substring search, newest first.
             $search = strtolower((string) ($r->query['search'] ?? ''));

@@ -58,6 +58,22 @@ final class Keap implements Crm
             }
             return Answer::json(200, $this->contact($m[1], $crm['contacts'][$m[1]]));
         }
+        if ($r->method === 'GET' && preg_match('#^/v2/tags/(\d+)/contacts$#', $p, $m)) {
+            // List Tagged Contacts: `page_size`, an opaque `page_token`, `next_page_token` ('' on the last page).
+            if (!isset($crm['tags'][$m[1]])) {
+                return Answer::json(404, ['code' => 404, 'message' => "Tag {$m[1]} not found", 'status' => 'NOT_FOUND', 'details' => []]);
+            }
+            $size = max(1, min(1000, (int) ($r->query['page_size'] ?? 1000)));
+            $token = (string) ($r->query['page_token'] ?? '');
+            $start = $token === '' ? 0 : (int) base64_decode(strtr($token, '-_', '+/'));
+            $all = tagged($crm, $m[1]);
+            $page = [];
+            foreach (array_slice($all, $start, $size, true) as $id => $c) {
+                $page[] = ['id' => (string) $id, 'email' => $c['email'], 'given_name' => $c['first_name'], 'family_name' => $c['last_name'], 'applied_time' => '2024-01-03T10:00:00Z'];
+            }
+            $next = $start + $size < count($all) ? rtrim(strtr(base64_encode((string) ($start + $size)), '+/', '-_'), '=') : '';
+            return Answer::json(200, ['contacts' => $page, 'next_page_token' => $next]);
+        }
         if ($r->method === 'GET' && $p === '/v2/tags') {
             $size = max(1, min(1000, (int) ($r->query['page_size'] ?? 1000)));
             $start = (int) ($r->query['page_token'] ?? 0);

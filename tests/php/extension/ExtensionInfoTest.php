@@ -28,6 +28,7 @@ final class ExtensionInfoTest extends ExtensionTestCase
         'crmhook_update_contact' => [['<required> array $crm', '<required> mixed $contact_id', '<required> array $fields'], 'void'],
         'crmhook_list_tags' => [['<required> array $crm'], 'array'],
         'crmhook_list_fields' => [['<required> array $crm'], '?array'],
+        'crmhook_list_contacts_by_tag' => [['<required> array $crm', '<required> mixed $tag_id', '<optional> ?string $cursor = null'], 'array'],
         'crmhook_register_webhook' => [['<required> array $crm', '<required> string $event', '<required> mixed $tag_id', '<required> string $target_url'], 'string'],
         'crmhook_unregister_webhook' => [['<required> array $crm', '<required> mixed $rule_id'], 'void'],
         'crmhook_remove_tag' => [['<required> array $crm', '<required> mixed $contact_id', '<required> mixed $tag_id'], 'void'],

@@ -1,6 +1,6 @@
 <?php
 /**
- * A short activity log for the settings screen: what each webhook did.
+ * The old activity log's entry point, kept so code written against it keeps working.
  *
  * @package crmhook
  */
@@ -10,45 +10,34 @@ declare(strict_types=1);
 defined( 'ABSPATH' ) || exit;
 
 /**
- * The last 50 webhooks, newest first, in one non-autoloaded option. Lines come from the
- * endpoint and the plan's notices, which never hold a password or a key.
+ * Before the webhook log had its table, the last 50 webhooks lived in the option
+ * `crmhook_activity`, rewritten by every webhook (concurrent ones lost lines). That option is
+ * gone (deleted on upgrade); what is recorded here now lands as a row of CrmHook_Log.
+ *
+ * @deprecated Use CrmHook_Log::record().
  */
 final class CrmHook_Activity {
 
+	/** The old option, deleted on upgrade and uninstall. */
 	const OPTION = 'crmhook_activity';
-	const KEEP   = 50;
 
 	/**
-	 * Records one webhook.
+	 * Records one event as a row of the webhook log.
 	 *
-	 * @param int    $status  HTTP status answered.
-	 * @param string $action  wpf_action.
-	 * @param string $message What happened.
-	 * @param list<string> $notices Details from the plan.
+	 * @param int          $status  HTTP status answered.
+	 * @param string       $action  wpf_action.
+	 * @param string       $message What happened.
+	 * @param list<string> $notices Details.
 	 */
 	public static function record( int $status, string $action, string $message, array $notices = array() ): void {
-		$log = get_option( self::OPTION, array() );
-		$log = is_array( $log ) ? $log : array();
-		array_unshift(
-			$log,
+		CrmHook_Log::record(
 			array(
-				'time'    => time(),
-				'status'  => $status,
+				'crm'     => (string) CrmHook_Settings::get( 'crm' ),
 				'action'  => $action,
+				'status'  => $status,
 				'message' => $message,
-				'notices' => array_slice( $notices, 0, 10 ),
+				'notices' => $notices,
 			)
 		);
-		update_option( self::OPTION, array_slice( $log, 0, self::KEEP ), false );
-	}
-
-	/**
-	 * The log, newest first.
-	 *
-	 * @return list<array{time: int, status: int, action: string, message: string, notices: list<string>}>
-	 */
-	public static function entries(): array {
-		$log = get_option( self::OPTION, array() );
-		return is_array( $log ) ? $log : array();
 	}
 }

@@ -17,9 +17,6 @@ final class CrmHook_Admin {
 
 	const PAGE = 'crmhook';
 
-	/** Credentials never printed back into the page; an empty field keeps the saved value. */
-	const SECRETS = array( 'api_key', 'api_secret', 'password' );
-
 	/**
 	 * Registers the admin hooks.
 	 */
@@ -28,7 +25,7 @@ final class CrmHook_Admin {
 		add_action( 'admin_init', array( __CLASS__, 'register_setting' ) );
 		add_action( 'admin_post_crmhook_regenerate_key', array( __CLASS__, 'regenerate_key' ) );
 		add_action( 'admin_post_crmhook_queue_job', array( __CLASS__, 'queue_job' ) );
-		add_action( 'wp_ajax_crmhook_test_connection', array( __CLASS__, 'test_connection' ) );
+		CrmHook_Connection::register();
 		add_action( 'admin_enqueue_scripts', array( __CLASS__, 'assets' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( CRMHOOK_FILE ), array( __CLASS__, 'action_links' ) );
 	}
@@ -77,8 +74,9 @@ final class CrmHook_Admin {
 	}
 
 	/**
-	 * Cleans what the form sent, keeps saved secrets when their fields are left empty, and
-	 * registers or replaces the ConvertKit/Kit automation rules when their tags changed.
+	 * Cleans what the form sent, keeps saved secrets when their fields are left empty (only for
+	 * the same CRM and API URL: CrmHook_Credentials::for_save()), and registers or replaces the
+	 * ConvertKit/Kit automation rules when their tags changed.
 	 *
 	 * @param mixed $input The submitted option.
 	 * @return array<string, mixed>
@@ -96,13 +94,21 @@ final class CrmHook_Admin {
 
 		$crm        = sanitize_key( (string) ( $input['crm'] ?? $old['crm'] ) );
 		$new['crm'] = isset( CrmHook_Settings::CRMS[ $crm ] ) ? $crm : $old['crm'];
-		$new['api_url']  = self::checked_api_url( trim( (string) ( $input['api_url'] ?? '' ) ), (string) $old['api_url'] );
-		$new['username'] = sanitize_text_field( (string) ( $input['username'] ?? '' ) );
-		foreach ( self::SECRETS as $secret ) {
-			$value = trim( (string) ( $input[ $secret ] ?? '' ) );
-			if ( '' !== $value ) {
-				$new[ $secret ] = $value;
-			}
+		$api_url     = self::checked_api_url( trim( (string) ( $input['api_url'] ?? '' ) ), (string) $old['api_url'] );
+		$credentials = CrmHook_Credentials::for_save( $input, $old, $new['crm'], $api_url );
+		$new         = array_merge( $new, $credentials['values'] );
+		if ( $credentials['notices'] ) {
+			// Any message on the page hides WordPress's own "Settings saved.": say it first.
+			add_settings_error( 'crmhook', 'crmhook_saved', __( 'Settings saved.', 'crmhook' ), 'success' );
+		}
+		foreach ( $credentials['notices'] as $i => $notice ) {
+			add_settings_error( 'crmhook', 'crmhook_credentials_' . $i, esc_html( $notice ), 'warning' );
+		}
+		if ( $old['crm'] !== $new['crm'] && self::has_rules( $old ) ) {
+			// The old CRM's rules would go on calling the site, and its credentials (needed to
+			// delete them) are about to be cleared: delete them now, while they still work.
+			$gone = self::sync_rules( $old, array_merge( $old, array( 'ck_update_tag' => '', 'ck_import_tag' => '' ) ) );
+			$new  = array_merge( $new, array( 'ck_update_rule' => $gone['ck_update_rule'], 'ck_import_rule' => $gone['ck_import_rule'] ) );
 		}
 		$format                 = (string) ( $input['username_format'] ?? 'email' );
 		$new['username_format'] = in_array( $format, array( 'email', 'flname', 'fnamenum' ), true ) ? $format : 'email';
@@ -292,24 +298,6 @@ final class CrmHook_Admin {
 		set_transient( 'settings_errors', get_settings_errors(), 30 );
 		wp_safe_redirect( admin_url( 'options-general.php?page=' . self::PAGE . '&settings-updated=1#crmhook-queue' ) );
 		exit;
-	}
-
-	/**
-	 * *Test connection*: lists the CRM's tags with the saved credentials.
-	 */
-	public static function test_connection(): void {
-		if ( ! current_user_can( 'manage_options' ) ) {
-			wp_send_json_error( array( 'message' => __( 'You are not allowed to do that.', 'crmhook' ) ), 403 );
-		}
-		check_ajax_referer( 'crmhook_test_connection' );
-		if ( ! CrmHook_Plugin::extension_loaded() ) {
-			wp_send_json_error( array( 'message' => __( 'The crmhook PHP extension is not loaded.', 'crmhook' ) ), 503 );
-		}
-		$report = self::connection_report( CrmHook_Settings::crm_config(), (string) CrmHook_Settings::get( 'return_password_field' ) );
-		if ( $report['ok'] ) {
-			wp_send_json_success( array( 'message' => $report['message'] ) );
-		}
-		wp_send_json_error( array( 'message' => $report['message'] ) );
 	}
 
 	/**

@@ -27,6 +27,12 @@ final class CrmHook_Endpoint {
 	/** @var bool Whether automatic mode chose inline (so a transient CRM failure may still queue). */
 	private static bool $inline_by_choice = false;
 
+	/**
+	 * @var array<string, mixed> What the webhook log needs to know beyond the answer: the parsed
+	 *                           webhook's CRM, action and contact, the outcome word, the notices.
+	 */
+	private static array $log = array();
+
 	/** Bad keys one address may send in BAD_KEY_WINDOW minutes before it gets 429s. */
 	const BAD_KEY_LIMIT  = 20;
 	const BAD_KEY_WINDOW = 10;
@@ -113,7 +119,12 @@ final class CrmHook_Endpoint {
 		if ( ! CrmHook_Plugin::extension_loaded() ) {
 			return self::refusal( 503, __( 'crmhook cannot answer webhooks: the crmhook PHP extension is not loaded on this site.', 'crmhook' ) );
 		}
-		$settings = CrmHook_Settings::all();
+		$settings  = CrmHook_Settings::all();
+		self::$log = array(
+			'crm'    => (string) $settings['crm'],
+			// The action asked for, until the extension has parsed it: refusals are logged with it.
+			'action' => isset( $_REQUEST['wpf_action'] ) ? sanitize_key( (string) wp_unslash( $_REQUEST['wpf_action'] ) ) : '', // phpcs:ignore WordPress.Security.NonceVerification
+		);
 		try {
 			$hook = crmhook_parse_webhook(
 				self::raw_request(),
@@ -126,11 +137,17 @@ final class CrmHook_Endpoint {
 			if ( 403 === $e->getCode() ) {
 				return self::bad_key( $e->getMessage() );
 			}
-			CrmHook_Activity::record( (int) $e->getCode(), '', $e->getMessage() );
 			return self::refusal( (int) $e->getCode(), $e->getMessage() );
 		}
+		self::$log = array(
+			'crm'        => (string) $hook['crm'],
+			'action'     => (string) $hook['action'],
+			'contact_id' => $hook['contact_id'] ?? '',
+			'email'      => $hook['email'] ?? '',
+		);
 
 		if ( 'test' === $hook['action'] ) {
+			self::$log['outcome'] = 'test';
 			return array(
 				'status'  => 200,
 				'ok'      => true,
@@ -204,19 +221,20 @@ final class CrmHook_Endpoint {
 		} finally {
 			self::release_inline_lock();
 		}
+		self::$log['notices'] = $outcome['notices'];
 		if ( ! empty( $outcome['transient'] ) && self::$inline_by_choice ) {
 			// The CRM was slow, limiting or down. CRMs do not resend a failed webhook (and
 			// ActiveCampaign gives up after 5 s), so in automatic mode the webhook is kept and
 			// retried from the queue rather than answered 502/504 and lost. A URL with
 			// async=false, or the "always immediately" setting, still gets the failure itself.
-			CrmHook_Activity::record( $outcome['status'], $outcome['action'], $outcome['message'], $outcome['notices'] );
+			self::$log['notices'][] = $outcome['message'];
 			return self::queue( $hook );
 		}
 		if ( 429 === $outcome['status'] ) {
 			$outcome['status'] = 502; // The CRM's rate limit is the CRM failing, for the caller.
 		}
-		CrmHook_Activity::record( $outcome['status'], $outcome['action'], $outcome['message'], $outcome['notices'] );
-		unset( $outcome['notices'], $outcome['transient'], $outcome['retry_after'] );
+		self::$log['outcome'] = $outcome['result'] ?? null;
+		unset( $outcome['notices'], $outcome['transient'], $outcome['retry_after'], $outcome['result'] );
 		return $outcome;
 	}
 
@@ -233,21 +251,14 @@ final class CrmHook_Endpoint {
 		if ( null === $job ) {
 			return self::refusal( 503, __( 'The webhook could not be queued (database error); it was not accepted.', 'crmhook' ) );
 		}
-		register_shutdown_function(
-			static function () use ( $hook, $job ): void {
-				// A merge is not logged on its own: the job's "processed" line counts its webhooks,
-				// and a burst does not rewrite the log once per webhook.
-				if ( ! $job['merged'] ) {
-					CrmHook_Activity::record(
-						202,
-						$hook['action'] . ' (queued)',
-						/* translators: 1: contact id, 2: job id */
-						sprintf( __( 'Contact %1$s: queued as job %2$d.', 'crmhook' ), $hook['contact_id'], $job['id'] )
-					);
-				}
-				CrmHook_Runner::kick();
-			}
-		);
+		register_shutdown_function( array( 'CrmHook_Runner', 'kick' ) );
+		self::$log['outcome'] = 'queued';
+		self::$log['job_id']  = $job['id'];
+		self::$log['detail']  = $job['merged']
+			/* translators: 1: contact id, 2: job id */
+			? sprintf( __( 'Contact %1$s: merged into waiting job %2$d.', 'crmhook' ), $hook['contact_id'], $job['id'] )
+			/* translators: 1: contact id, 2: job id */
+			: sprintf( __( 'Contact %1$s: queued as job %2$d.', 'crmhook' ), $hook['contact_id'], $job['id'] );
 		return array(
 			'status'     => 202,
 			'ok'         => true,
@@ -292,7 +303,8 @@ final class CrmHook_Endpoint {
 	 * @return array<string, mixed>
 	 */
 	private static function bad_key( string $message ): array {
-		$count = CrmHook_Throttle::count_bad_key( self::client_address(), self::BAD_KEY_WINDOW );
+		$count               = CrmHook_Throttle::count_bad_key( self::client_address(), self::BAD_KEY_WINDOW );
+		self::$log['bad_key'] = true;
 		/**
 		 * How many wrong keys one address may send in ten minutes before it is answered 429.
 		 *
@@ -326,6 +338,7 @@ final class CrmHook_Endpoint {
 	 */
 	private static function respond( array $outcome ): void {
 		$status = (int) $outcome['status'];
+		self::log( $status, $outcome );
 		unset( $outcome['status'] );
 		if ( ! defined( 'DONOTCACHEPAGE' ) ) {
 			define( 'DONOTCACHEPAGE', true );
@@ -341,6 +354,44 @@ final class CrmHook_Endpoint {
 			fastcgi_finish_request();
 		}
 		exit;
+	}
+
+	/**
+	 * Writes the webhook's row in the log, before the answer goes out (so a row exists for every
+	 * answer a CRM got). A log that cannot be written never changes the answer.
+	 *
+	 * @param array<string, mixed> $outcome The answer.
+	 */
+	private static function log( int $status, array $outcome ): void {
+		$log      = self::$log;
+		$started  = (float) ( $_SERVER['REQUEST_TIME_FLOAT'] ?? microtime( true ) );
+		$duration = (int) round( ( microtime( true ) - $started ) * 1000 );
+		try {
+			if ( ! empty( $log['bad_key'] ) ) {
+				CrmHook_Log::bad_key( self::client_address(), $status, (string) $outcome['message'], (string) ( $log['action'] ?? '' ), (string) ( $log['crm'] ?? '' ), $duration );
+				return;
+			}
+			$message = (string) ( $log['detail'] ?? $outcome['message'] ?? '' );
+			CrmHook_Log::record(
+				array(
+					'crm'         => (string) ( $log['crm'] ?? '' ),
+					'action'      => (string) ( $outcome['action'] ?? $log['action'] ?? '' ),
+					'contact_id'  => (string) ( $outcome['contact_id'] ?? $log['contact_id'] ?? '' ),
+					'email'       => (string) ( $log['email'] ?? '' ),
+					'user_id'     => isset( $outcome['user_id'] ) ? (int) $outcome['user_id'] : null,
+					'status'      => $status,
+					'outcome'     => $log['outcome'] ?? CrmHook_Log::outcome_for( $status, ! empty( $outcome['ok'] ) ),
+					'duration_ms' => $duration,
+					'api_calls'   => CrmHook_Log::take_calls(),
+					'message'     => $message,
+					'notices'     => (array) ( $log['notices'] ?? array() ),
+					'job_id'      => $log['job_id'] ?? null,
+					'address'     => self::client_address(),
+				)
+			);
+		} catch ( \Throwable $e ) {
+			error_log( 'crmhook: the webhook log could not be written: ' . $e->getMessage() ); // phpcs:ignore WordPress.PHP.DevelopmentFunctions
+		}
 	}
 
 	/**

@@ -36,15 +36,19 @@ final class CrmHook_Plugin {
 		// The queue's tables must exist before the first webhook is stored into them.
 		self::maybe_upgrade();
 		CrmHook_Runner::register();
+		add_action( CrmHook_Log::PRUNE_HOOK, array( 'CrmHook_Log', 'prune' ) );
 		CrmHook_Lane_Config::register();
 		CrmHook_Runner::maybe_run_from_request();
 		CrmHook_Endpoint::accept_early();
 		add_action( 'init', array( 'CrmHook_Endpoint', 'maybe_handle' ), 1 );
 		// A deleted user's links go with them, so the index never points at nobody.
 		add_action( 'deleted_user', array( 'CrmHook_Contacts', 'forget_user' ) );
+		CrmHook_Import::register();
+		CrmHook_Import_Admin::register();
 
 		if ( is_admin() ) {
 			CrmHook_Admin::register();
+			CrmHook_Log_Screen::register();
 		}
 		add_action( 'admin_notices', array( __CLASS__, 'missing_extension_notice' ) );
 	}
@@ -58,16 +62,21 @@ final class CrmHook_Plugin {
 	}
 
 	/**
-	 * Activation: the contact index table, links migrated from `{crm}_contact_id` meta, and
-	 * an access key so the site never runs with an empty one.
+	 * Activation: the contact index table, links migrated from `{crm}_contact_id` meta, the queue
+	 * and the webhook log, and an access key so the site never runs with an empty one.
 	 */
 	public static function activate(): void {
 		CrmHook_Contacts::install();
 		CrmHook_Throttle::install();
 		CrmHook_Contacts::migrate_from_meta();
 		CrmHook_Queue::install();
+		CrmHook_Import::install();
 		CrmHook_Settings::ensure_access_key();
 		CrmHook_Runner::schedule();
+		CrmHook_Log::install();
+		CrmHook_Log::schedule();
+		// The webhook log has its table now; the option it used to be is not migrated.
+		delete_option( CrmHook_Activity::OPTION );
 		CrmHook_Lane_Config::write();
 		// Autoloaded: every request checks it, before the first webhook is queued.
 		update_option( 'crmhook_db_version', self::schema_version(), true );
@@ -87,13 +96,14 @@ final class CrmHook_Plugin {
 	}
 
 	/**
-	 * Deactivation: the queue's cron fallback goes, and so do the ConvertKit/Kit rules in the
-	 * CRM (they would keep calling a site that no longer answers). The queue, the settings and
-	 * the chosen tags stay for reactivation, which registers the rules again. The fast lane's
-	 * configuration file goes (reactivation writes it again).
+	 * Deactivation: the queue's cron fallback and the log's retention event go, and so do the
+	 * ConvertKit/Kit rules in the CRM (they would keep calling a site that no longer answers). The
+	 * queue, the log, the settings and the chosen tags stay for reactivation, which registers the
+	 * rules again. The fast lane's configuration file goes (reactivation writes it again).
 	 */
 	public static function deactivate(): void {
 		CrmHook_Runner::unschedule();
+		CrmHook_Log::unschedule();
 		CrmHook_Admin::unregister_rules();
 		CrmHook_Lane_Config::remove();
 	}
@@ -102,7 +112,7 @@ final class CrmHook_Plugin {
 	 * The version of all the plugin's tables.
 	 */
 	public static function schema_version(): string {
-		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION;
+		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION . '.i' . CrmHook_Import::SCHEMA_VERSION . '.l' . CrmHook_Log::SCHEMA_VERSION;
 	}
 
 	/**

@@ -23,7 +23,7 @@ defined( 'ABSPATH' ) || exit;
  */
 final class CrmHook_Queue {
 
-	const SCHEMA_VERSION = '1';
+	const SCHEMA_VERSION = '2';
 
 	/** The stronger action wins when webhooks of one contact merge. */
 	const RANK = CrmHook_Sql::RANK;
@@ -99,10 +99,12 @@ final class CrmHook_Queue {
   last_status smallint(5) unsigned NULL,
   last_error text NULL,
   user_id bigint(20) unsigned NULL,
+  import_id bigint(20) unsigned NULL,
   PRIMARY KEY  (id),
   UNIQUE KEY waiting_contact (crm,contact_id,waiting),
   KEY status_run (status,run_after),
-  KEY claim_id (claim_id)
+  KEY claim_id (claim_id),
+  KEY import_status (import_id,status)
 ) {$charset};"
 		);
 		dbDelta(
@@ -126,6 +128,9 @@ final class CrmHook_Queue {
 	/**
 	 * Queues a parsed webhook in one statement: a new job, or merged into the contact's waiting
 	 * job (stronger action, latest payload tags, notification kept if any asked for it).
+	 *
+	 * A job of an import by tag (`$hook['import_id']`) counts no webhook (`webhooks` 0), so
+	 * cancelling the import can tell its own jobs from those a webhook merged into.
 	 *
 	 * @param array<string, mixed> $hook The parsed webhook.
 	 * @return array{id: int, merged: bool}|null Null when the database did not take it (then the
@@ -286,7 +291,11 @@ final class CrmHook_Queue {
 				continue;
 			}
 			$message = __( 'The runner stopped while processing this job (killed, restarted or cut off from the database); it runs again.', 'crmhook' );
-			$wpdb->query(
+			$gave_up = $wpdb->get_results(
+				$wpdb->prepare( "SELECT id, crm, contact_id, action, email FROM {$table} WHERE claim_id = %s AND status = 'running' AND attempts >= %d", $claim_id, $max_attempts ),
+				ARRAY_A
+			);
+			$failed = (int) $wpdb->query(
 				$wpdb->prepare(
 					"UPDATE {$table} SET status = 'failed', claim_id = NULL, last_error = %s, updated_at = UTC_TIMESTAMP(6)
 					 WHERE claim_id = %s AND status = 'running' AND attempts >= %d",
@@ -295,6 +304,23 @@ final class CrmHook_Queue {
 					$max_attempts
 				)
 			);
+			// Logged by the runner whose UPDATE failed them (another one racing it changed nothing).
+			foreach ( count( $gave_up ) === $failed ? $gave_up : array() as $job ) {
+				// The webhook log shows these failures too, with "Run again".
+				CrmHook_Log::record(
+					array(
+						'crm'        => (string) $job['crm'],
+						'action'     => (string) $job['action'],
+						'contact_id' => (string) $job['contact_id'],
+						'email'      => (string) $job['email'],
+						'status'     => 500,
+						'outcome'    => 'failed',
+						'message'    => __( 'The runner stopped while processing this job, too many times.', 'crmhook' ),
+						'via'        => 'queue',
+						'job_id'     => (int) $job['id'],
+					)
+				);
+			}
 			// Back to waiting; IGNORE leaves a job whose contact has a new waiting job (unique key) for the next statement.
 			$released += (int) $wpdb->query(
 				$wpdb->prepare(
@@ -478,6 +504,7 @@ final class CrmHook_Queue {
 			'last_status'       => null === $row['last_status'] ? null : (int) $row['last_status'],
 			'last_error'        => $row['last_error'],
 			'updated_at'        => (string) $row['updated_at'],
+			'import_id'         => empty( $row['import_id'] ) ? null : (int) $row['import_id'],
 		);
 	}
 }

@@ -233,9 +233,15 @@ final class CrmHook_Runner {
 				if ( $wait > 0 ) {
 					usleep( (int) ( $wait * 1e6 ) );
 				}
+				// An import by tag lists its next page between jobs (one page, then back to the queue).
+				if ( CrmHook_Import::work() ) {
+					++$ran;
+				}
 				$job = CrmHook_Queue::claim( $claim_id, $by );
 				if ( null === $job ) {
-					$due = CrmHook_Queue::next_due_in();
+					$due     = CrmHook_Queue::next_due_in();
+					$listing = CrmHook_Import::next_due_in();
+					$due     = null === $listing ? $due : min( $due ?? INF, $listing );
 					if ( null === $due || microtime( true ) + $due >= $deadline ) {
 						break;
 					}
@@ -255,7 +261,9 @@ final class CrmHook_Runner {
 		// Out of time with work left that is due within a minute: hand over to a fresh runner. A
 		// runner that ran nothing (the CRM's budget is paused, or the next job is far off) does
 		// not, or runners would chase each other: WP-Cron, the CLI or the next webhook start one.
-		$due = $ran > 0 ? CrmHook_Queue::next_due_in() : null;
+		$due     = $ran > 0 ? CrmHook_Queue::next_due_in() : null;
+		$listing = $ran > 0 ? CrmHook_Import::next_due_in() : null;
+		$due     = null === $listing ? $due : min( $due ?? INF, $listing );
 		if ( 'cli' !== $via && null !== $due && $due < MINUTE_IN_SECONDS ) {
 			self::kick();
 		}
@@ -296,6 +304,8 @@ final class CrmHook_Runner {
 	 * @param array<string, mixed> $job The job.
 	 */
 	private static function run_job( array $job ): void {
+		$started = microtime( true );
+		CrmHook_Log::take_calls();
 		$lock = new CrmHook_Lock();
 		try {
 			// One job per contact at a time: another runner (or an inline webhook) has it now.
@@ -313,11 +323,11 @@ final class CrmHook_Runner {
 				'send_notification' => $job['send_notification'],
 				'async'             => true,
 			);
+			CrmHook_Import::forget_created();
 			$outcome = self::execute( $hook, true );
 		} finally {
 			$lock->release_all();
 		}
-		$label = $job['action'] . ' (queued)';
 		if ( ! empty( $outcome['not_started'] ) ) {
 			CrmHook_Queue::retry_later( $job, (float) $outcome['retry_after'], 0, $outcome['message'], false );
 			return;
@@ -327,20 +337,51 @@ final class CrmHook_Runner {
 				/* translators: 1: attempts, 2: the CRM's message */
 				$message = sprintf( _n( 'Failed after %1$d attempt: %2$s', 'Failed after %1$d attempts: %2$s', $job['attempts'], 'crmhook' ), $job['attempts'], $outcome['message'] );
 				CrmHook_Queue::finish( $job, 'failed', $outcome['status'], $message, null );
-				CrmHook_Activity::record( $outcome['status'], $job['action'] . ' (failed)', $message );
+				CrmHook_Import::job_ended( $job, 'failed' );
+				self::log_job( $job, $outcome, 'failed', $message, $started );
 				return;
 			}
 			$delay = self::backoff( $job['attempts'], (float) ( $outcome['retry_after'] ?? 0 ) );
 			/* translators: 1: the CRM's message, 2: seconds */
-			CrmHook_Queue::retry_later( $job, $delay, $outcome['status'], sprintf( __( '%1$s (retry in %2$d s)', 'crmhook' ), $outcome['message'], (int) ceil( $delay ) ) );
+			$message = sprintf( __( '%1$s (retry in %2$d s)', 'crmhook' ), $outcome['message'], (int) ceil( $delay ) );
+			CrmHook_Queue::retry_later( $job, $delay, $outcome['status'], $message );
+			self::log_job( $job, $outcome, 'retried', $message, $started );
 			return;
 		}
 		CrmHook_Queue::finish( $job, 'done', $outcome['status'], $outcome['message'], $outcome['user_id'] );
+		CrmHook_Import::job_ended( $job, CrmHook_Import::outcome_of( $outcome ) );
 		if ( $job['webhooks'] > 1 ) {
 			/* translators: %d: number of webhooks */
 			$outcome['notices'][] = sprintf( _n( '%d webhook of this contact was merged into this one run.', '%d webhooks of this contact were merged into this one run.', $job['webhooks'], 'crmhook' ), $job['webhooks'] );
 		}
-		CrmHook_Activity::record( $outcome['status'], $label, $outcome['message'], $outcome['notices'] );
+		self::log_job( $job, $outcome, $outcome['result'] ?? CrmHook_Log::outcome_for( (int) $outcome['status'], (bool) $outcome['ok'] ), $outcome['message'], $started );
+	}
+
+	/**
+	 * The webhook log's row for a job's attempt: how it ended (done, retried or failed), with
+	 * the CRM calls it made and how long it took.
+	 *
+	 * @param array<string, mixed> $job     The job.
+	 * @param array<string, mixed> $outcome How it ran.
+	 */
+	private static function log_job( array $job, array $outcome, string $result, string $message, float $started ): void {
+		CrmHook_Log::record(
+			array(
+				'crm'         => $job['crm'],
+				'action'      => $job['action'],
+				'contact_id'  => $job['contact_id'],
+				'email'       => (string) $job['email'],
+				'user_id'     => $outcome['user_id'] ?? null,
+				'status'      => (int) $outcome['status'],
+				'outcome'     => $result,
+				'duration_ms' => (int) round( ( microtime( true ) - $started ) * 1000 ),
+				'api_calls'   => CrmHook_Log::take_calls(),
+				'message'     => $message,
+				'notices'     => (array) ( $outcome['notices'] ?? array() ),
+				'via'         => 'queue',
+				'job_id'      => $job['id'],
+			)
+		);
 	}
 
 	/**
@@ -388,6 +429,7 @@ final class CrmHook_Runner {
 				usleep( (int) ( $wait * 1e6 ) );
 			}
 			try {
+				CrmHook_Log::crm_call();
 				$contact = crmhook_fetch_contact( $config, (string) $hook['contact_id'] );
 			} catch ( \CrmHook\CrmException $e ) {
 				$code = (int) $e->getCode();
@@ -422,6 +464,7 @@ final class CrmHook_Runner {
 					'queued'     => false,
 					'message'    => __( 'Nothing new in the CRM for this user since the last sync: nothing written.', 'crmhook' ),
 					'notices'    => array(),
+					'result'     => 'no change',
 				);
 			}
 		}

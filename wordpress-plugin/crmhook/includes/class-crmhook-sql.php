@@ -43,9 +43,12 @@ final class CrmHook_Sql {
 		$tags   = is_array( $hook['tags'] ?? null ) ? $quote( (string) json_encode( array_values( array_map( 'strval', $hook['tags'] ) ) ) ) : 'NULL'; // phpcs:ignore WordPress.WP.AlternativeFunctions -- no WordPress in the fast lane.
 		$email  = '' !== (string) ( $hook['email'] ?? '' ) ? $quote( substr( (string) $hook['email'], 0, 191 ) ) : 'NULL';
 		$role   = '' !== (string) ( $hook['role'] ?? '' ) ? $quote( substr( (string) $hook['role'], 0, 64 ) ) : 'NULL';
-		return "INSERT INTO {$table} (crm, contact_id, action, action_rank, email, tags, role, send_notification, status, waiting, webhooks, attempts, run_after, created_at, updated_at)
+		// A job an import queued (import_id) counts no webhook; a webhook merging into it does.
+		$import = empty( $hook['import_id'] ) ? 'NULL' : (string) (int) $hook['import_id'];
+		$count  = empty( $hook['import_id'] ) ? 1 : 0;
+		return "INSERT INTO {$table} (crm, contact_id, action, action_rank, email, tags, role, send_notification, status, waiting, webhooks, attempts, run_after, created_at, updated_at, import_id)
 			 VALUES (" . $quote( (string) $hook['crm'] ) . ', ' . $quote( (string) $hook['contact_id'] ) . ', ' . $quote( $action ) . ', ' . (int) ( self::RANK[ $action ] ?? 1 ) . ",
-			   {$email}, {$tags}, {$role}, " . ( empty( $hook['send_notification'] ) ? 0 : 1 ) . ", 'queued', 1, 1, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))
+			   {$email}, {$tags}, {$role}, " . ( empty( $hook['send_notification'] ) ? 0 : 1 ) . ", 'queued', 1, {$count}, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), {$import})
 			 ON DUPLICATE KEY UPDATE
 			   id = LAST_INSERT_ID(id),
 			   action = IF(VALUES(action_rank) > action_rank, VALUES(action), action),
@@ -54,7 +57,8 @@ final class CrmHook_Sql {
 			   tags = VALUES(tags),
 			   role = COALESCE(VALUES(role), role),
 			   send_notification = GREATEST(send_notification, VALUES(send_notification)),
-			   webhooks = webhooks + 1,
+			   webhooks = webhooks + VALUES(webhooks),
+			   import_id = COALESCE(import_id, VALUES(import_id)),
 			   updated_at = VALUES(updated_at)";
 	}
 

@@ -13,7 +13,8 @@ defined( 'ABSPATH' ) || exit;
  * The webhook flow. Everything that can fail at the CRM happens before anything is written,
  * so a CRM outage never leaves a user without their contact link.
  *
- * @phpstan-type Outcome array{status: int, ok: bool, action: string, contact_id: ?string, user_id: ?int, queued: bool, message: string, notices: list<string>}
+ * @phpstan-type Outcome array{status: int, ok: bool, action: string, contact_id: ?string, user_id: ?int, queued: bool, message: string, notices: list<string>, result?: string}
+ *         `result` is the webhook log's word for it (created, updated, no change, not found).
  */
 final class CrmHook_Sync {
 
@@ -39,10 +40,11 @@ final class CrmHook_Sync {
 			$tags       = $contact['tags'];
 		} else {
 			try {
+				CrmHook_Log::crm_call();
 				$contact = crmhook_fetch_contact( $config, $contact_id );
 			} catch ( \CrmHook\CrmException $e ) {
 				if ( 404 === $e->getCode() ) {
-					return self::outcome( 200, false, $hook, null, $e->getMessage() );
+					return self::outcome( 200, false, $hook, null, $e->getMessage() ) + array( 'result' => 'not found' );
 				}
 				return self::outcome( 504 === $e->getCode() ? 504 : 502, false, $hook, null, $e->getMessage() );
 			} catch ( \ValueError $e ) {
@@ -107,7 +109,7 @@ final class CrmHook_Sync {
 
 		if ( null === $user_id && 'add' !== $action ) {
 			/* translators: %s: CRM contact id */
-			return self::outcome( 200, false, $hook, null, sprintf( __( 'No WordPress user is linked to contact %s.', 'crmhook' ), $contact_id ) );
+			return self::outcome( 200, false, $hook, null, sprintf( __( 'No WordPress user is linked to contact %s.', 'crmhook' ), $contact_id ) ) + array( 'result' => 'not found' );
 		}
 
 		$existing = null === $user_id ? null : self::user_shape( $user_id, $crm, $contact_id );
@@ -122,7 +124,8 @@ final class CrmHook_Sync {
 			CrmHook_Contacts::link( $crm, $contact_id, $user_id );
 			$changed = self::set_tags( $user_id, $crm, $tags );
 			/* translators: 1: user id, 2: number of tags */
-			return self::outcome( 200, true, $hook, $user_id, sprintf( _n( 'Updated the tags of user %1$d (%2$d tag).', 'Updated the tags of user %1$d (%2$d tags).', count( $tags ), 'crmhook' ), $user_id, count( $tags ) ), $changed );
+			return self::outcome( 200, true, $hook, $user_id, sprintf( _n( 'Updated the tags of user %1$d (%2$d tag).', 'Updated the tags of user %1$d (%2$d tags).', count( $tags ), 'crmhook' ), $user_id, count( $tags ) ), $changed )
+				+ array( 'result' => $changed ? 'updated' : 'no change' );
 		}
 
 		try {
@@ -131,6 +134,9 @@ final class CrmHook_Sync {
 			return self::outcome( 200, false, $hook, null, $e->getMessage() );
 		}
 		$notices = $plan['notices'];
+		// The webhook log never stores a password, whatever line it turns up in.
+		CrmHook_Log::secret( (string) ( $plan['user']['user_pass'] ?? '' ) );
+		CrmHook_Log::secret( (string) ( $plan['return_password']['value'] ?? '' ) );
 
 		if ( 'create' === $plan['op'] ) {
 			$user_id = self::create_user( $plan['user'] );
@@ -158,6 +164,7 @@ final class CrmHook_Sync {
 
 		if ( $plan['return_password'] ) {
 			try {
+				CrmHook_Log::crm_call();
 				crmhook_update_contact( $config, $contact_id, array( $plan['return_password']['field'] => $plan['return_password']['value'] ) );
 				$notices[] = __( 'Generated password sent back to the CRM.', 'crmhook' );
 			} catch ( \CrmHook\CrmException $e ) {
@@ -193,7 +200,7 @@ final class CrmHook_Sync {
 			/* translators: 1: user id, 2: contact id */
 			$message = sprintf( __( 'Updated user %1$d from contact %2$s.', 'crmhook' ), $user_id, $contact_id );
 		}
-		return self::outcome( 200, true, $hook, $user_id, $message, $notices );
+		return self::outcome( 200, true, $hook, $user_id, $message, $notices ) + array( 'result' => 'create' === $plan['op'] ? 'created' : 'updated' );
 	}
 
 	/**
@@ -367,6 +374,7 @@ final class CrmHook_Sync {
 			return $tags;
 		}
 		try {
+			CrmHook_Log::crm_call();
 			crmhook_remove_tag( $config, $contact_id, $tag );
 			$notices[] = __( 'Update tag removed from the subscriber.', 'crmhook' );
 			return array_values( array_diff( $tags, array( $tag ) ) );

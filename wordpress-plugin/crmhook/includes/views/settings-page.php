@@ -38,23 +38,10 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 		</tr>
 	</table>
 
+	<?php /* The script swaps the intro and the lines when the CRM select changes (CrmHook_Connection::script_data). */ ?>
 	<div class="crmhook-builder" data-crm="<?php echo esc_attr( $s['crm'] ); ?>">
-		<?php if ( $is_ck ) : ?>
-			<p><?php esc_html_e( 'ConvertKit and Kit call this site through the automation rules above: there is nothing to paste. The rules call these URLs:', 'crmhook' ); ?></p>
-		<?php elseif ( in_array( $s['crm'], array( 'funnelkit', 'keap' ), true ) ) : ?>
-			<p>
-			<?php
-			echo esc_html(
-				'keap' === $s['crm']
-					? __( 'In a campaign sequence, add a Send HTTP Post action with your site\'s URL as the Post URL and these Name / Value pairs:', 'crmhook' )
-					: __( 'In an automation, add Send Data → HTTP Request with your site\'s URL, Method GET, and this Data:', 'crmhook' )
-			);
-			?>
-			</p>
-			<p><code id="crmhook-site-url"><?php echo esc_html( home_url( '/' ) ); ?></code> <button type="button" class="button crmhook-copy" data-copy="#crmhook-site-url"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button></p>
-		<?php else : ?>
-			<p><?php echo esc_html( sprintf( /* translators: %s: CRM name */ __( 'Paste one of these URLs into a webhook of %s:', 'crmhook' ), $crm_name ) ); ?></p>
-		<?php endif; ?>
+		<p id="crmhook-builder-intro"><?php echo esc_html( CrmHook_Connection::builder_intro( $s['crm'] ) ); ?></p>
+		<p id="crmhook-builder-site" <?php echo CrmHook_Connection::builder_pairs( $s['crm'] ) ? '' : 'hidden'; ?>><code id="crmhook-site-url"><?php echo esc_html( home_url( '/' ) ); ?></code> <button type="button" class="button crmhook-copy" data-copy="#crmhook-site-url"><?php esc_html_e( 'Copy', 'crmhook' ); ?></button></p>
 		<p class="crmhook-builder-options">
 			<label><input type="checkbox" id="crmhook-opt-notify"> <?php esc_html_e( 'send_notification=true (welcome email)', 'crmhook' ); ?></label>
 			<label><?php esc_html_e( 'role', 'crmhook' ); ?>
@@ -95,32 +82,33 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 							<option value="<?php echo esc_attr( $slug ); ?>" <?php selected( $s['crm'], $slug ); ?>><?php echo esc_html( $label ); ?></option>
 						<?php endforeach; ?>
 					</select>
+					<p class="description crmhook-warning" id="crmhook-crm-switch" hidden></p>
 				</td>
 			</tr>
 			<tr>
 				<th scope="row"><label for="crmhook-api-url"><?php esc_html_e( 'API URL', 'crmhook' ); ?></label></th>
 				<td>
-					<input type="url" class="regular-text" id="crmhook-api-url" name="<?php echo $field( 'api_url' ); ?>" value="<?php echo esc_attr( $s['api_url'] ); ?>" placeholder="https://ACCOUNT.api-us1.com">
-					<p class="description"><?php esc_html_e( 'ActiveCampaign: your account\'s API URL. FluentCRM and FunnelKit: the address of that WordPress site. ConvertKit, Kit and Keap: leave empty for their public API.', 'crmhook' ); ?></p>
+					<input type="url" class="regular-text" id="crmhook-api-url" name="<?php echo $field( 'api_url' ); ?>" value="<?php echo esc_attr( $s['api_url'] ); ?>" placeholder="<?php echo esc_attr( CrmHook_Credentials::placeholder( $s['crm'] ) ); ?>">
+					<p class="description" id="crmhook-api-url-help"><?php esc_html_e( 'ActiveCampaign: your account\'s API URL. FluentCRM and FunnelKit: the address of that WordPress site. ConvertKit, Kit and Keap: leave empty for their public API.', 'crmhook' ); ?></p>
 				</td>
 			</tr>
 			<?php
 			$secret_rows = array(
-				'api_key'    => __( 'API key', 'crmhook' ),
+				'api_key'    => __( 'API key (ActiveCampaign, Kit, Keap)', 'crmhook' ),
 				'api_secret' => __( 'API secret (ConvertKit)', 'crmhook' ),
 				'password'   => __( 'Application password (FluentCRM, FunnelKit)', 'crmhook' ),
 			);
 			?>
-			<tr>
+			<tr class="crmhook-credential" data-crms="<?php echo esc_attr( implode( ' ', CrmHook_Credentials::crms_using( 'username' ) ) ); ?>">
 				<th scope="row"><label for="crmhook-username"><?php esc_html_e( 'Username (FluentCRM, FunnelKit)', 'crmhook' ); ?></label></th>
 				<td><input type="text" class="regular-text" id="crmhook-username" name="<?php echo $field( 'username' ); ?>" value="<?php echo esc_attr( $s['username'] ); ?>" autocomplete="off"></td>
 			</tr>
 			<?php foreach ( $secret_rows as $key => $label ) : ?>
-				<tr>
+				<tr class="crmhook-credential" data-crms="<?php echo esc_attr( implode( ' ', CrmHook_Credentials::crms_using( $key ) ) ); ?>">
 					<th scope="row"><label for="crmhook-<?php echo esc_attr( $key ); ?>"><?php echo esc_html( $label ); ?></label></th>
 					<td>
 						<input type="password" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="" autocomplete="new-password"
-							placeholder="<?php echo '' !== $s[ $key ] ? esc_attr__( 'saved — leave empty to keep', 'crmhook' ) : ''; ?>">
+							placeholder="<?php echo '' !== $s[ $key ] && CrmHook_Credentials::uses( $s['crm'], $key ) ? esc_attr__( 'saved — leave empty to keep', 'crmhook' ) : ''; ?>">
 					</td>
 				</tr>
 			<?php endforeach; ?>
@@ -129,7 +117,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 				<td>
 					<button type="button" class="button" id="crmhook-test-connection" <?php disabled( ! $loaded ); ?>><?php esc_html_e( 'Test connection', 'crmhook' ); ?></button>
 					<span id="crmhook-test-result" role="status"></span>
-					<p class="description"><?php esc_html_e( 'Tests the saved settings: save first.', 'crmhook' ); ?></p>
+					<p class="description"><?php esc_html_e( 'Tests the CRM and credentials as typed above, without saving them. An empty secret field uses the saved one only for the saved CRM and API URL.', 'crmhook' ); ?></p>
 				</td>
 			</tr>
 		</table>
@@ -254,7 +242,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 			<?php require __DIR__ . '/settings-lane.php'; ?>
 			<tr>
 				<th scope="row"><?php esc_html_e( 'Uninstall', 'crmhook' ); ?></th>
-				<td><label><input type="checkbox" name="<?php echo $field( 'delete_data_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_data_on_uninstall'] ); ?>> <?php esc_html_e( 'Delete the settings, the contact index, the queue and the webhook counters when the plugin is deleted', 'crmhook' ); ?></label><br>
+				<td><label><input type="checkbox" name="<?php echo $field( 'delete_data_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_data_on_uninstall'] ); ?>> <?php esc_html_e( 'Delete the settings, the contact index, the queue, the webhook log and the webhook counters when the plugin is deleted', 'crmhook' ); ?></label><br>
 					<label><input type="checkbox" name="<?php echo $field( 'delete_shared_meta_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_shared_meta_on_uninstall'] ); ?>> <?php esc_html_e( 'Also delete the users\' CRM links and tags ({crm}_contact_id, {crm}_tags)', 'crmhook' ); ?></label>
 					<p class="description"><?php esc_html_e( 'WP Fusion keeps its links and tags under the same names: leave this unticked if WP Fusion is, or may again be, used on this site.', 'crmhook' ); ?></p></td>
 			</tr>
@@ -313,19 +301,21 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 		</table>
 	<?php endif; ?>
 
-	<h2><?php esc_html_e( 'Recent webhooks', 'crmhook' ); ?></h2>
+	<h2 id="crmhook-recent"><?php esc_html_e( 'Recent webhooks', 'crmhook' ); ?></h2>
+	<p><a href="<?php echo esc_url( CrmHook_Log_Screen::url() ); ?>" id="crmhook-log-link"><?php esc_html_e( 'The whole log, with filters, search and CSV export: Tools → CRM Webhooks log', 'crmhook' ); ?></a></p>
 	<table class="widefat striped crmhook-activity">
-		<thead><tr><th><?php esc_html_e( 'When', 'crmhook' ); ?></th><th><?php esc_html_e( 'Status', 'crmhook' ); ?></th><th><?php esc_html_e( 'Action', 'crmhook' ); ?></th><th><?php esc_html_e( 'What happened', 'crmhook' ); ?></th></tr></thead>
+		<thead><tr><th><?php esc_html_e( 'When', 'crmhook' ); ?></th><th><?php esc_html_e( 'CRM', 'crmhook' ); ?></th><th><?php esc_html_e( 'Action', 'crmhook' ); ?></th><th><?php esc_html_e( 'Status', 'crmhook' ); ?></th><th><?php esc_html_e( 'What happened', 'crmhook' ); ?></th></tr></thead>
 		<tbody>
-		<?php $entries = CrmHook_Activity::entries(); ?>
+		<?php $entries = CrmHook_Log::recent( 10 ); ?>
 		<?php if ( ! $entries ) : ?>
-			<tr><td colspan="4"><?php esc_html_e( 'No webhooks yet. Send a test: add wpf_action=test to a URL above.', 'crmhook' ); ?></td></tr>
+			<tr><td colspan="5"><?php esc_html_e( 'No webhooks yet. Send a test: add wpf_action=test to a URL above.', 'crmhook' ); ?></td></tr>
 		<?php endif; ?>
 		<?php foreach ( $entries as $entry ) : ?>
-			<tr>
-				<td><?php echo esc_html( wp_date( 'Y-m-d H:i:s', (int) $entry['time'] ) ); ?></td>
-				<td><?php echo (int) $entry['status']; ?></td>
+			<tr class="crmhook-recent-row crmhook-outcome-<?php echo esc_attr( str_replace( ' ', '-', $entry['outcome'] ) ); ?>" data-outcome="<?php echo esc_attr( $entry['outcome'] ); ?>">
+				<td><a href="<?php echo esc_url( CrmHook_Log_Screen::url() . '#crmhook-log-' . $entry['id'] ); ?>"><?php echo esc_html( wp_date( 'Y-m-d H:i:s', (int) strtotime( $entry['time'] . ' UTC' ) ) ); ?></a></td>
+				<td><?php echo esc_html( CrmHook_Settings::CRMS[ $entry['crm'] ] ?? $entry['crm'] ); ?></td>
 				<td><?php echo esc_html( $entry['action'] ); ?></td>
+				<td><?php echo (int) $entry['status']; ?> <span class="crmhook-badge crmhook-badge-<?php echo esc_attr( str_replace( ' ', '-', $entry['outcome'] ) ); ?>"><?php echo esc_html( $entry['outcome'] ); ?></span></td>
 				<td><?php echo esc_html( $entry['message'] ); ?>
 					<?php if ( $entry['notices'] ) : ?><br><small><?php echo esc_html( implode( ' · ', $entry['notices'] ) ); ?></small><?php endif; ?>
 				</td>
