@@ -169,8 +169,9 @@ namespace {
     function crmhook_privileged_capabilities(): array {}
 
     /**
-     * Registers a ConvertKit or Kit automation rule: when `$tag_id` is added (`$event`
-     * `subscriber.tag_add`), the CRM calls `$target_url`. Returns the rule id.
+     * Registers a ConvertKit or Kit automation rule: on `$event` the CRM calls `$target_url`.
+     * Returns the rule id. Tag events (`subscriber.tag_add`, `subscriber.tag_remove`) need the
+     * `$tag_id`; events about the subscriber alone (`subscriber.subscriber_unsubscribe`) take `''`.
      *
      * @throws \CrmHook\CrmException
      *

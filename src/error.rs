@@ -48,8 +48,20 @@ pub enum WebhookError {
     MissingAction,
 
     /// `wpf_action` is not one of the known actions.
-    #[error("unknown wpf_action \"{0}\": use test, add, update or update_tags")]
+    #[error(
+        "unknown wpf_action \"{0}\": use test, add, update or update_tags (ConvertKit and Kit also ck_unsubscribed, kit_unsubscribed)"
+    )]
     UnknownAction(String),
+
+    /// A known action that the site's CRM never sends: the unsubscribe actions belong to the
+    /// automation rule a ConvertKit or Kit site registers.
+    #[error("wpf_action {action} is only for ConvertKit and Kit, and this site is set up for {crm}")]
+    ActionNotForCrm {
+        /// The action, as in URLs.
+        action: &'static str,
+        /// The CRM the site is configured for.
+        crm: Crm,
+    },
 
     /// `add`, `update` and `update_tags` need a contact id and none was found.
     #[error("no contact id: {hint}")]
@@ -83,7 +95,8 @@ impl WebhookError {
             WebhookError::MalformedBody { .. }
             | WebhookError::InvalidParameter { .. }
             | WebhookError::MissingAction
-            | WebhookError::UnknownAction(_) => 400,
+            | WebhookError::UnknownAction(_)
+            | WebhookError::ActionNotForCrm { .. } => 400,
             WebhookError::MissingContactId { .. } | WebhookError::UnusableContact(_) => 422,
             WebhookError::PrivilegedUser(_) => 409,
             WebhookError::Internal(_) => 500,

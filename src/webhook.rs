@@ -55,17 +55,39 @@ pub enum Action {
     Update,
     /// Reload tags.
     UpdateTags,
+    /// A ConvertKit subscriber unsubscribed (the `subscriber.subscriber_unsubscribe` rule the site
+    /// registers through API v3 calls `?wpf_action=ck_unsubscribed`).
+    CkUnsubscribed,
+    /// A Kit subscriber unsubscribed (the same rule, registered through API v4, calls
+    /// `?wpf_action=kit_unsubscribed`).
+    KitUnsubscribed,
 }
 
 impl Action {
+    /// Every action, in the order the messages list them.
+    pub const ALL: [Action; 6] =
+        [Action::Test, Action::Add, Action::Update, Action::UpdateTags, Action::CkUnsubscribed, Action::KitUnsubscribed];
+
     /// Reads `wpf_action`, case-insensitively, from the allow-list.
     pub fn parse(raw: &str) -> Result<Action, WebhookError> {
         let v = raw.trim();
-        [("test", Action::Test), ("add", Action::Add), ("update", Action::Update), ("update_tags", Action::UpdateTags)]
-            .into_iter()
-            .find(|(name, _)| v.eq_ignore_ascii_case(name))
-            .map(|(_, action)| action)
-            .ok_or_else(|| WebhookError::UnknownAction(echo(v)))
+        Action::ALL.into_iter().find(|action| v.eq_ignore_ascii_case(action.as_str())).ok_or_else(|| WebhookError::UnknownAction(echo(v)))
+    }
+
+    /// Whether a site configured for `crm` answers this action. The unsubscribe actions come only
+    /// from the automation rule a ConvertKit or Kit site registers; either name is taken from
+    /// either, as ConvertKit and Kit are one account behind two API versions (a rule registered
+    /// through v3 keeps calling `ck_unsubscribed` after the site moves to v4).
+    pub fn is_for(self, crm: Crm) -> bool {
+        match self {
+            Action::CkUnsubscribed | Action::KitUnsubscribed => matches!(crm, Crm::ConvertKit | Crm::Kit),
+            Action::Test | Action::Add | Action::Update | Action::UpdateTags => true,
+        }
+    }
+
+    /// True for `ck_unsubscribed` and `kit_unsubscribed`.
+    pub fn is_unsubscribe(self) -> bool {
+        matches!(self, Action::CkUnsubscribed | Action::KitUnsubscribed)
     }
 
     /// The name as it appears in URLs.
@@ -75,6 +97,8 @@ impl Action {
             Action::Add => "add",
             Action::Update => "update",
             Action::UpdateTags => "update_tags",
+            Action::CkUnsubscribed => "ck_unsubscribed",
+            Action::KitUnsubscribed => "kit_unsubscribed",
         }
     }
 }
@@ -185,6 +209,9 @@ fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>) -> Result
 
     let action = Action::parse(&params.get("wpf_action").ok_or(WebhookError::MissingAction)?)?;
     let crm = settings.crm;
+    if !action.is_for(crm) {
+        return Err(WebhookError::ActionNotForCrm { action: action.as_str(), crm });
+    }
     if action == Action::Test {
         return Ok(Webhook {
             action,
@@ -367,6 +394,63 @@ mod tests {
         let err = get(Crm::Keap, &format!("wpf_action=delete&access_key={KEY}&contact_id=5")).unwrap_err();
         assert_eq!(err.status(), 400);
         assert_eq!(get(Crm::Keap, &format!("access_key={KEY}")).unwrap_err(), WebhookError::MissingAction);
+    }
+
+    #[test]
+    fn convertkit_and_kit_unsubscribes_are_read_from_the_rules_json() {
+        let body = r#"{"subscriber":{"id":1001,"first_name":"Ann","email_address":"ann@example.com","state":"cancelled","fields":{}}}"#;
+        for crm in [Crm::ConvertKit, Crm::Kit] {
+            for (action, want) in [("ck_unsubscribed", Action::CkUnsubscribed), ("kit_unsubscribed", Action::KitUnsubscribed)] {
+                let hook = post(crm, &format!("wpf_action={action}&access_key={KEY}"), "application/json", body).unwrap();
+                assert_eq!(hook.action, want, "{crm} {action}");
+                assert_eq!(hook.action.as_str(), action);
+                assert!(hook.action.is_unsubscribe());
+                assert_eq!(hook.contact_id.as_deref(), Some("1001"));
+                assert_eq!(hook.email.as_deref(), Some("ann@example.com"));
+            }
+        }
+        let hook =
+            post(Crm::Kit, &format!("wpf_action=KIT_Unsubscribed&access_key={KEY}"), "application/json", r#"{"subscriber_id":7}"#).unwrap();
+        assert_eq!(hook.action, Action::KitUnsubscribed, "case-insensitive, like every action");
+    }
+
+    #[test]
+    fn an_unsubscribe_needs_the_subscriber_id() {
+        let err = post(Crm::Kit, &format!("wpf_action=kit_unsubscribed&access_key={KEY}"), "application/json", r#"{"subscriber":{}}"#)
+            .unwrap_err();
+        assert_eq!(err.status(), 422, "{err}");
+    }
+
+    #[test]
+    fn unsubscribe_actions_are_400_for_the_other_crms() {
+        for crm in [Crm::ActiveCampaign, Crm::FluentCrm, Crm::FunnelKit, Crm::Keap] {
+            for action in ["ck_unsubscribed", "kit_unsubscribed"] {
+                let err = get(crm, &format!("wpf_action={action}&access_key={KEY}&contact_id=5")).unwrap_err();
+                assert_eq!(err, WebhookError::ActionNotForCrm { action, crm });
+                assert_eq!(err.status(), 400);
+                assert!(err.to_string().contains("only for ConvertKit and Kit"), "{err}");
+            }
+        }
+        // The key is still judged first: a wrong one learns nothing about the action.
+        let err = get(Crm::Keap, "wpf_action=ck_unsubscribed&access_key=nope&contact_id=5").unwrap_err();
+        assert_eq!(err, WebhookError::BadAccessKey);
+    }
+
+    #[test]
+    fn unknown_actions_stay_400_and_name_the_known_ones() {
+        for action in ["unsubscribe", "ck_unsubscribe", "kit_unsubscribed2", "unsubscribed"] {
+            let err = get(Crm::Kit, &format!("wpf_action={action}&access_key={KEY}&contact_id=5")).unwrap_err();
+            assert_eq!(err.status(), 400, "{action}");
+            assert!(matches!(err, WebhookError::UnknownAction(_)), "{action}: {err:?}");
+            assert!(err.to_string().contains("kit_unsubscribed"), "{err}");
+        }
+    }
+
+    #[test]
+    fn action_names_round_trip() {
+        for action in Action::ALL {
+            assert_eq!(Action::parse(action.as_str()), Ok(action));
+        }
     }
 
     #[test]

@@ -265,13 +265,26 @@ pub(crate) fn update_contact(api: &Api<'_>, id: &str, fields: &[(String, String)
     api.send_ignoring_answer(&format!("updating subscriber {id}"), Method::PUT, &format!("{}/subscribers/{id}", version(api)), Some(&body))
 }
 
-/// Registers the automation rule that calls `target_url` when `tag_id` is added; the rule id.
-pub(crate) fn register_webhook(api: &Api<'_>, event: &str, tag_id: &str, target_url: &str) -> Result<String, CrmError> {
-    let tag: serde_json::Value = tag_id.parse::<u64>().map(Into::into).unwrap_or_else(|_| tag_id.into());
-    let body = with_secret(api, serde_json::json!({ "target_url": target_url, "event": { "name": event, "tag_id": tag } }));
+/// Registers the automation rule that calls `target_url` on `event` (for `tag_id`, when the event
+/// is about a tag); the rule id.
+pub(crate) fn register_webhook(api: &Api<'_>, event: &str, tag_id: Option<&str>, target_url: &str) -> Result<String, CrmError> {
+    let body = with_secret(api, rule_body(event, tag_id, target_url));
     let path = if api.crm == Crm::Kit { "/v4/webhooks" } else { "/v3/automations/hooks" };
-    let answer: RuleAnswer = api.send(&format!("registering the {event} rule for tag {tag_id}"), Method::POST, path, &body)?;
+    let step = match tag_id {
+        Some(tag_id) => format!("registering the {event} rule for tag {tag_id}"),
+        None => format!("registering the {event} rule"),
+    };
+    let answer: RuleAnswer = api.send(&step, Method::POST, path, &body)?;
     Ok(answer.rule.id.0)
+}
+
+/// `{"target_url", "event": {"name", "tag_id"?}}`: the same in v3 (plus the secret) and v4.
+fn rule_body(event: &str, tag_id: Option<&str>, target_url: &str) -> serde_json::Value {
+    let mut event = serde_json::json!({ "name": event });
+    if let Some(tag_id) = tag_id {
+        event["tag_id"] = tag_id.parse::<u64>().map(Into::into).unwrap_or_else(|_| tag_id.into());
+    }
+    serde_json::json!({ "target_url": target_url, "event": event })
 }
 
 pub(crate) fn unregister_webhook(api: &Api<'_>, rule_id: &str) -> Result<(), CrmError> {
@@ -312,6 +325,20 @@ mod tests {
         assert_eq!(p.email.as_deref(), Some("bo@example.com"));
         assert_eq!(p.fields, vec![("first_name".into(), "Bo".into()), ("last_name".into(), "Lee".into())]);
         assert_eq!(p.tags, None);
+    }
+
+    #[test]
+    fn rule_bodies_name_a_tag_only_for_tag_events() {
+        let tagged = rule_body("subscriber.tag_add", Some("12"), "https://site/?wpf_action=add");
+        assert_eq!(
+            tagged,
+            serde_json::json!({"target_url": "https://site/?wpf_action=add", "event": {"name": "subscriber.tag_add", "tag_id": 12}})
+        );
+        let unsubscribe = rule_body("subscriber.subscriber_unsubscribe", None, "https://site/?wpf_action=kit_unsubscribed");
+        assert_eq!(
+            unsubscribe,
+            serde_json::json!({"target_url": "https://site/?wpf_action=kit_unsubscribed", "event": {"name": "subscriber.subscriber_unsubscribe"}})
+        );
     }
 
     #[test]

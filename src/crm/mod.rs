@@ -487,7 +487,10 @@ pub fn list_fields(config: &CrmConfig, settings: CallSettings) -> Result<Option<
     })
 }
 
-/// Registers a ConvertKit/Kit automation rule (`subscriber.tag_add` for `tag_id` → `target_url`).
+/// Registers a ConvertKit/Kit automation rule: `event` → `target_url`. Tag events
+/// (`subscriber.tag_add`, `subscriber.tag_remove`) name their tag; events about the subscriber
+/// alone (`subscriber.subscriber_unsubscribe`) take an empty `tag_id`, and the rule then carries
+/// only the event's name, as the CRM's API expects.
 pub fn register_webhook(
     config: &CrmConfig,
     settings: CallSettings,
@@ -499,14 +502,26 @@ pub fn register_webhook(
     if !matches!(crm, Crm::ConvertKit | Crm::Kit) {
         return Err(only_convertkit(crm, "automation rules to register").into());
     }
-    let tag_id = path_id("tag id", tag_id)?;
+    let event = event.trim();
+    if event.is_empty() {
+        return Err(OptionError("the event name is empty".into()).into());
+    }
+    let tag_id = rule_tag(event, tag_id)?;
     if !(target_url.starts_with("https://") || target_url.starts_with("http://")) {
         return Err(OptionError("the target URL must start with https:// or http://".into()).into());
     }
-    if event.trim().is_empty() {
-        return Err(OptionError("the event name is empty".into()).into());
+    Ok(convertkit::register_webhook(&api, event, tag_id.as_deref(), target_url)?)
+}
+
+/// The tag a rule's event names: required (digits) for the tag events, none for the others.
+fn rule_tag(event: &str, tag_id: &str) -> Result<Option<String>, OptionError> {
+    let needs_tag = event.starts_with("subscriber.tag_");
+    match (needs_tag, tag_id.trim().is_empty()) {
+        (true, true) => Err(OptionError(format!("the event {} needs a tag id", crate::text::echo(event)))),
+        (true, false) => Ok(Some(path_id("tag id", tag_id)?)),
+        (false, true) => Ok(None),
+        (false, false) => Err(OptionError(format!("the event {} takes no tag id: pass an empty one", crate::text::echo(event)))),
     }
-    Ok(convertkit::register_webhook(&api, event.trim(), &tag_id, target_url)?)
 }
 
 /// Deletes a ConvertKit/Kit automation rule.
@@ -659,6 +674,15 @@ mod tests {
         assert_eq!(Crm::FluentCrm.meta_slug(), "fluentcrm-rest");
         assert_eq!(Crm::FunnelKit.meta_slug(), "autonami");
         assert_eq!(Crm::Keap.meta_slug(), "infusionsoft");
+    }
+
+    #[test]
+    fn tag_events_need_a_tag_and_subscriber_events_take_none() {
+        assert_eq!(rule_tag("subscriber.tag_add", "12"), Ok(Some("12".to_owned())));
+        assert!(rule_tag("subscriber.tag_add", "").is_err());
+        assert!(rule_tag("subscriber.tag_remove", "x1").is_err());
+        assert_eq!(rule_tag("subscriber.subscriber_unsubscribe", " "), Ok(None));
+        assert!(rule_tag("subscriber.subscriber_unsubscribe", "12").is_err());
     }
 
     #[test]

@@ -227,8 +227,9 @@ pub fn crmhook_list_fields(crm: &ZendHashTable) -> PhpResultOf<Option<ZBox<ZendH
     run(|| Ok(crm::list_fields(&crm_config(crm)?, call_settings())?.map(|fields| pairs_array(&fields))))
 }
 
-/// Registers a ConvertKit or Kit automation rule: when `$tag_id` is added (`$event`
-/// `subscriber.tag_add`), the CRM calls `$target_url`. Returns the rule id.
+/// Registers a ConvertKit or Kit automation rule: on `$event` the CRM calls `$target_url`.
+/// Returns the rule id. Tag events (`subscriber.tag_add`, `subscriber.tag_remove`) need the
+/// `$tag_id`; events about the subscriber alone (`subscriber.subscriber_unsubscribe`) take `''`.
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]

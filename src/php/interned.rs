@@ -28,6 +28,7 @@ fixed_strings! {
     ID_UPPER = "ID", USER_LOGIN = "user_login", USER_EMAIL = "user_email", USER_PASS = "user_pass",
     FIRST_NAME = "first_name", LAST_NAME = "last_name", DISPLAY_NAME = "display_name",
     ID = "id", CREATE = "create", UPDATE = "update", TEST = "test", ADD = "add", UPDATE_TAGS = "update_tags",
+    CK_UNSUBSCRIBED = "ck_unsubscribed", KIT_UNSUBSCRIBED = "kit_unsubscribed",
     ACTIVECAMPAIGN = "activecampaign", CONVERTKIT = "convertkit", KIT = "kit", FLUENTCRM = "fluentcrm",
     FUNNELKIT = "funnelkit", KEAP = "keap",
     METHOD = "method",

@@ -156,6 +156,8 @@ pub(super) fn webhook_array(hook: &Webhook, with_fields: bool) -> ZBox<ZendHashT
         Action::Add => Fixed::ADD,
         Action::Update => Fixed::UPDATE,
         Action::UpdateTags => Fixed::UPDATE_TAGS,
+        Action::CkUnsubscribed => Fixed::CK_UNSUBSCRIBED,
+        Action::KitUnsubscribed => Fixed::KIT_UNSUBSCRIBED,
     };
     let crm = match hook.crm {
         Crm::ActiveCampaign => Fixed::ACTIVECAMPAIGN,

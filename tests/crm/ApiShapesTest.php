@@ -167,6 +167,43 @@ final class ApiShapesTest extends E2ETestCase
         $this->assertNotSame('', crmhook_register_webhook($this->config('kit'), 'subscriber.tag_add', '4', 'https://shop.example.com/'));
     }
 
+    public function testRuleEventsNameOnlyTheIdTheyTake(): void
+    {
+        $rule = static fn (array $event) => ['target_url' => 'https://shop.example.com/', 'event' => $event];
+        [$status, $answer] = $this->kit('POST', '/v4/webhooks', $rule(['name' => 'subscriber.subscriber_unsubscribe']));
+        $this->assertSame(201, $status);
+        $this->assertSame('subscriber_unsubscribe', $answer['webhook']['event']['name']);
+        [$status] = $this->kit('POST', '/v4/webhooks', $rule(['name' => 'subscriber.tag_add']));
+        $this->assertSame(422, $status, 'a tag event without its tag');
+        [$status] = $this->kit('POST', '/v4/webhooks', $rule(['name' => 'subscriber.subscriber_unsubscribe', 'tag_id' => 4]));
+        $this->assertSame(422, $status, 'a tag where the event takes none');
+        [$status] = $this->kit('POST', '/v4/webhooks', $rule(['name' => 'subscriber.unsubscribe']));
+        $this->assertSame(422, $status, 'not an event');
+    }
+
+    public function testAnUnsubscribeRuleIsRegisteredWithTheEventAlone(): void
+    {
+        foreach (['convertkit' => '/v3/automations/hooks', 'kit' => '/v4/webhooks'] as $crm => $path) {
+            $target = "https://shop.example.com/?wpf_action={$crm}_unsubscribed";
+            $id = crmhook_register_webhook($this->config($crm), 'subscriber.subscriber_unsubscribe', '', $target);
+            $this->assertMatchesRegularExpression('/^\d+$/', $id);
+            $sent = $this->calls($crm, 'POST', $path);
+            $this->assertCount(1, $sent, $crm);
+            $this->assertSame(['name' => 'subscriber.subscriber_unsubscribe'], $sent[0]['json']['event'], "$crm: no tag_id");
+            $this->assertSame($target, $sent[0]['json']['target_url']);
+            $this->assertSame($crm === 'convertkit', isset($sent[0]['json']['api_secret']), "$crm: the v3 secret in the body only");
+            foreach ([['subscriber.tag_add', ''], ['subscriber.subscriber_unsubscribe', '4']] as [$event, $tag]) {
+                try {
+                    crmhook_register_webhook($this->config($crm), $event, $tag, $target);
+                    $this->fail("$crm $event with tag '$tag' was accepted");
+                } catch (\ValueError $e) {
+                    $this->assertStringContainsString('tag id', $e->getMessage());
+                }
+            }
+            $this->assertCount(1, $this->calls($crm, 'POST', $path), "$crm: a refused rule sends nothing");
+        }
+    }
+
     // ---- FunnelKit Automations ----------------------------------------------------------
 
     public function testFunnelKitTagListFollowsLimitOffsetPages(): void

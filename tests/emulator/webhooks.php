@@ -25,7 +25,13 @@ function send_webhook(array $o): array
         throw new \InvalidArgumentException("unknown crm $slug");
     }
     $id = (string) $o['contact'];
-    [$contact, $tags] = with_state(static function (array &$state) use ($slug, $id): array {
+    // An unsubscribe rule fires after the CRM has cancelled the subscriber: the emulator does the
+    // same, so the webhook and the API both show the subscriber as ConvertKit/Kit then do.
+    $unsubscribe = in_array($slug, ['convertkit', 'kit'], true) && str_ends_with((string) $o['action'], '_unsubscribed');
+    [$contact, $tags] = with_state(static function (array &$state) use ($slug, $id, $unsubscribe): array {
+        if ($unsubscribe && isset($state['crms'][$slug]['contacts'][$id])) {
+            $state['crms'][$slug]['contacts'][$id]['state'] = 'cancelled';
+        }
         $crm = $state['crms'][$slug];
         $c = $crm['contacts'][$id] ?? ['email' => '', 'first_name' => '', 'last_name' => '', 'phone' => '', 'fields' => [], 'tags' => []];
         return [$c, array_map(static fn ($t) => $crm['tags'][(string) $t] ?? (string) $t, $c['tags'])];

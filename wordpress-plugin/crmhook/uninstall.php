@@ -30,6 +30,8 @@ if ( ! empty( $crmhook_settings['delete_shared_meta_on_uninstall'] ) ) {
 	}
 }
 delete_metadata( 'user', 0, CrmHook_Contacts::CREATED_FROM_META, '', true );
+// CrmHook_Profile::LAST_SYNC_META: when and how each user was last synced.
+delete_metadata( 'user', 0, 'crmhook_last_sync', '', true );
 CrmHook_Contacts::drop();
 CrmHook_Throttle::drop();
 CrmHook_Queue::drop();

@@ -11,6 +11,19 @@ namespace CrmHook\Emulator;
 
 final class ConvertKit implements Crm
 {
+    /**
+     * The automation rule events (v3 `POST /v3/automations/hooks`, v4 `POST /v4/webhooks`) and the
+     * id each one names in `event` besides its `name`.
+     */
+    public const EVENTS = [
+        'subscriber.subscriber_activate' => null, 'subscriber.subscriber_unsubscribe' => null,
+        'subscriber.subscriber_bounce' => null, 'subscriber.subscriber_complain' => null,
+        'subscriber.form_subscribe' => 'form_id', 'subscriber.course_subscribe' => 'sequence_id',
+        'subscriber.course_complete' => 'sequence_id', 'subscriber.link_click' => 'initiator_value',
+        'subscriber.product_purchase' => 'product_id', 'subscriber.tag_add' => 'tag_id',
+        'subscriber.tag_remove' => 'tag_id', 'purchase.purchase_create' => null,
+    ];
+
     /** Kit's largest page is 1,000; the emulator's is small so tests see more than one page. */
     public const MAX_PER_PAGE = 25;
 
@@ -116,6 +129,20 @@ final class ConvertKit implements Crm
             $body = $r->json() ?? [];
             if (!isset($body['target_url'], $body['event']['name'])) {
                 return Answer::json(422, ['errors' => ['target_url and event are required']]);
+            }
+            // The events of the API's documentation, each with the one id it names (if any): a tag
+            // event without its tag, or an id an event does not take, is refused as the CRM does.
+            $event = (string) $body['event']['name'];
+            if (!array_key_exists($event, self::EVENTS)) {
+                return Answer::json(422, ['errors' => ["Event name $event is not a valid event"]]);
+            }
+            $needs = self::EVENTS[$event];
+            $named = array_values(array_diff(array_keys((array) $body['event']), ['name']));
+            if ($needs !== null && !isset($body['event'][$needs])) {
+                return Answer::json(422, ['errors' => ["Event $event requires $needs"]]);
+            }
+            if ($named !== [] && $named !== [$needs]) {
+                return Answer::json(422, ['errors' => ["Event $event does not take " . implode(', ', $named)]]);
             }
             $id = next_id($state);
             $rule = ['id' => $id, 'account_id' => 1, 'event' => $body['event'], 'target_url' => $body['target_url']];

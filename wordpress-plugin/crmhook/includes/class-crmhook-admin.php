@@ -138,6 +138,7 @@ final class CrmHook_Admin {
 
 		$new['ck_update_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_update_tag'] ?? '' ) );
 		$new['ck_import_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_import_tag'] ?? '' ) );
+		$new                  = CrmHook_Unsubscribe::sanitize( $input, $new );
 		if ( CrmHook_Plugin::extension_loaded() && in_array( $new['crm'], array( 'convertkit', 'kit' ), true ) ) {
 			// WordPress may sanitize twice on the first save: the rules are synced once.
 			static $synced = null;
@@ -217,7 +218,7 @@ final class CrmHook_Admin {
 				self::settings_error( 'crmhook_rule_' . $which, $e->getMessage() );
 			}
 		}
-		return $new;
+		return CrmHook_Unsubscribe::sync_rule( $old, $new, $config );
 	}
 
 	/**
@@ -226,11 +227,11 @@ final class CrmHook_Admin {
 	 */
 	public static function unregister_rules(): void {
 		$s = CrmHook_Settings::all();
-		if ( ! self::has_rules( $s ) || ( '' === $s['ck_update_rule'] && '' === $s['ck_import_rule'] ) ) {
+		if ( ! self::has_rules( $s ) || ( '' === $s['ck_update_rule'] && '' === $s['ck_import_rule'] && '' === $s['ck_unsubscribe_rule'] ) ) {
 			return;
 		}
-		$none = self::sync_rules( $s, array_merge( $s, array( 'ck_update_tag' => '', 'ck_import_tag' => '' ) ) );
-		CrmHook_Settings::update( array( 'ck_update_rule' => $none['ck_update_rule'], 'ck_import_rule' => $none['ck_import_rule'] ) );
+		$none = self::sync_rules( $s, array_merge( $s, array( 'ck_update_tag' => '', 'ck_import_tag' => '', 'ck_unsubscribe_notify' => false ) ) );
+		CrmHook_Settings::update( array( 'ck_update_rule' => $none['ck_update_rule'], 'ck_import_rule' => $none['ck_import_rule'], 'ck_unsubscribe_rule' => $none['ck_unsubscribe_rule'] ) );
 	}
 
 	/**
@@ -243,9 +244,9 @@ final class CrmHook_Admin {
 		if ( ! self::has_rules( $s ) ) {
 			return;
 		}
-		$from = array_merge( $s, array( 'ck_update_tag' => '', 'ck_import_tag' => '', 'ck_update_rule' => '', 'ck_import_rule' => '' ) );
+		$from = array_merge( $s, array( 'ck_update_tag' => '', 'ck_import_tag' => '', 'ck_update_rule' => '', 'ck_import_rule' => '', 'ck_unsubscribe_notify' => false, 'ck_unsubscribe_rule' => '' ) );
 		$now  = self::sync_rules( $from, $s );
-		CrmHook_Settings::update( array( 'ck_update_rule' => $now['ck_update_rule'], 'ck_import_rule' => $now['ck_import_rule'] ) );
+		CrmHook_Settings::update( array( 'ck_update_rule' => $now['ck_update_rule'], 'ck_import_rule' => $now['ck_import_rule'], 'ck_unsubscribe_rule' => $now['ck_unsubscribe_rule'] ) );
 	}
 
 	/**

@@ -157,6 +157,11 @@ final class CrmHook_Endpoint {
 			);
 		}
 
+		// An unsubscribe is rare, and a queued job of the contact would merge with it: it runs at once.
+		if ( CrmHook_Unsubscribe::is_unsubscribe( (string) $hook['action'] ) ) {
+			self::$inline = $hook;
+			return null;
+		}
 		if ( self::goes_to_queue( $hook, $settings ) ) {
 			return self::queue( $hook );
 		}

@@ -108,7 +108,7 @@ final class CrmHook_Log_Table extends WP_List_Table {
 		if ( 'top' !== $which ) {
 			return;
 		}
-		$actions = array( 'add', 'update', 'update_tags', 'test' );
+		$actions = array( 'add', 'update', 'update_tags', 'test', 'ck_unsubscribed', 'kit_unsubscribed' );
 		?>
 		<div class="alignleft actions crmhook-log-filter-controls">
 			<label class="screen-reader-text" for="crmhook-log-crm"><?php esc_html_e( 'CRM', 'crmhook' ); ?></label>

@@ -48,6 +48,8 @@ final class CrmHook_Plugin {
 
 		if ( is_admin() ) {
 			CrmHook_Admin::register();
+			CrmHook_Users::register();
+			CrmHook_Profile::register();
 			CrmHook_Log_Screen::register();
 		}
 		add_action( 'admin_notices', array( __CLASS__, 'missing_extension_notice' ) );
@@ -89,7 +91,8 @@ final class CrmHook_Plugin {
 	public static function on_activation(): void {
 		self::activate();
 		$s = CrmHook_Settings::all();
-		$missing = ( '' !== $s['ck_update_tag'] && '' === $s['ck_update_rule'] ) || ( '' !== $s['ck_import_tag'] && '' === $s['ck_import_rule'] );
+		$missing = ( '' !== $s['ck_update_tag'] && '' === $s['ck_update_rule'] ) || ( '' !== $s['ck_import_tag'] && '' === $s['ck_import_rule'] )
+			|| ( $s['ck_unsubscribe_notify'] && '' === $s['ck_unsubscribe_rule'] );
 		if ( $missing ) {
 			CrmHook_Admin::register_rules();
 		}

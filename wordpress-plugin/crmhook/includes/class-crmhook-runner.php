@@ -413,6 +413,9 @@ final class CrmHook_Runner {
 	 * @return array<string, mixed> Sync's outcome, plus `transient` (retry later) and `retry_after`.
 	 */
 	public static function execute( array $hook, bool $pace ): array {
+		if ( CrmHook_Unsubscribe::is_unsubscribe( (string) $hook['action'] ) ) {
+			return CrmHook_Unsubscribe::run( $hook );
+		}
 		$crm     = (string) $hook['crm'];
 		$config  = CrmHook_Settings::crm_config();
 		$contact = null;

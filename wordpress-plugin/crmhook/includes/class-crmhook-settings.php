@@ -17,7 +17,8 @@ defined( 'ABSPATH' ) || exit;
  *   username: string, password: string, field_map: array<string, string>,
  *   username_format: string, allowed_roles: list<string>, return_password_field: string,
  *   send_welcome_email: bool, update_existing_passwords: bool, async: bool, queue_mode: string, queue_max_attempts: int, queue_backoff: int, queue_runners: int, fast_lane: bool, ck_update_tag: string, ck_import_tag: string,
- *   ck_update_rule: string, ck_import_rule: string, delete_data_on_uninstall: bool,
+ *   ck_update_rule: string, ck_import_rule: string, ck_unsubscribe_notify: bool, ck_unsubscribe_email: string,
+ *   ck_unsubscribe_remove_role: string, ck_unsubscribe_clear_tags: bool, ck_unsubscribe_rule: string, delete_data_on_uninstall: bool,
  *   delete_shared_meta_on_uninstall: bool
  * }
  */
@@ -78,6 +79,11 @@ final class CrmHook_Settings {
 			'ck_import_tag'                   => '',
 			'ck_update_rule'                  => '',
 			'ck_import_rule'                  => '',
+			'ck_unsubscribe_notify'           => false,
+			'ck_unsubscribe_email'            => '',
+			'ck_unsubscribe_remove_role'      => '',
+			'ck_unsubscribe_clear_tags'       => false,
+			'ck_unsubscribe_rule'             => '',
 			'delete_data_on_uninstall'        => false,
 			'delete_shared_meta_on_uninstall' => false,
 		);

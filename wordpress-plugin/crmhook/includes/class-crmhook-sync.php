@@ -68,7 +68,10 @@ final class CrmHook_Sync {
 			if ( ! $lock->acquire_all( $names ) ) {
 				return self::outcome( 200, false, $hook, null, __( 'Another webhook for this contact is still running; this one was skipped.', 'crmhook' ) );
 			}
-			return self::run_locked( $hook, $action, $crm, $contact_id, $contact, $tags, $config );
+			$outcome = self::run_locked( $hook, $action, $crm, $contact_id, $contact, $tags, $config );
+			// The profile screen shows when and how the user was last synced.
+			CrmHook_Profile::record_sync( $outcome, $hook );
+			return $outcome;
 		} finally {
 			$lock->release_all();
 		}
@@ -157,7 +160,8 @@ final class CrmHook_Sync {
 		}
 
 		$tags = $plan['tags'];
-		if ( 'update' === $action && in_array( $crm, array( 'convertkit', 'kit' ), true ) ) {
+		// A resync from the profile screen was not started by the update tag: it stays on.
+		if ( 'update' === $action && empty( $hook['resync'] ) && in_array( $crm, array( 'convertkit', 'kit' ), true ) ) {
 			$tags = self::release_update_tag( $config, $contact_id, $tags, $notices );
 		}
 		$notices = array_merge( $notices, self::set_tags( $user_id, $crm, $tags ) );

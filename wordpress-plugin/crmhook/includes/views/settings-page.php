@@ -223,6 +223,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 					</tr>
 				<?php endforeach; ?>
 			</table>
+			<?php require __DIR__ . '/settings-unsubscribe.php'; ?>
 		<?php endif; ?>
 
 		<h2><?php esc_html_e( 'Advanced', 'crmhook' ); ?></h2>
