@@ -74,6 +74,16 @@ namespace {
     function crmhook_generate_password(int $length = 24): string {}
 
     /**
+     * The fast lane as this PHP sees it (docs/fast-lane.md): `enabled` (`crmhook.lane`), `entry`
+     * (`crmhook.lane_entry`) and `entry_found`, `config` (`crmhook.lane_config`), `this_request`
+     * (this request was handed to the lane entry) and `prepend` (the site's own `auto_prepend_file`,
+     * which the lane entry includes first; null when there is none).
+     *
+     * @return array
+     */
+    function crmhook_lane_status(): array {}
+
+    /**
      * One page of the contacts that carry a tag, for a bulk import:
      * `['contacts' => [['id' => string, 'email' => ?string], …], 'next' => ?string, 'total' => ?int]`.
      *

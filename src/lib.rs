@@ -26,6 +26,7 @@
 //! - [`error`] — every failure, each mapped to one HTTP status.
 //! - [`guard`] — turns a panic into an error so it never reaches PHP.
 //! - [`http`] — the transport for CRM API calls: a shared ureq agent, timeouts, one retry.
+//! - [`lane`] — the fast lane's test of a raw query string, made before any PHP runs.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -36,6 +37,7 @@ pub mod error;
 pub mod form;
 pub mod guard;
 pub mod http;
+pub mod lane;
 pub mod login;
 pub mod plan;
 pub mod text;

@@ -11,7 +11,8 @@
 # (SITE_PORT + 1), serves the same files and database: two "web servers" sharing one queue.
 #
 # Env: RUN_DIR (default <repo>/.run), SITE_PORT (8088), SITE2_PORT (SITE_PORT + 1), DB_PORT (3307),
-#      CRMHOOK_SO (<repo>/target/release/libcrmhook.so), WP_DEBUG=1 to turn WordPress debugging on.
+#      CRMHOOK_SO (<repo>/target/release/libcrmhook.so), WP_DEBUG=1 to turn WordPress debugging on,
+#      CRMHOOK_LANE (1: the fast lane's INI on in both pools; 0 off).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -246,6 +247,12 @@ EOF
 cat >"$PHP_INI_DIR/95-crmhook.ini" <<EOF
 ; Written by scripts/site/up.sh (CRMHOOK_SO overrides the path).
 extension = $CRMHOOK_SO
+; The fast lane (docs/fast-lane.md), in both pools: webhooks reach the plugin's lane.php first. It
+; takes them only when the site's "Fast lane" setting is ticked (the lane's tests and bench/burst.sh
+; tick it), so every other test runs the normal path. CRMHOOK_LANE=0 turns it off (bench/lane.sh).
+crmhook.lane = $CRMHOOK_LANE
+crmhook.lane_entry = $PLUGIN_SRC/lane.php
+crmhook.lane_config = $LANE_CONFIG
 EOF
 # As root, php-fpm's workers stay root (-R and user = root: the harness's files are root's); as another
 # user, php-fpm can switch to nobody else, so the pools name no user and run as the one who started it.
@@ -255,6 +262,8 @@ if ((AS_ROOT)); then
   fpm_user=$'user = root\ngroup = root'
   fpm_flags=(-R)
 fi
+mkdir -p "$(dirname "$LANE_CONFIG")"
+chmod 700 "$(dirname "$LANE_CONFIG")"
 cat >"$FPM_CONF" <<EOF
 ; Written by scripts/site/up.sh. php-fpm of the crmhook harness, run as $RUN_USER.
 [global]

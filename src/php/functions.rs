@@ -360,6 +360,15 @@ pub fn crmhook_remove_tag(crm: ArrayArg, contact_id: &Zval, tag_id: &Zval) -> Ph
     })
 }
 
+/// The fast lane as this PHP sees it (docs/fast-lane.md): `enabled` (`crmhook.lane`), `entry`
+/// (`crmhook.lane_entry`) and `entry_found`, `config` (`crmhook.lane_config`), `this_request`
+/// (this request was handed to the lane entry) and `prepend` (the site's own `auto_prepend_file`,
+/// which the lane entry includes first; null when there is none).
+#[php_function]
+pub fn crmhook_lane_status() -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| Ok(super::lane::status()))
+}
+
 /// Adds every exported function to the module (the macro must see them by their bare names).
 pub(super) fn register(module: ModuleBuilder) -> ModuleBuilder {
     module
@@ -387,4 +396,5 @@ pub(super) fn register(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(crmhook_register_webhook))
         .function(wrap_function!(crmhook_unregister_webhook))
         .function(wrap_function!(crmhook_remove_tag))
+        .function(wrap_function!(crmhook_lane_status))
 }

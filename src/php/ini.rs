@@ -10,7 +10,7 @@ use ext_php_rs::zend::{ExecutorGlobals, IniEntryDef, IniEntryDefs};
 use crate::crm::CallSettings;
 use crate::webhook::DEFAULT_MAX_BODY_BYTES;
 
-pub(super) static INI_ENTRIES: IniEntryDefs<6> = IniEntryDefs::new([
+pub(super) static INI_ENTRIES: IniEntryDefs<9> = IniEntryDefs::new([
     IniEntryDef {
         on_modify: Some(max_body_bytes_changed),
         ..IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All)
@@ -22,12 +22,28 @@ pub(super) static INI_ENTRIES: IniEntryDefs<6> = IniEntryDefs::new([
     IniEntryDef { on_modify: Some(ini_check::<NUMBER>), ..IniEntryDef::new(c"crmhook.tag_cache_ttl", c"600", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<BOOLEAN>), ..IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<TEXT>), ..IniEntryDef::new(c"crmhook.ca_file", c"", IniEntryPermission::All) },
+    // The fast lane (docs/fast-lane.md): set by the server's owner (php.ini, the php-fpm pool,
+    // .user.ini), never by a script, since they decide which PHP file runs first.
+    IniEntryDef { on_modify: Some(ini_check::<BOOLEAN>), ..IniEntryDef::new(c"crmhook.lane", c"0", LANE_PERMISSION) },
+    IniEntryDef { on_modify: Some(ini_check::<TEXT>), ..IniEntryDef::new(c"crmhook.lane_entry", c"", LANE_PERMISSION) },
+    IniEntryDef { on_modify: Some(ini_check::<TEXT>), ..IniEntryDef::new(c"crmhook.lane_config", c"", LANE_PERMISSION) },
     IniEntryDef::end(),
 ]);
 
 /// The names, in the order `phpinfo()` lists them.
-pub(super) const INI_NAMES: [&str; 5] =
-    ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.tag_cache_ttl", "crmhook.http_keepalive", "crmhook.ca_file"];
+pub(super) const INI_NAMES: [&str; 8] = [
+    "crmhook.max_body_bytes",
+    "crmhook.http_timeout",
+    "crmhook.tag_cache_ttl",
+    "crmhook.http_keepalive",
+    "crmhook.ca_file",
+    "crmhook.lane",
+    "crmhook.lane_entry",
+    "crmhook.lane_config",
+];
+
+/// php.ini, the pool's `php_admin_value`, `.user.ini`: not `ini_set()`.
+const LANE_PERMISSION: IniEntryPermission = IniEntryPermission::System.union(IniEntryPermission::PerDir);
 
 /// Which check an INI setting's change handler makes.
 const POSITIVE_NUMBER: u8 = 0;
@@ -120,7 +136,7 @@ fn ini_entry(name: &str) -> Option<&'static zend_ini_entry> {
 }
 
 /// The current value, borrowed (read on every call, so it allocates nothing).
-fn ini_current(name: &str) -> Option<&'static str> {
+pub(super) fn ini_current(name: &str) -> Option<&'static str> {
     let entry = ini_entry(name)?;
     // SAFETY: the entry's value is a valid zend_string or null; we use it within the call, while
     // no `ini_set()` can run.
@@ -163,4 +179,9 @@ pub(super) fn call_settings() -> CallSettings {
         tag_cache_ttl,
         ca_file: ini_value("crmhook.ca_file").map(|(v, _)| v.trim().to_owned()).filter(|v| !v.is_empty()),
     }
+}
+
+/// A boolean INI setting; false when unset or not a boolean.
+pub(super) fn ini_flag(name: &'static str) -> bool {
+    ini_current(name).is_some_and(|v| crate::text::parse_bool(name, v).unwrap_or(false))
 }

@@ -6,7 +6,8 @@
 //! - `exceptions` — how failures become `CrmHook\…` exceptions, and their registration;
 //! - `ini` — the `crmhook.*` settings;
 //! - `tables` — the CRM table and the username formats, as PHP arrays;
-//! - `functions` — the exported `crmhook_*` functions.
+//! - `functions` — the exported `crmhook_*` functions;
+//! - `lane` — the fast lane's request start and end hooks (RINIT/RSHUTDOWN).
 //!
 //! This file starts the module: MINIT, `phpinfo()` and the function table.
 #![allow(unsafe_code)]
@@ -17,6 +18,7 @@ mod functions;
 mod ini;
 mod input;
 mod interned;
+mod lane;
 mod output;
 mod tables;
 
@@ -59,5 +61,11 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
 
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
-    functions::register(module.startup_function(startup).info_function(module_info))
+    functions::register(
+        module
+            .startup_function(startup)
+            .info_function(module_info)
+            .request_startup_function(lane::request_startup)
+            .request_shutdown_function(lane::request_shutdown),
+    )
 }

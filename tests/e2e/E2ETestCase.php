@@ -91,7 +91,7 @@ abstract class E2ETestCase extends TestCase
             $settings,
             ['crm' => $crm, 'api_url' => self::$emulator . "/$crm", 'api_key' => '', 'api_secret' => '', 'username' => '', 'password' => '',
              'field_map' => [], 'allowed_roles' => [], 'return_password_field' => '', 'send_welcome_email' => false, 'async' => false,
-             'queue_mode' => 'auto', 'queue_max_attempts' => 8, 'queue_backoff' => 5, 'queue_runners' => 3,
+             'queue_mode' => 'auto', 'queue_max_attempts' => 8, 'queue_backoff' => 5, 'queue_runners' => 3, 'fast_lane' => false,
              'username_format' => 'email', 'ck_update_tag' => '', 'ck_import_tag' => '', 'update_existing_passwords' => false],
             self::$credentials[$crm],
             $extra

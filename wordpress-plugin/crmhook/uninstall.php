@@ -14,6 +14,7 @@ if ( empty( $crmhook_settings['delete_data_on_uninstall'] ) ) {
 	return;
 }
 
+require_once __DIR__ . '/includes/class-crmhook-sql.php';
 require_once __DIR__ . '/includes/class-crmhook-settings.php';
 require_once __DIR__ . '/includes/class-crmhook-contacts.php';
 require_once __DIR__ . '/includes/class-crmhook-throttle.php';

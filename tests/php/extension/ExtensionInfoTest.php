@@ -34,6 +34,7 @@ final class ExtensionInfoTest extends ExtensionTestCase
         'crmhook_register_webhook' => [['<required> array $crm', '<required> string $event', '<required> mixed $tag_id', '<required> string $target_url'], 'string'],
         'crmhook_unregister_webhook' => [['<required> array $crm', '<required> mixed $rule_id'], 'void'],
         'crmhook_remove_tag' => [['<required> array $crm', '<required> mixed $contact_id', '<required> mixed $tag_id'], 'void'],
+        'crmhook_lane_status' => [[], 'array'],
     ];
 
     /**

@@ -123,6 +123,7 @@ final class CrmHook_Admin {
 		$mode                                   = (string) ( $input['queue_mode'] ?? 'auto' );
 		$new['queue_mode']                      = in_array( $mode, CrmHook_Endpoint::MODES, true ) ? $mode : 'auto';
 		$new['async']                           = false; // Replaced by queue_mode ("always in the background").
+		$new['fast_lane']                       = ! empty( $input['fast_lane'] );
 		$new['delete_data_on_uninstall']        = ! empty( $input['delete_data_on_uninstall'] );
 		$new['delete_shared_meta_on_uninstall'] = ! empty( $input['delete_shared_meta_on_uninstall'] );
 

@@ -37,6 +37,7 @@ final class CrmHook_Plugin {
 		self::maybe_upgrade();
 		CrmHook_Runner::register();
 		add_action( CrmHook_Log::PRUNE_HOOK, array( 'CrmHook_Log', 'prune' ) );
+		CrmHook_Lane_Config::register();
 		CrmHook_Runner::maybe_run_from_request();
 		CrmHook_Endpoint::accept_early();
 		add_action( 'init', array( 'CrmHook_Endpoint', 'maybe_handle' ), 1 );
@@ -79,6 +80,7 @@ final class CrmHook_Plugin {
 		CrmHook_Log::schedule();
 		// The webhook log has its table now; the option it used to be is not migrated.
 		delete_option( CrmHook_Activity::OPTION );
+		CrmHook_Lane_Config::write();
 		// Autoloaded: every request checks it, before the first webhook is queued.
 		update_option( 'crmhook_db_version', self::schema_version(), true );
 	}
@@ -101,12 +103,13 @@ final class CrmHook_Plugin {
 	 * Deactivation: the queue's cron fallback and the log's retention event go, and so do the
 	 * ConvertKit/Kit rules in the CRM (they would keep calling a site that no longer answers). The
 	 * queue, the log, the settings and the chosen tags stay for reactivation, which registers the
-	 * rules again.
+	 * rules again. The fast lane's configuration file goes (reactivation writes it again).
 	 */
 	public static function deactivate(): void {
 		CrmHook_Runner::unschedule();
 		CrmHook_Log::unschedule();
 		CrmHook_Admin::unregister_rules();
+		CrmHook_Lane_Config::remove();
 	}
 
 	/**

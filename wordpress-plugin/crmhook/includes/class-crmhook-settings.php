@@ -16,7 +16,7 @@ defined( 'ABSPATH' ) || exit;
  *   access_key: string, crm: string, api_url: string, api_key: string, api_secret: string,
  *   username: string, password: string, field_map: array<string, string>,
  *   username_format: string, allowed_roles: list<string>, return_password_field: string,
- *   send_welcome_email: bool, update_existing_passwords: bool, async: bool, queue_mode: string, queue_max_attempts: int, queue_backoff: int, queue_runners: int, ck_update_tag: string, ck_import_tag: string,
+ *   send_welcome_email: bool, update_existing_passwords: bool, async: bool, queue_mode: string, queue_max_attempts: int, queue_backoff: int, queue_runners: int, fast_lane: bool, ck_update_tag: string, ck_import_tag: string,
  *   ck_update_rule: string, ck_import_rule: string, ck_unsubscribe_notify: bool, ck_unsubscribe_email: string,
  *   ck_unsubscribe_remove_role: string, ck_unsubscribe_clear_tags: bool, ck_unsubscribe_rule: string, delete_data_on_uninstall: bool,
  *   delete_shared_meta_on_uninstall: bool
@@ -153,6 +153,7 @@ final class CrmHook_Settings {
 			'queue_max_attempts'              => 8,
 			'queue_backoff'                   => 5,
 			'queue_runners'                   => 3,
+			'fast_lane'                       => false,
 			'ck_update_tag'                   => '',
 			'ck_import_tag'                   => '',
 			'ck_update_rule'                  => '',

@@ -251,6 +251,7 @@ $crm_name = CrmHook_Settings::crm_names()[ $s['crm'] ] ?? $s['crm'];
 					<p class="description"><?php esc_html_e( 'A webhook URL can override this with async=true (queue) or async=false (immediately). Queued webhooks of one contact are merged and sent to the CRM at its rate limit.', 'crmhook' ); ?></p>
 				</td>
 			</tr>
+			<?php require __DIR__ . '/settings-lane.php'; ?>
 			<tr>
 				<th scope="row"><?php esc_html_e( 'Uninstall', 'crmhook' ); ?></th>
 				<td><label><input type="checkbox" name="<?php echo $field( 'delete_data_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_data_on_uninstall'] ); ?>> <?php esc_html_e( 'Delete the settings, the contact index, the queue, the webhook log and the webhook counters when the plugin is deleted', 'crmhook' ); ?></label><br>
