@@ -106,6 +106,25 @@ final class LaneTest extends E2ETestCase
         $this->assertSame('1', $this->rows('SELECT SUM(hits) AS n FROM wp_crmhook_throttle')[0]['n'], 'counted where the normal path counts');
     }
 
+    public function testTheLaneWritesTheLogRowOfEveryWebhookItAnswers(): void
+    {
+        $this->holdBudget(5);
+        $accepted = $this->webhook('add', '1001');
+        $this->assertSame(202, $accepted['status'], $accepted['body']);
+        $this->assertSame(200, $this->get('test')['status']);
+        for ($i = 0; $i < 3; $i++) {
+            $this->assertSame(403, $this->request('GET', http_build_query(['wpf_action' => 'update', 'access_key' => "guess-$i"]))['status']);
+        }
+        $rows = $this->rows("SELECT crm, action, contact_id, status, outcome, job_id, count, message FROM wp_crmhook_log WHERE via = 'webhook' ORDER BY id");
+        $this->assertCount(3, $rows, json_encode($rows));
+        $this->assertSame(['activecampaign', 'add', '1001', '202', 'queued', (string) $accepted['json']['job']], [$rows[0]['crm'], $rows[0]['action'], $rows[0]['contact_id'], (string) $rows[0]['status'], $rows[0]['outcome'], (string) $rows[0]['job_id']]);
+        $this->assertSame(['test', '200', 'test'], [$rows[1]['action'], (string) $rows[1]['status'], $rows[1]['outcome']]);
+        $this->assertSame(['update', '403', 'refused', '3'], [$rows[2]['action'], (string) $rows[2]['status'], $rows[2]['outcome'], (string) $rows[2]['count']], 'three guesses, one row');
+        $this->assertStringNotContainsString('guess-', json_encode($rows), 'a guessed key is never stored');
+        $this->assertStringNotContainsString(self::$key, json_encode($rows));
+        $this->assertSame([], $this->webhookBoots());
+    }
+
     public function testTooManyWrongKeysFromOneAddressGet429(): void
     {
         $statuses = [];

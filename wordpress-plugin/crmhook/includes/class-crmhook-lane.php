@@ -33,6 +33,14 @@ final class CrmHook_Lane {
 	const BAD_KEY_WINDOW = 10;
 
 	/**
+	 * What the log row of this request names (CRM, action, contact id, or a wrong key), set as
+	 * the request is read.
+	 *
+	 * @var array<string, mixed>
+	 */
+	private static array $log = array();
+
+	/**
 	 * Handles the request if it is the lane's; returns when WordPress should answer it.
 	 *
 	 * @param string $config_path The configuration file (crmhook.lane_config).
@@ -67,6 +75,9 @@ final class CrmHook_Lane {
 				$db->close();
 			}
 			return; // WordPress answers.
+		}
+		if ( $db ) {
+			self::log( $db, (string) $config['prefix'], $outcome );
 		}
 		self::respond( $outcome );
 		if ( $db && ! empty( $outcome['queued'] ) ) {
@@ -130,6 +141,8 @@ final class CrmHook_Lane {
 			);
 		} catch ( \CrmHook\WebhookException $e ) {
 			if ( 403 === $e->getCode() ) {
+				// phpcs:ignore WordPress.Security.NonceVerification, WordPress.Security.ValidatedSanitizedInput -- only a word for the log, cut to [a-z0-9_].
+				self::$log = array( 'bad_key' => true, 'crm' => (string) ( $settings['crm'] ?? '' ), 'action' => substr( (string) preg_replace( '/[^a-z0-9_]/', '', strtolower( (string) $_GET['wpf_action'] ) ), 0, 32 ) );
 				return self::bad_key( $db, $prefix, $e->getMessage() );
 			}
 			// Malformed, too large, no contact id: rare, and WordPress answers them alike and
@@ -138,6 +151,7 @@ final class CrmHook_Lane {
 		} catch ( \Throwable $e ) {
 			return null;
 		}
+		self::$log = array( 'crm' => (string) $hook['crm'], 'action' => (string) $hook['action'], 'contact_id' => (string) ( $hook['contact_id'] ?? '' ) );
 		if ( 'test' === $hook['action'] ) {
 			return array(
 				'status'  => 200,
@@ -168,6 +182,57 @@ final class CrmHook_Lane {
 			'message'    => 'Accepted: the webhook runs in the background.',
 			'runners'    => $runners > 0 ? $runners : 3,
 		);
+	}
+
+	/**
+	 * The webhook's row in the log (CrmHook_Log's table, through the same statements), written
+	 * before the answer goes out as the normal path does: every answer a CRM got has its row.
+	 * A log that cannot be written never changes the answer.
+	 *
+	 * @param array<string, mixed> $outcome The answer, with its HTTP status.
+	 */
+	private static function log( mysqli $db, string $prefix, array $outcome ): void {
+		$table    = $prefix . 'crmhook_log';
+		$status   = (int) $outcome['status'];
+		$started  = (float) ( $_SERVER['REQUEST_TIME_FLOAT'] ?? microtime( true ) ); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput
+		$duration = (int) round( ( microtime( true ) - $started ) * 1000 );
+		$address  = (string) ( $_SERVER['REMOTE_ADDR'] ?? '' ); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput
+		$quote    = static fn( string $text ): string => "'" . $db->real_escape_string( $text ) . "'";
+		$log      = self::$log;
+		try {
+			if ( ! empty( $log['bad_key'] ) ) {
+				$db->query( CrmHook_Sql::log_bad_key( $table, CrmHook_Sql::log_network( $address ), $status, (string) $outcome['message'], (string) $log['action'], (string) $log['crm'], $duration, $quote ) );
+				return;
+			}
+			$outcomes = array(
+				200 => 'test',
+				202 => 'queued',
+			);
+			$db->query(
+				CrmHook_Sql::log_row(
+					$table,
+					array(
+						'time'        => CrmHook_Sql::log_time(),
+						'crm'         => substr( (string) ( $log['crm'] ?? '' ), 0, 32 ),
+						'action'      => substr( (string) ( $log['action'] ?? '' ), 0, 32 ),
+						'contact_id'  => substr( (string) ( $log['contact_id'] ?? '' ), 0, 64 ),
+						'email'       => '',
+						'status'      => $status,
+						'outcome'     => $outcomes[ $status ] ?? 'failed',
+						'duration_ms' => max( 0, $duration ),
+						'api_calls'   => 0,
+						'message'     => (string) $outcome['message'] . ' (fast lane)',
+						'via'         => 'webhook',
+						'job_id'      => isset( $outcome['job'] ) ? (int) $outcome['job'] : null,
+						'address'     => substr( $address, 0, 64 ),
+					),
+					$quote
+				)
+			);
+		} catch ( \Throwable $e ) {
+			// The database went away after the answer was decided (a 503 says so already).
+			unset( $e );
+		}
 	}
 
 	/**

@@ -139,4 +139,64 @@ final class CrmHook_Sql {
 	public static function bad_key_earlier( string $table, int $bucket, int $minute, int $window_minutes ): string {
 		return "SELECT COALESCE(SUM(hits), 0) FROM {$table} WHERE bucket = {$bucket} AND minute > " . ( $minute - $window_minutes ) . " AND minute < {$minute}";
 	}
+
+	/**
+	 * The log's time: UTC with milliseconds, as its `time` column keeps it.
+	 */
+	public static function log_time(): string {
+		$now = microtime( true );
+		return gmdate( 'Y-m-d H:i:s', (int) $now ) . sprintf( '.%03d', (int) ( ( $now - floor( $now ) ) * 1000 ) );
+	}
+
+	/**
+	 * The address a wrong-key row of the log counts under: IPv6 clients by their /64.
+	 */
+	public static function log_network( string $address ): string {
+		$packed = @inet_pton( $address ); // phpcs:ignore WordPress.PHP.NoSilencedErrors -- any text may arrive.
+		if ( false !== $packed && 16 === strlen( $packed ) ) {
+			return (string) inet_ntop( substr( $packed, 0, 8 ) . str_repeat( "\0", 8 ) ) . '/64';
+		}
+		return false === $packed ? 'unknown' : $address;
+	}
+
+	/**
+	 * One row of the webhook log (CrmHook_Log: the fast lane writes its rows with this).
+	 *
+	 * @param string                          $table The log table.
+	 * @param array<string, int|string|null>  $row   Column => value; integers are written as numbers.
+	 * @param callable(string): string        $quote Quotes a text value.
+	 */
+	public static function log_row( string $table, array $row, callable $quote ): string {
+		$values = array_map(
+			static function ( $value ) use ( $quote ): string {
+				if ( null === $value ) {
+					return 'NULL';
+				}
+				return is_int( $value ) ? (string) $value : $quote( (string) $value );
+			},
+			$row
+		);
+		return "INSERT INTO {$table} (" . implode( ', ', array_keys( $row ) ) . ') VALUES (' . implode( ', ', $values ) . ')';
+	}
+
+	/**
+	 * Counts a wrong (or missing) key in the log: one row per address and minute, its count bumped
+	 * atomically (the `bucket` key is unique), so a flood of guesses costs a row a minute.
+	 *
+	 * @param string                   $table   The log table.
+	 * @param string                   $address The client's address (log_network() of it).
+	 * @param int                      $status  403 or 429.
+	 * @param string                   $message What the client was told (it never holds the key).
+	 * @param string                   $action  The wpf_action asked for, if any.
+	 * @param string                   $crm     The site's CRM.
+	 * @param int                      $duration_ms How long the answer took.
+	 * @param callable(string): string $quote   Quotes a text value.
+	 */
+	public static function log_bad_key( string $table, string $address, int $status, string $message, string $action, string $crm, int $duration_ms, callable $quote ): string {
+		$bucket = substr( 'badkey:' . $address . ':' . intdiv( time(), 60 ), 0, 100 );
+		return "INSERT INTO {$table} (time, crm, action, contact_id, email, status, outcome, duration_ms, api_calls, message, via, address, count, bucket)
+			 VALUES (" . $quote( self::log_time() ) . ', ' . $quote( substr( $crm, 0, 32 ) ) . ', ' . $quote( substr( $action, 0, 32 ) ) . ", '', '', {$status}, 'refused', " . max( 0, $duration_ms ) . ', 0, '
+			. $quote( $message ) . ", 'webhook', " . $quote( substr( $address, 0, 64 ) ) . ', 1, ' . $quote( $bucket ) . ')
+			 ON DUPLICATE KEY UPDATE count = count + 1, status = GREATEST(status, VALUES(status)), message = VALUES(message)';
+	}
 }
