@@ -10,10 +10,13 @@
  * (`async=false`) on another 1,000 contacts. The floor: the same number of bare WordPress
  * requests (`/wp-admin/admin-ajax.php`, no action) at the same concurrency, with the home page
  * measured the same way. Everything is bounded: request counts, per-request timeouts, a drain cap.
+ * With the fast lane (LANE=1, the default) the queued burst runs twice, the site's Fast lane
+ * setting off and then on (contacts 300001…), side by side.
  *
  *   php bench/burst.php SITE_URL EMULATOR_URL ACCESS_KEY DB_SOCKET
  *
- * Env: CONTACTS (1000), CONCURRENCY (200), LATENCY_MS (300), DRAIN_CAP (900 s).
+ * Env: CONTACTS (1000), CONCURRENCY (200), LATENCY_MS (300), DRAIN_CAP (900 s), LANE (1; 0 skips the
+ *      fast-lane run), SYNC (1; 0 skips sync mode).
  */
 
 declare(strict_types=1);
@@ -29,7 +32,8 @@ $latency = (int) (getenv('LATENCY_MS') ?: 300);
 $drainCap = (int) (getenv('DRAIN_CAP') ?: 900);
 $limit = 5.0; // ActiveCampaign: 5 calls/s per account
 
-$db = new mysqli('localhost', 'root', '', 'wordpress', 0, $socket);
+// The harness's superuser: whoever runs it (unix_socket authentication on the private socket).
+$db = new mysqli('localhost', posix_getpwuid(posix_geteuid())['name'] ?? 'root', '', 'wordpress', 0, $socket);
 
 /** @return mixed */
 function http(string $method, string $url, $json = null)
@@ -258,7 +262,7 @@ http('POST', "$emulator/_emulator/limits", ['crm' => 'activecampaign']);
 http('POST', "$emulator/_emulator/faults", ['crm' => 'activecampaign', 'path' => '/', 'mode' => 'delay', 'delay_ms' => $latency]);
 foreach (["DELETE m FROM wp_usermeta m JOIN wp_users u ON u.ID = m.user_id WHERE u.user_email LIKE '%@burst.example'",
     "DELETE c FROM wp_crmhook_contacts c JOIN wp_users u ON u.ID = c.user_id WHERE u.user_email LIKE '%@burst.example'",
-    "DELETE FROM wp_users WHERE user_email LIKE '%@burst.example'", 'DELETE FROM wp_crmhook_queue', 'DELETE FROM wp_crmhook_budget'] as $sql) {
+    "DELETE FROM wp_users WHERE user_email LIKE '%@burst.example'", 'DELETE FROM wp_crmhook_queue', 'DELETE FROM wp_crmhook_budget', 'DELETE FROM wp_crmhook_throttle'] as $sql) {
     $db->query($sql);
 }
 
@@ -266,26 +270,54 @@ printf("burst: %d contacts x 2 webhooks, %d at once; ActiveCampaign stand-in at 
 $idle = median(idleHome($site, 30));
 $floorRequests = array_fill(0, 2 * $contacts, ['url' => "$site/wp-admin/admin-ajax.php", 'body' => null]);
 $floor = blast($site, $floorRequests, $concurrency);
-$queued = burst($db, $site, $emulator, $key, 100001, $contacts, $concurrency, true, $drainCap, $limit);
-$sync = getenv('SYNC') === '0' ? null : burst($db, $site, $emulator, $key, 200001, $contacts, $concurrency, false, $drainCap, $limit);
-$sync = $sync ?? array_merge(array_fill_keys(array_keys($queued), 0), ['statuses' => [], 'queue' => [], 'home' => NAN, 'p50' => NAN, 'p99' => NAN]);
+// The runs, side by side: the queue through WordPress, the queue through the fast lane (the
+// site's Fast lane setting ticked; the harness's PHP has the lane's INI on), and sync mode.
+$runs = [];
+setLane($db, false);
+$runs['queue, lane off (automatic)'] = burst($db, $site, $emulator, $key, 100001, $contacts, $concurrency, true, $drainCap, $limit);
+if (getenv('LANE') !== '0') {
+    setLane($db, true);
+    $runs['queue, fast lane on'] = burst($db, $site, $emulator, $key, 300001, $contacts, $concurrency, true, $drainCap, $limit);
+    setLane($db, false);
+}
+if (getenv('SYNC') !== '0') {
+    $runs['sync (async=false)'] = burst($db, $site, $emulator, $key, 200001, $contacts, $concurrency, false, $drainCap, $limit);
+}
 http('DELETE', "$emulator/_emulator/faults");
 http('DELETE', "$emulator/_emulator/limits");
 
 $fmt = static fn (array $s) => implode(' ', array_map(static fn ($k, $v) => "$k:$v", array_keys($s), $s));
 $floorHome = median($floor['home']);
 printf("\nhome page median: idle %.3f s | during %d bare requests (floor) %.3f s (n=%d, their p50 %.3f s)\n", $idle, count($floorRequests), $floorHome, count($floor['home']), pct($floor['times'], 50));
-printf("%-34s %-28s %-28s %s\n", '', 'queue (automatic mode)', 'sync (async=false)', 'target');
-$row = static function (string $name, string $a, string $b, string $target): void {
-    printf("%-34s %-28s %-28s %s\n", $name, $a, $b, $target);
+$row = static function (string $name, array $cells, string $target) use ($runs): void {
+    printf("%-34s", $name);
+    foreach ($cells as $cell) {
+        printf(" %-30s", $cell);
+    }
+    printf(" %s\n", $target);
 };
-$row('answers', $fmt($queued['statuses']), $fmt($sync['statuses']), 'all 2xx');
-$row('answer p50 / p99', sprintf('%.3f / %.3f s', $queued['p50'], $queued['p99']), sprintf('%.3f / %.3f s', $sync['p50'], $sync['p99']), 'p99 <= 1 s');
-$row('home page median during burst', sprintf('%.3f s = %.2fx floor', $queued['home'], $queued['home'] / $floorHome), sprintf('%.3f s = %.2fx floor', $sync['home'], $sync['home'] / $floorHome), '<= 1.5x floor');
-$row('burst sent in', sprintf('%.1f s', $queued['load_seconds']), sprintf('%.1f s', $sync['load_seconds']), '');
-$row('all processed after', sprintf('%.1f s', $queued['drain_seconds']), sprintf('%.1f s', $sync['drain_seconds']), '');
-$row('jobs by status', $fmt($queued['queue']) ?: '-', $fmt($sync['queue']) ?: '-', 'all done');
-$row('users exactly once (of ' . $contacts . ')', sprintf('%d (dup %d)', $queued['users_once'], $queued['users_dup']), sprintf('%d (dup %d)', $sync['users_once'], $sync['users_dup']), "$contacts, dup 0");
-$row('contact fetches (429s)', sprintf('%d = %.2fx (%d)', $queued['fetches'], $queued['fetches'] / $contacts, $queued['limited']), sprintf('%d = %.2fx (%d)', $sync['fetches'], $sync['fetches'] / $contacts, $sync['limited']), '<= 1.1x');
-$row('tags = CRM final state', sprintf('%d of %d', $queued['tags_right'], $contacts), sprintf('%d of %d', $sync['tags_right'], $contacts), "$contacts");
-$row('fetch rate (of the 5/s limit)', sprintf('%.2f/s = %.0f%%', $queued['rate'], 100 * $queued['rate_share']), sprintf('%.2f/s = %.0f%%', $sync['rate'], 100 * $sync['rate_share']), '>= 70%');
+$each = static fn (callable $f): array => array_map($f, $runs);
+$row('', array_keys($runs), 'target (lane: its own)');
+$row('answers', $each(static fn ($r) => $fmt($r['statuses'])), 'all 2xx');
+$row('answer p50 / p99', $each(static fn ($r) => sprintf('%.3f / %.3f s', $r['p50'], $r['p99'])), 'p99 <= 1 s (lane 0.2 s)');
+$row('home page median during burst', $each(static fn ($r) => sprintf('%.3f s = %.2fx floor', $r['home'], $r['home'] / $floorHome)), '<= 1.5x floor');
+$row('  the same against idle', $each(static fn ($r) => sprintf('%.2fx idle (n=%d)', $r['home'] / $idle, $r['home_n'])), '(lane <= 3x idle)');
+$row('burst sent in', $each(static fn ($r) => sprintf('%.1f s', $r['load_seconds'])), '');
+$row('all processed after', $each(static fn ($r) => sprintf('%.1f s', $r['drain_seconds'])), '');
+$row('jobs by status', $each(static fn ($r) => $fmt($r['queue']) ?: '-'), 'all done');
+$row('users exactly once (of ' . $contacts . ')', $each(static fn ($r) => sprintf('%d (dup %d)', $r['users_once'], $r['users_dup'])), "$contacts, dup 0");
+$row('contact fetches (429s)', $each(static fn ($r) => sprintf('%d = %.2fx (%d)', $r['fetches'], $r['fetches'] / $contacts, $r['limited'])), '<= 1.1x');
+$row('tags = CRM final state', $each(static fn ($r) => sprintf('%d of %d', $r['tags_right'], $contacts)), "$contacts");
+$row('fetch rate (of the 5/s limit)', $each(static fn ($r) => sprintf('%.2f/s = %.0f%%', $r['rate'], 100 * $r['rate_share'])), '>= 70%');
+
+/** Ticks or clears the site's Fast lane setting (the lane reads it from the database per webhook). */
+function setLane(mysqli $db, bool $on): void
+{
+    $row = $db->query("SELECT option_value FROM wp_options WHERE option_name = 'crmhook_settings'")->fetch_row();
+    $settings = $row ? unserialize($row[0]) : [];
+    $settings['fast_lane'] = $on;
+    $stmt = $db->prepare("UPDATE wp_options SET option_value = ? WHERE option_name = 'crmhook_settings'");
+    $serialized = serialize($settings);
+    $stmt->bind_param('s', $serialized);
+    $stmt->execute();
+}

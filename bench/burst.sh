@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The burst benchmark: a CRM bulk edit (1,000 contacts, each twice, 200 webhooks at once) against
 # the real site, with ActiveCampaign's stand-in at 300 ms a call and its 5 calls/s limit; the queue
-# (automatic mode) and sync mode (async=false) side by side, and the floor of as many bare WordPress
-# requests. Run by `make bench-site`; results go in bench/README.md. See bench/burst.php.
+# (automatic mode) with the fast lane off and on, and sync mode (async=false), side by side, and the
+# floor of as many bare WordPress requests. Run by `make bench-site`; results go in bench/README.md.
+# See bench/burst.php. The harness's PHP has the lane's INI on (scripts/site/up.sh); the settings
+# saved below write its configuration file.
 #
 # Env: SITE_PORT, DB_PORT, EMULATOR_PORT; CONTACTS (1000), CONCURRENCY (200), LATENCY_MS (300),
-#      DRAIN_CAP (900 s, the longest wait for the queue to drain).
+#      DRAIN_CAP (900 s, the longest wait for the queue to drain), LANE=0 / SYNC=0 to skip those runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SITE_PORT="${SITE_PORT:-8088}" EMULATOR_PORT="${EMULATOR_PORT:-8790}"

@@ -15,6 +15,21 @@ namespace {
     function crmhook_check_api_url(string $api_url): void {}
 
     /**
+     * The CRMs, slug → `slug`, `name` (as messages name it), `label` (as the settings screen lists
+     * it), `meta_slug` (the `{meta_slug}_contact_id` / `{meta_slug}_tags` user meta keys),
+     * `default_api_url` (null where the API is per account or site), `api_url_example`,
+     * `credentials` (the `$crm` keys it reads, `api_url` first: key → `label`, `secret`, `required`),
+     * `tags_as` (`ids` | `names`), `automation_rules` (the site registers ConvertKit/Kit rules),
+     * `contact_id_pair` (null, or the name/value pair that carries the contact id), `rate_limit`
+     * (documented calls per second), `wordpress` (runs on another WordPress site).
+     *
+     * The plugin's one source for these facts; labels are English, for the plugin to translate.
+     *
+     * @return array
+     */
+    function crmhook_crms(): array {}
+
+    /**
      * Loads a contact from the CRM, normalized: `id`, `email`, `first_name`, `last_name`,
      * `fields` (CRM field id → text), `tags` (names for ActiveCampaign, ids elsewhere).
      *
@@ -57,6 +72,16 @@ namespace {
      * @return string
      */
     function crmhook_generate_password(int $length = 24): string {}
+
+    /**
+     * The fast lane as this PHP sees it (docs/fast-lane.md): `enabled` (`crmhook.lane`), `entry`
+     * (`crmhook.lane_entry`) and `entry_found`, `config` (`crmhook.lane_config`), `this_request`
+     * (this request was handed to the lane entry) and `prepend` (the site's own `auto_prepend_file`,
+     * which the lane entry includes first; null when there is none).
+     *
+     * @return array
+     */
+    function crmhook_lane_status(): array {}
 
     /**
      * One page of the contacts that carry a tag, for a bulk import:
@@ -208,6 +233,15 @@ namespace {
      * @return void
      */
     function crmhook_update_contact(array $crm, mixed $contact_id, array $fields): void {}
+
+    /**
+     * The username formats of new users, slug → `label`, `description`, `example` (the login the
+     * format makes for John Smith, john.smith@example.com). The slugs are the values of
+     * `crmhook_map_contact()`'s `$options['username_format']`.
+     *
+     * @return array
+     */
+    function crmhook_username_formats(): array {}
 
     /**
      * Compares an access key with the expected one in constant time. False when either is empty.

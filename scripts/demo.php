@@ -81,7 +81,7 @@ foreach ($credentials as $crm => $secrets) {
             $what = "created {$after['user_login']}";
         }
         $rows[] = [
-            CrmHook_Settings::CRMS[$crm],
+            CrmHook_Settings::crms()[$crm]['label'],
             $action,
             (string) ($sent['status'] ?? '?'),
             ($answer['ok'] ?? false) ? 'yes' : 'no',

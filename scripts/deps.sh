@@ -16,15 +16,18 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-# Daemons the packages would start system-wide are not needed: the harness runs its own.
-policy=/usr/sbin/policy-rc.d
-if ((${#missing[@]})) && [ "$(id -u)" -eq 0 ] && [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && trap 'rm -f "$policy"' EXIT
-fi
-
 if ((${#missing[@]})); then
+  # apt needs root: a normal user goes through sudo (for apt-get and this one policy file only).
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  # Daemons the packages would start system-wide (nginx, MariaDB, php-fpm) are not needed: the
+  # harness runs its own, as the user who runs it. Debian's policy-rc.d hook keeps them from
+  # starting while apt installs them, and goes away again afterwards.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy"
+    trap '$sudo rm -f "$policy"' EXIT
+  fi
   echo "deps: installing ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

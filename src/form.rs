@@ -29,12 +29,12 @@ impl<'a> Form<'a> {
     /// assert_eq!(form.get("tag"), Some("c")); // the last one wins, as in PHP
     /// ```
     pub fn parse(input: &'a [u8]) -> Result<Self, FormError> {
-        let mut pairs = Vec::with_capacity(input.iter().filter(|&&b| b == b'&').count() + 1);
+        let mut pairs = Vec::with_capacity(memchr::memchr_iter(b'&', input).count() + 1);
         for part in input.split(|&b| b == b'&') {
             if part.is_empty() {
                 continue;
             }
-            let (raw_key, raw_value) = match part.iter().position(|&b| b == b'=') {
+            let (raw_key, raw_value) = match memchr::memchr(b'=', part) {
                 Some(i) => (&part[..i], &part[i + 1..]),
                 None => (part, &b""[..]),
             };
@@ -60,12 +60,12 @@ impl<'a> Form<'a> {
     pub fn lookup(input: &'a [u8], key: &str) -> Option<Cow<'a, str>> {
         let mut found = None;
         for part in input.split(|&b| b == b'&') {
-            let (raw_key, raw_value) = match part.iter().position(|&b| b == b'=') {
+            let (raw_key, raw_value) = match memchr::memchr(b'=', part) {
                 Some(i) => (&part[..i], &part[i + 1..]),
                 None => (part, &b""[..]),
             };
             // A name with nothing to decode is compared as it is: no copy, no UTF-8 pass.
-            let matches = if raw_key.iter().any(|&b| b == b'%' || b == b'+') {
+            let matches = if memchr::memchr2(b'%', b'+', raw_key).is_some() {
                 decode(raw_key).is_ok_and(|k| k == key)
             } else {
                 raw_key == key.as_bytes()
@@ -126,35 +126,31 @@ pub fn split_key(key: &str) -> (&str, Vec<&str>) {
 /// Percent-decodes one key or value. A `%` not followed by two hex digits stays as it is,
 /// as PHP's `urldecode` does.
 fn decode(raw: &[u8]) -> Result<Cow<'_, str>, std::str::Utf8Error> {
-    let Some(first) = raw.iter().position(|&b| b == b'%' || b == b'+') else {
+    // memchr finds the first escape a word at a time; most names and values have none.
+    let Some(first) = memchr::memchr2(b'%', b'+', raw) else {
         return std::str::from_utf8(raw).map(Cow::Borrowed);
     };
-    // One pass from the first escape on; `out` never grows (decoding only shortens).
+    // One pass from the first escape on, byte by byte (runs between escapes are short in the
+    // values that have any, e.g. `Course+1%2C+Course+2`); `out` never grows.
     let mut out = Vec::with_capacity(raw.len());
     out.extend_from_slice(&raw[..first]);
-    let mut i = first;
-    while let Some(&b) = raw.get(i) {
-        match b {
-            b'+' => {
+    let mut rest = &raw[first..];
+    while let [b, tail @ ..] = rest {
+        rest = match (*b, tail) {
+            (b'+', _) => {
                 out.push(b' ');
-                i += 1;
+                tail
             }
-            b'%' => match (raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) {
-                (Some(high), Some(low)) => {
-                    out.push(high << 4 | low);
-                    i += 3;
-                }
-                // Not an escape: the `%` stands for itself, as PHP reads it.
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            _ => {
-                out.push(b);
-                i += 1;
+            (b'%', [high, low, after @ ..]) if hex(*high).is_some() && hex(*low).is_some() => {
+                out.push(hex(*high).unwrap_or_default() << 4 | hex(*low).unwrap_or_default());
+                after
             }
-        }
+            // Not an escape: the `%` stands for itself, as PHP reads it.
+            (other, _) => {
+                out.push(other);
+                tail
+            }
+        };
     }
     String::from_utf8(out).map(Cow::Owned).map_err(|e| e.utf8_error())
 }

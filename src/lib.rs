@@ -18,13 +18,15 @@
 //! - [`form`] — `application/x-www-form-urlencoded` and query strings, borrowing from the input.
 //! - [`text`] — the scalar JSON values and parameter checks that every wire format shares.
 //! - [`crm`] — one file per CRM: its webhook payload format and its API client, side by side;
-//!   [`crm::api`] holds what the clients share.
+//!   [`crm::api`] holds what the clients share, [`crm::info`] the table of facts about each CRM
+//!   (names, meta slugs, credentials, API hosts, rate limits) that the plugin reads.
 //! - [`contact`] — the normalized CRM contact.
 //! - [`login`] — WordPress-safe usernames (what `sanitize_user(…, true)` keeps unchanged).
 //! - [`plan`] — contact + options + existing user → [`plan::UserPlan`], with the role policy.
 //! - [`error`] — every failure, each mapped to one HTTP status.
 //! - [`guard`] — turns a panic into an error so it never reaches PHP.
 //! - [`http`] — the transport for CRM API calls: a shared ureq agent, timeouts, one retry.
+//! - [`lane`] — the fast lane's test of a raw query string, made before any PHP runs.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -35,6 +37,7 @@ pub mod error;
 pub mod form;
 pub mod guard;
 pub mod http;
+pub mod lane;
 pub mod login;
 pub mod plan;
 pub mod text;

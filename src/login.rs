@@ -22,14 +22,57 @@ pub enum UsernameFormat {
 }
 
 impl UsernameFormat {
-    /// Reads `email`, `flname` or `fnamenum`.
+    /// Every format, in the order the settings screen lists them.
+    pub const ALL: [UsernameFormat; 3] = [UsernameFormat::Email, UsernameFormat::FirstLastName, UsernameFormat::FirstNameNumber];
+
+    /// Reads `email`, `flname` or `fnamenum` (empty is the default, `email`).
     pub fn parse(raw: &str) -> Option<UsernameFormat> {
-        match raw.trim() {
-            "" | "email" => Some(UsernameFormat::Email),
-            "flname" => Some(UsernameFormat::FirstLastName),
-            "fnamenum" => Some(UsernameFormat::FirstNameNumber),
-            _ => None,
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Some(UsernameFormat::default());
         }
+        UsernameFormat::ALL.into_iter().find(|f| f.slug() == raw)
+    }
+
+    /// The setting's value: `email`, `flname` or `fnamenum` (the incumbent plugin's names).
+    pub fn slug(self) -> &'static str {
+        match self {
+            UsernameFormat::Email => "email",
+            UsernameFormat::FirstLastName => "flname",
+            UsernameFormat::FirstNameNumber => "fnamenum",
+        }
+    }
+
+    /// What the settings screen calls it.
+    pub fn label(self) -> &'static str {
+        use crate::crm::info::l10n;
+        match self {
+            UsernameFormat::Email => l10n("Email address"),
+            UsernameFormat::FirstLastName => l10n("First and last name"),
+            UsernameFormat::FirstNameNumber => l10n("First name and a number"),
+        }
+    }
+
+    /// What it makes, and what it falls back to.
+    pub fn description(self) -> &'static str {
+        use crate::crm::info::l10n;
+        match self {
+            UsernameFormat::Email => {
+                l10n("The contact's email address, with characters WordPress does not keep in a username replaced by a dash.")
+            }
+            UsernameFormat::FirstLastName => {
+                l10n("First and last name run together, lower case, accents removed; the email address when the contact has no name.")
+            }
+            UsernameFormat::FirstNameNumber => l10n(
+                "First name and a number taken from the email address (the same for the same address); the email address when the contact has no first name.",
+            ),
+        }
+    }
+
+    /// The login this format makes for John Smith, john.smith@example.com: made by
+    /// [`login_for`] itself, so the example on the settings screen is always what happens.
+    pub fn example(self) -> String {
+        login_for(self, "john.smith@example.com", "John", "Smith")
     }
 }
 
@@ -160,6 +203,19 @@ fn fold_char(c: char) -> &'static str {
 mod tests {
     use super::*;
     use UsernameFormat::*;
+
+    #[test]
+    fn formats_round_trip_and_show_what_they_make() {
+        for format in UsernameFormat::ALL {
+            assert_eq!(UsernameFormat::parse(format.slug()), Some(format));
+            assert!(survives_sanitize(&format.example()), "{}", format.example());
+        }
+        assert_eq!(UsernameFormat::parse(""), Some(Email));
+        assert_eq!(UsernameFormat::parse("nickname"), None);
+        assert_eq!(Email.example(), "john.smith@example.com");
+        assert_eq!(FirstLastName.example(), "johnsmith");
+        assert!(FirstNameNumber.example().starts_with("john"));
+    }
 
     #[test]
     fn email_logins_survive_sanitize_user() {

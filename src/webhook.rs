@@ -157,10 +157,34 @@ enum Body<'a> {
 /// assert_eq!(hook.contact_id.as_deref(), Some("42"));
 /// ```
 pub fn parse_webhook(request: &Request<'_>, settings: &Settings<'_>) -> Result<Webhook, WebhookError> {
-    parse_authenticated(request, settings).map_err(|e| e.redact(settings.access_key))
+    parse_webhook_with_fields(request, settings, true)
 }
 
-fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>) -> Result<Webhook, WebhookError> {
+/// [`parse_webhook`], and with `with_fields` false the payload's custom fields are checked as
+/// always but not copied into [`Webhook::fields`] (which may then be empty): the plugin reads
+/// none, and FluentCRM can send hundreds. Every other answer, and every refusal, is the same.
+pub fn parse_webhook_with_fields(request: &Request<'_>, settings: &Settings<'_>, with_fields: bool) -> Result<Webhook, WebhookError> {
+    parse_authenticated(request, settings, with_fields).map_err(|e| e.redact(settings.access_key))
+}
+
+/// A decoded text as bytes, still borrowed when it was.
+fn cow_bytes(text: Cow<'_, str>) -> Cow<'_, [u8]> {
+    match text {
+        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+    }
+}
+
+/// The last `access_key` of a form: from the parsed pairs when the whole form decoded (one pass
+/// for both), else read leniently around the pairs that did not (see [`Form::lookup`]).
+fn form_key<'p>(parsed: &'p Result<Form<'_>, FormError>, raw: &'p [u8]) -> Option<Cow<'p, [u8]>> {
+    match parsed {
+        Ok(form) => form.get("access_key").map(|k| Cow::Borrowed(k.as_bytes())),
+        Err(_) => Form::lookup(raw, "access_key").map(cow_bytes),
+    }
+}
+
+fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>, with_fields: bool) -> Result<Webhook, WebhookError> {
     if settings.access_key.trim().is_empty() {
         return Err(WebhookError::NoAccessKeyConfigured);
     }
@@ -170,11 +194,11 @@ fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>) -> Result
     // body's size; a key that can only be in the body is looked for once the body is read.
     // An empty header is no key: code that forwards `$_SERVER['HTTP_X_CRMHOOK_KEY'] ?? ''` must
     // not shadow the key in the URL.
-    let early_key: Option<Cow<'_, [u8]>> = request
-        .key_header
-        .filter(|header| !header.is_empty())
-        .map(Cow::Borrowed)
-        .or_else(|| Form::lookup(request.query, "access_key").map(|k| Cow::Owned(k.into_owned().into_bytes())));
+    let query = Form::parse(request.query);
+    let early_key: Option<Cow<'_, [u8]>> = match request.key_header.filter(|header| !header.is_empty()) {
+        Some(header) => Some(Cow::Borrowed(header)),
+        None => form_key(&query, request.query),
+    };
     if let Some(given) = &early_key {
         if !verify_access_key(given, expected) {
             return Err(WebhookError::BadAccessKey);
@@ -184,11 +208,10 @@ fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>) -> Result
         return Err(WebhookError::BodyTooLarge { size: request.body.len(), limit: settings.max_body_bytes });
     }
 
-    let query = Form::parse(request.query);
     let body = read_body(request);
     if early_key.is_none() {
         let given: Option<Cow<'_, [u8]>> = match &body {
-            Body::Form(_) => Form::lookup(request.body, "access_key").map(|k| Cow::Owned(k.into_owned().into_bytes())),
+            Body::Form(form) => form_key(form, request.body),
             Body::Json(Ok(j)) => j.access_key.as_ref().map(|k| Cow::Borrowed(k.as_str().as_bytes())),
             _ => None,
         }
@@ -235,7 +258,7 @@ fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>) -> Result
 
     let mut payload = match (&body_form, json) {
         (Some(form), _) => crm.payload_from_form(form)?,
-        (None, Some(json)) => crm.payload_from_json(json)?,
+        (None, Some(json)) => crm.payload_from_json(json, with_fields)?,
         (None, None) => Payload::default(),
     };
 
@@ -305,13 +328,16 @@ fn read_body<'a>(request: &Request<'a>) -> Body<'a> {
     }
     let body = request.body;
     let Some(first) = body.iter().position(|b| !b.is_ascii_whitespace()) else { return Body::Empty };
-    let essence = request.content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let is_json = match essence.as_str() {
-        "application/json" | "text/json" => true,
-        e if e.ends_with("+json") => true,
-        "application/x-www-form-urlencoded" => false,
+    let essence = request.content_type.split(';').next().unwrap_or("").trim();
+    let is = |name: &str| essence.eq_ignore_ascii_case(name);
+    let suffix = essence.len().checked_sub(5).and_then(|at| essence.as_bytes().get(at..)).unwrap_or_default();
+    let is_json = if is("application/json") || is("text/json") || suffix.eq_ignore_ascii_case(b"+json") {
+        true
+    } else if is("application/x-www-form-urlencoded") {
+        false
+    } else {
         // No or a vague content type: CRMs are not always precise, so look at the body.
-        _ => matches!(body[first], b'{' | b'['),
+        matches!(body[first], b'{' | b'[')
     };
     if is_json {
         Body::Json(parse_json(&body[first..]))

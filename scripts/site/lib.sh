@@ -10,6 +10,7 @@ DB_PORT="${DB_PORT:-3307}"
 # The second "web server": another php-fpm master and nginx port on the same database and files.
 SITE2_PORT="${SITE2_PORT:-$((SITE_PORT + 1))}"
 CRMHOOK_SO="${CRMHOOK_SO:-$REPO_ROOT/target/release/libcrmhook.so}"
+CRMHOOK_LANE="${CRMHOOK_LANE:-1}"
 
 SITE_URL="http://127.0.0.1:$SITE_PORT"
 SITE2_URL="http://127.0.0.1:$SITE2_PORT"
@@ -18,6 +19,8 @@ WP_SRC=/usr/share/wordpress
 WP_DIR="$RUN_DIR/wordpress"
 LOG_DIR="$RUN_DIR/logs"
 MAIL_DIR="$RUN_DIR/mail"
+# The fast lane's configuration file: outside the web root, written by the plugin.
+LANE_CONFIG="$RUN_DIR/lane/lane.json"
 
 DB_DIR="$RUN_DIR/mariadb"
 DB_CNF="$DB_DIR/my.cnf"
@@ -34,6 +37,13 @@ FPM2_PID="$FPM_DIR/php-fpm-b.pid"
 PHP_INI_DIR="$RUN_DIR/php/conf.d"
 
 NGINX_DIR="$RUN_DIR/nginx"
+
+# Who runs the harness. As root, the daemons need telling to stay root (MariaDB and php-fpm refuse
+# root otherwise, nginx would drop to nobody); as any other user they simply run as that user, and
+# nothing needs root: the ports are above 1024 and every file is under $RUN_DIR.
+RUN_USER="$(id -un)"
+AS_ROOT=0
+[ "$(id -u)" -eq 0 ] && AS_ROOT=1
 NGINX_CONF="$NGINX_DIR/nginx.conf"
 NGINX_PID="$NGINX_DIR/nginx.pid"
 
@@ -93,12 +103,13 @@ stop_pid() {
   rm -f "$pidfile"
 }
 
-# mysql client as the database's root, over our socket (unix_socket auth: we are root).
+# mysql client as the database's superuser, over our socket: unix_socket auth maps the user running the
+# harness to the account mariadb-install-db made for it (root, or $RUN_USER).
 db_sql() { mariadb --defaults-file="$DB_CNF" "$@"; }
 
 # php CLI the way the site runs it: with the extension, and mail captured in $MAIL_DIR.
 site_php() {
-  php -d "extension=$CRMHOOK_SO" -d "sendmail_path=$SITE_SCRIPTS/sendmail.sh $MAIL_DIR" "$@"
+  php -d "extension=$CRMHOOK_SO" -d "sendmail_path=$SITE_SCRIPTS/sendmail.sh $MAIL_DIR" -d "crmhook.lane_config=$LANE_CONFIG" "$@"
 }
 
 # port_busy PORT: something already accepts connections on 127.0.0.1:PORT.

@@ -19,4 +19,6 @@ echo json_encode([
     'php_sapi' => PHP_SAPI,
     'php_version' => PHP_VERSION,
     'pid' => getmypid(),
+    // The fast lane's switch in this php-fpm (bench/lane.sh checks each round runs what it says).
+    'crmhook_lane' => (bool) ini_get('crmhook.lane'),
 ]), "\n";

@@ -11,7 +11,8 @@
 # (SITE_PORT + 1), serves the same files and database: two "web servers" sharing one queue.
 #
 # Env: RUN_DIR (default <repo>/.run), SITE_PORT (8088), SITE2_PORT (SITE_PORT + 1), DB_PORT (3307),
-#      CRMHOOK_SO (<repo>/target/release/libcrmhook.so), WP_DEBUG=1 to turn WordPress debugging on.
+#      CRMHOOK_SO (<repo>/target/release/libcrmhook.so), WP_DEBUG=1 to turn WordPress debugging on,
+#      CRMHOOK_LANE (1: the fast lane's INI on in both pools; 0 off).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -64,10 +65,10 @@ cat >"$DB_CNF" <<EOF
 [client]
 socket = $DB_SOCK
 port = $DB_PORT
-user = root
+user = $RUN_USER
 
 [mysqld]
-user = root
+user = $RUN_USER
 datadir = $DB_DIR/data
 socket = $DB_SOCK
 pid-file = $DB_PID
@@ -96,7 +97,7 @@ fi
 if [ ! -d "$DB_DIR/data/mysql" ]; then
   say "initializing MariaDB in $DB_DIR/data"
   rm -rf "$DB_DIR/data"
-  mariadb-install-db --defaults-file="$DB_CNF" --user=root --skip-test-db \
+  mariadb-install-db --defaults-file="$DB_CNF" --user="$RUN_USER" --skip-test-db \
     --auth-root-authentication-method=socket >"$LOG_DIR/mariadb-install.log" 2>&1 ||
     { log_tail "$LOG_DIR/mariadb-install.log"; die "mariadb-install-db failed"; }
 fi
@@ -246,17 +247,32 @@ EOF
 cat >"$PHP_INI_DIR/95-crmhook.ini" <<EOF
 ; Written by scripts/site/up.sh (CRMHOOK_SO overrides the path).
 extension = $CRMHOOK_SO
+; The fast lane (docs/fast-lane.md), in both pools: webhooks reach the plugin's lane.php first. It
+; takes them only when the site's "Fast lane" setting is ticked (the lane's tests and bench/burst.sh
+; tick it), so every other test runs the normal path. CRMHOOK_LANE=0 turns it off (bench/lane.sh).
+crmhook.lane = $CRMHOOK_LANE
+crmhook.lane_entry = $PLUGIN_SRC/lane.php
+crmhook.lane_config = $LANE_CONFIG
 EOF
+# As root, php-fpm's workers stay root (-R and user = root: the harness's files are root's); as another
+# user, php-fpm can switch to nobody else, so the pools name no user and run as the one who started it.
+fpm_user=""
+fpm_flags=()
+if ((AS_ROOT)); then
+  fpm_user=$'user = root\ngroup = root'
+  fpm_flags=(-R)
+fi
+mkdir -p "$(dirname "$LANE_CONFIG")"
+chmod 700 "$(dirname "$LANE_CONFIG")"
 cat >"$FPM_CONF" <<EOF
-; Written by scripts/site/up.sh. php-fpm of the crmhook harness, started with -R (runs as root).
+; Written by scripts/site/up.sh. php-fpm of the crmhook harness, run as $RUN_USER.
 [global]
 pid = $FPM_PID
 error_log = $LOG_DIR/php-fpm.log
 daemonize = yes
 
 [crmhook]
-user = root
-group = root
+$fpm_user
 listen = $FPM_SOCK
 listen.mode = 0600
 ; static: every worker exists from the start (concurrency tests need at least 8 at once).
@@ -278,7 +294,7 @@ start_fpm() {
   if ! our_pid "$pid" "$conf" >/dev/null; then
     say "starting $name ($what)"
     rm -f "$pid" "$sock"
-    PHP_INI_SCAN_DIR="/etc/php/8.2/fpm/conf.d:$PHP_INI_DIR" setsid php-fpm8.2 -R -y "$conf" \
+    PHP_INI_SCAN_DIR="/etc/php/8.2/fpm/conf.d:$PHP_INI_DIR" setsid php-fpm8.2 "${fpm_flags[@]}" -y "$conf" \
       -c /etc/php/8.2/fpm/php.ini </dev/null >>"$LOG_DIR/php-fpm.log" 2>&1 9>&- ||
       { log_tail "$LOG_DIR/php-fpm.log"; die "$name did not start"; }
     for ((i = 0; i < 100; i++)); do
@@ -300,8 +316,7 @@ error_log = $LOG_DIR/php-fpm.log
 daemonize = yes
 
 [crmhook-b]
-user = root
-group = root
+$fpm_user
 listen = $FPM2_SOCK
 listen.mode = 0600
 pm = static
@@ -340,8 +355,8 @@ EOS
 }
 
 cat >"$NGINX_CONF" <<EOF
-# Written by scripts/site/up.sh. nginx of the crmhook harness: 127.0.0.1:$SITE_PORT only.
-user root;
+# Written by scripts/site/up.sh. nginx of the crmhook harness: 127.0.0.1:$SITE_PORT only, run as $RUN_USER.
+$( ((AS_ROOT)) && echo 'user root;' )
 worker_processes 2;
 pid $NGINX_PID;
 error_log $LOG_DIR/nginx-error.log warn;

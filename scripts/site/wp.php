@@ -31,6 +31,8 @@ if (!extension_loaded('crmhook') && getenv('CRMHOOK_WP_REEXEC') === false) {
         pcntl_exec(PHP_BINARY, [
             '-d', "extension=$so",
             '-d', 'sendmail_path=' . __DIR__ . "/sendmail.sh $crmhook_run_dir/mail",
+            // Settings saved here rewrite the fast lane's configuration, as the site's PHP would.
+            '-d', "crmhook.lane_config=$crmhook_run_dir/lane/lane.json",
             ...$argv,
         ]);
     }

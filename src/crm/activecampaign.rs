@@ -13,7 +13,7 @@ use serde::Deserialize;
 use ureq::http::Method;
 
 use super::api::{Api, CrmError, CrmFailure, Loose};
-use super::{clean_tags, next_offset, ContactPage, ListedContact, Payload};
+use super::{clean_tag_list, next_offset, ContactPage, ListedContact, Payload};
 use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::form::{split_key, Form};
@@ -34,7 +34,7 @@ pub(crate) fn payload_from_form(form: &Form<'_>) -> Result<Payload, WebhookError
             ["id"] => payload.contact_id = Some(value.to_owned()),
             ["email"] => payload.email = Some(value.to_owned()),
             [name @ ("first_name" | "last_name" | "phone")] => set_field(&mut payload, name, value),
-            ["tags"] => payload.tags = Some(clean_tags(value.split(','))),
+            ["tags"] => payload.tags = Some(clean_tag_list(value)),
             ["fields", id] if !id.is_empty() => set_field(&mut payload, id, value),
             _ => {}
         }

@@ -15,7 +15,15 @@ use crate::contact::Contact;
 use crate::error::WebhookError;
 
 /// Reads the subscriber out of a FluentCRM outgoing webhook body.
-pub(crate) fn payload_from_json(body: JsonBody<'_>) -> Result<Payload, WebhookError> {
+#[cfg(test)]
+fn payload_from_json(body: JsonBody<'_>) -> Result<Payload, WebhookError> {
+    payload_from_json_with(body, true)
+}
+
+/// Reads the subscriber out of a FluentCRM outgoing webhook body. Without `with_fields` the
+/// custom values are not copied, only checked: the first one holding a NUL byte is kept, so the
+/// webhook refuses it exactly as it would with every field read.
+pub(crate) fn payload_from_json_with(body: JsonBody<'_>, with_fields: bool) -> Result<Payload, WebhookError> {
     let mut payload = Payload {
         contact_id: body.id.map(|t| t.0.into_owned()),
         email: body.email.map(|t| t.0.into_owned()),
@@ -23,7 +31,8 @@ pub(crate) fn payload_from_json(body: JsonBody<'_>) -> Result<Payload, WebhookEr
         ..Payload::default()
     };
     // Sized once: a subscriber can carry hundreds of custom values.
-    let custom = [&body.custom_values, &body.custom_field].into_iter().flatten().map(|v| v.0.len()).sum::<usize>();
+    let custom =
+        if with_fields { [&body.custom_values, &body.custom_field].into_iter().flatten().map(|v| v.0.len()).sum::<usize>() } else { 0 };
     payload.fields.reserve_exact(custom + 3);
     if let Some(first_name) = body.first_name {
         payload.field("first_name", first_name.as_str());
@@ -36,7 +45,12 @@ pub(crate) fn payload_from_json(body: JsonBody<'_>) -> Result<Payload, WebhookEr
     }
     for values in [body.custom_values, body.custom_field].into_iter().flatten() {
         for (key, value) in values.0 {
-            payload.field(&key, &value);
+            if with_fields {
+                payload.field(&key, &value);
+            } else if key.contains('\0') || value.contains('\0') {
+                payload.field(&key, &value);
+                return Ok(payload);
+            }
         }
     }
     Ok(payload)

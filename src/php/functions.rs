@@ -4,11 +4,15 @@
 
 use std::borrow::Cow;
 
-use ext_php_rs::binary_slice::BinarySlice;
+use ext_php_rs::args::Arg;
 use ext_php_rs::boxed::ZBox;
+use ext_php_rs::builders::FunctionBuilder;
+use ext_php_rs::flags::DataType;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::zend::ExecuteData;
 
+use super::args::{ArrayArg, Param, StrArg};
 use super::exceptions::{run, Failure, PhpResultOf};
 use super::ini::{call_settings, ini_max_body_bytes};
 use super::input::{
@@ -39,30 +43,35 @@ use crate::webhook::{self, Request, Settings};
 ///
 /// @throws \CrmHook\WebhookException whose code is the HTTP status to answer with.
 #[php_function]
-pub fn crmhook_parse_webhook(request: &ZendHashTable, settings: &ZendHashTable) -> PhpResultOf<ZBox<ZendHashTable>> {
+pub fn crmhook_parse_webhook(request: ArrayArg, settings: ArrayArg) -> PhpResultOf<ZBox<ZendHashTable>> {
+    const REQUEST: Param = Param::new("crmhook_parse_webhook", 1, "request");
+    const SETTINGS: Param = Param::new("crmhook_parse_webhook", 2, "settings");
     run(|| {
-        let crm = Crm::from_slug(&string_of(settings, Fixed::CRM, "$settings")?.unwrap_or_default())?;
-        let access_key = string_of(settings, Fixed::ACCESS_KEY, "$settings")?.unwrap_or_default();
+        let request = request.get(&REQUEST)?;
+        let settings = settings.get(&SETTINGS)?;
+        let crm = Crm::from_slug(&string_of(settings, Fixed::CRM, &SETTINGS)?.unwrap_or_default())?;
+        let access_key = string_of(settings, Fixed::ACCESS_KEY, &SETTINGS)?.unwrap_or_default();
         let max_body_bytes = match find(settings, Fixed::MAX_BODY_BYTES) {
             Some(v) if !v.is_null() => {
-                usize::try_from(v.long().ok_or_else(|| Failure::Type("$settings['max_body_bytes'] must be an int".into()))?)
-                    .map_err(|_| Failure::Value("$settings['max_body_bytes'] must not be negative".into()))?
+                let at = SETTINGS.key("max_body_bytes");
+                usize::try_from(v.long().ok_or_else(|| at.wrong_type("int", v))?).map_err(|_| at.value_error("must not be negative"))?
             }
             _ => ini_max_body_bytes(),
         };
         let with_fields = flag_of(settings, Fixed::FIELDS);
 
-        let method = string_of(request, Fixed::METHOD, "$request")?.unwrap_or(Cow::Borrowed("GET"));
-        let content_type = string_of(request, Fixed::CONTENT_TYPE, "$request")?.unwrap_or_default();
-        let query = bytes_of(request, Fixed::QUERY, "$request")?;
-        let body = bytes_of(request, Fixed::BODY, "$request")?;
+        let method = string_of(request, Fixed::METHOD, &REQUEST)?.unwrap_or(Cow::Borrowed("GET"));
+        let content_type = string_of(request, Fixed::CONTENT_TYPE, &REQUEST)?.unwrap_or_default();
+        let query = bytes_of(request, Fixed::QUERY, &REQUEST)?;
+        let body = bytes_of(request, Fixed::BODY, &REQUEST)?;
         let key_header = match find(request, Fixed::HEADERS) {
             Some(h) if h.is_array() => h.array().and_then(header_key),
-            Some(h) if !h.is_null() => return Err(Failure::Type("$request['headers'] must be an array".into())),
+            Some(h) if !h.is_null() => return Err(REQUEST.key("headers").wrong_type("?array", h)),
             _ => None,
         };
-        let form = match find(request, Fixed::FORM).and_then(Zval::array) {
+        let form = match find(request, Fixed::FORM).filter(|f| !f.is_null()) {
             Some(form) => {
+                let form = form.array().ok_or_else(|| REQUEST.key("form").wrong_type("?array", form))?;
                 let mut pairs = Vec::new();
                 flatten_form(form, "", &mut pairs, 0)?;
                 Some(Form::from_pairs(pairs))
@@ -72,15 +81,17 @@ pub fn crmhook_parse_webhook(request: &ZendHashTable, settings: &ZendHashTable) 
 
         let request = Request { method: &method, query, body, content_type: &content_type, key_header, form };
         let settings = Settings { crm, access_key: &access_key, max_body_bytes };
-        let hook = webhook::parse_webhook(&request, &settings)?;
+        let hook = webhook::parse_webhook_with_fields(&request, &settings, with_fields)?;
         Ok(webhook_array(&hook, with_fields))
     })
 }
 
 /// Compares an access key with the expected one in constant time. False when either is empty.
 #[php_function]
-pub fn crmhook_verify_access_key(given: BinarySlice<u8>, expected: BinarySlice<u8>) -> PhpResultOf<bool> {
-    run(|| Ok(access::verify_access_key(&given, &expected)))
+pub fn crmhook_verify_access_key(given: StrArg, expected: StrArg) -> PhpResultOf<bool> {
+    const GIVEN: Param = Param::new("crmhook_verify_access_key", 1, "given");
+    const EXPECTED: Param = Param::new("crmhook_verify_access_key", 2, "expected");
+    run(|| Ok(access::verify_access_key(given.bytes(&GIVEN)?, expected.bytes(&EXPECTED)?)))
 }
 
 /// A new access key: 32 letters and digits (190 bits) from the OS CSPRNG, URL-safe.
@@ -91,14 +102,35 @@ pub fn crmhook_generate_access_key() -> PhpResultOf<String> {
 
 /// A new password of letters and digits (at least one upper-case, one lower-case, one digit),
 /// from the OS CSPRNG. `$length` is 8 to 256.
-#[php_function]
-#[php(defaults(length = 24))]
-pub fn crmhook_generate_password(length: i64) -> PhpResultOf<String> {
-    run(|| {
+const GENERATE_PASSWORD_DOCS: &[&str] = &[
+    " A new password of letters and digits (at least one upper-case, one lower-case, one digit),",
+    " from the OS CSPRNG. `$length` is 8 to 256.",
+];
+
+/// `crmhook_generate_password(int $length = 24): string`, registered by hand in [`register`]:
+/// the macro answers an explicit `null` for an argument with a default in words of its own, and
+/// this one must read like every other TypeError (see `super::args`).
+extern "C" fn crmhook_generate_password(ex: &mut ExecuteData, retval: &mut Zval) {
+    const LENGTH: Param = Param::new("crmhook_generate_password", 1, "length");
+    let mut length = Arg::new("length", DataType::Long).default("24");
+    // A wrong number of arguments: the engine's own ArgumentCountError is already thrown.
+    if ex.parser().not_required().arg(&mut length).parse().is_err() {
+        return;
+    }
+    let given = length.zval().map(|zv| &**zv);
+    let result = run(|| {
+        let length = match given {
+            None => 24,
+            Some(zv) => zv.dereference().long().ok_or_else(|| LENGTH.at().wrong_type("int", zv))?,
+        };
         let length =
             usize::try_from(length).map_err(|_| Failure::Value(format!("password length must be between 8 and 256, got {length}")))?;
         Ok(access::generate_password(length)?)
-    })
+    });
+    match result {
+        Ok(password) => retval.set_zend_string(ext_php_rs::types::ZendStr::new(&password, false)),
+        Err(e) => e.throw(),
+    }
 }
 
 /// The capabilities that make a user privileged: a webhook never grants a role that carries one,
@@ -108,13 +140,36 @@ pub fn crmhook_privileged_capabilities() -> PhpResultOf<ZBox<ZendHashTable>> {
     run(|| Ok(list_array(&plan::DANGEROUS_CAPABILITIES)))
 }
 
+/// The CRMs, slug → `slug`, `name` (as messages name it), `label` (as the settings screen lists
+/// it), `meta_slug` (the `{meta_slug}_contact_id` / `{meta_slug}_tags` user meta keys),
+/// `default_api_url` (null where the API is per account or site), `api_url_example`,
+/// `credentials` (the `$crm` keys it reads, `api_url` first: key → `label`, `secret`, `required`),
+/// `tags_as` (`ids` | `names`), `automation_rules` (the site registers ConvertKit/Kit rules),
+/// `contact_id_pair` (null, or the name/value pair that carries the contact id), `rate_limit`
+/// (documented calls per second), `wordpress` (runs on another WordPress site).
+///
+/// The plugin's one source for these facts; labels are English, for the plugin to translate.
+#[php_function]
+pub fn crmhook_crms() -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(super::tables::crms_array)
+}
+
+/// The username formats of new users, slug → `label`, `description`, `example` (the login the
+/// format makes for John Smith, john.smith@example.com). The slugs are the values of
+/// `crmhook_map_contact()`'s `$options['username_format']`.
+#[php_function]
+pub fn crmhook_username_formats() -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(super::tables::username_formats_array)
+}
+
 /// Checks a CRM `api_url` before it is saved: `https://`, or plain `http://` only for
 /// localhost and private network addresses (credentials travel in every request).
 ///
 /// @throws \ValueError naming what is wrong.
 #[php_function]
-pub fn crmhook_check_api_url(api_url: String) -> PhpResultOf<()> {
-    run(|| crate::crm::check_api_url(&api_url).map_err(|why| Failure::Value(format!("the api_url {why}"))))
+pub fn crmhook_check_api_url(api_url: StrArg) -> PhpResultOf<()> {
+    const API_URL: Param = Param::new("crmhook_check_api_url", 1, "api_url");
+    run(|| crate::crm::check_api_url(api_url.text(&API_URL)?).map_err(|why| Failure::Value(format!("the api_url {why}"))))
 }
 
 /// Turns a normalized CRM contact into a user plan: `op` (`create` | `update`), `user` (the
@@ -133,16 +188,21 @@ pub fn crmhook_check_api_url(api_url: String) -> PhpResultOf<()> {
 /// @throws \CrmHook\WebhookException (code 422) when a new user cannot be made (no email), or
 /// (code 409) when the user is privileged: a webhook never changes such a user.
 #[php_function]
-pub fn crmhook_map_contact(
-    contact: &ZendHashTable,
-    options: &ZendHashTable,
-    user: Option<&ZendHashTable>,
-) -> PhpResultOf<ZBox<ZendHashTable>> {
+pub fn crmhook_map_contact(contact: ArrayArg, options: ArrayArg, user: Option<ArrayArg>) -> PhpResultOf<ZBox<ZendHashTable>> {
+    const CONTACT: Param = Param::new("crmhook_map_contact", 1, "contact");
+    const OPTIONS: Param = Param::new("crmhook_map_contact", 2, "options");
+    const USER: Param = Param::new("crmhook_map_contact", 3, "user");
     run(|| {
-        let roles = roles_of(options)?;
-        let options = options_from(options, &roles)?;
-        let contact = contact_from(contact, &options.field_map)?;
-        let user = user.map(user_from).transpose()?;
+        let contact = contact.get(&CONTACT)?;
+        let options = options.get(&OPTIONS)?;
+        let user = match user {
+            Some(user) => user.nullable(&USER)?,
+            None => None,
+        };
+        let roles = roles_of(options, &OPTIONS)?;
+        let options = options_from(options, &OPTIONS, &roles)?;
+        let contact = contact_from(contact, &CONTACT, &options.field_map)?;
+        let user = user.map(|u| user_from(u, &USER)).transpose()?;
         let plan = plan::map_contact(&contact, &options, user.as_ref())?;
         Ok(plan_array(&plan))
     })
@@ -158,10 +218,13 @@ pub fn crmhook_map_contact(
 /// @throws \CrmHook\CrmException 401 bad credentials, 404 not found (or deleted), 429 rate
 /// limited, 502 a bad answer, 504 timeout; the message names the CRM and the step.
 #[php_function]
-pub fn crmhook_fetch_contact(crm: &ZendHashTable, contact_id: &Zval) -> PhpResultOf<ZBox<ZendHashTable>> {
+pub fn crmhook_fetch_contact(crm: ArrayArg, contact_id: &Zval) -> PhpResultOf<ZBox<ZendHashTable>> {
+    const CRM: Param = Param::new("crmhook_fetch_contact", 1, "crm");
+    const CONTACT_ID: Param = Param::new("crmhook_fetch_contact", 2, "contact_id");
     run(|| {
-        let contact_id = id_argument(contact_id, "crmhook_fetch_contact", 2, "contact_id")?;
-        let contact = crm::fetch_contact(&crm_config(crm)?, call_settings(), &contact_id)?;
+        let crm = crm_config(crm.get(&CRM)?, &CRM)?;
+        let contact_id = id_argument(contact_id, &CONTACT_ID)?;
+        let contact = crm::fetch_contact(&crm, call_settings(), &contact_id)?;
         Ok(contact_array(&contact))
     })
 }
@@ -170,19 +233,28 @@ pub fn crmhook_fetch_contact(crm: &ZendHashTable, contact_id: &Zval) -> PhpResul
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
-pub fn crmhook_find_contact(crm: &ZendHashTable, email: String) -> PhpResultOf<Option<String>> {
-    run(|| Ok(crm::find_contact(&crm_config(crm)?, call_settings(), &email)?))
+pub fn crmhook_find_contact(crm: ArrayArg, email: StrArg) -> PhpResultOf<Option<String>> {
+    const CRM: Param = Param::new("crmhook_find_contact", 1, "crm");
+    const EMAIL: Param = Param::new("crmhook_find_contact", 2, "email");
+    run(|| {
+        let crm = crm_config(crm.get(&CRM)?, &CRM)?;
+        Ok(crm::find_contact(&crm, call_settings(), email.text(&EMAIL)?)?)
+    })
 }
 
 /// Writes fields (CRM field id → value) to a contact: the returned password, the username.
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
-pub fn crmhook_update_contact(crm: &ZendHashTable, contact_id: &Zval, fields: &ZendHashTable) -> PhpResultOf<()> {
+pub fn crmhook_update_contact(crm: ArrayArg, contact_id: &Zval, fields: ArrayArg) -> PhpResultOf<()> {
+    const CRM: Param = Param::new("crmhook_update_contact", 1, "crm");
+    const CONTACT_ID: Param = Param::new("crmhook_update_contact", 2, "contact_id");
+    const FIELDS: Param = Param::new("crmhook_update_contact", 3, "fields");
     run(|| {
-        let contact_id = id_argument(contact_id, "crmhook_update_contact", 2, "contact_id")?;
-        let fields = text_pairs_of(fields, "$fields")?;
-        Ok(crm::update_contact(&crm_config(crm)?, call_settings(), &contact_id, &fields)?)
+        let crm = crm_config(crm.get(&CRM)?, &CRM)?;
+        let contact_id = id_argument(contact_id, &CONTACT_ID)?;
+        let fields = text_pairs_of(fields.get(&FIELDS)?, &FIELDS)?;
+        Ok(crm::update_contact(&crm, call_settings(), &contact_id, &fields)?)
     })
 }
 
@@ -190,8 +262,9 @@ pub fn crmhook_update_contact(crm: &ZendHashTable, contact_id: &Zval, fields: &Z
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
-pub fn crmhook_list_tags(crm: &ZendHashTable) -> PhpResultOf<ZBox<ZendHashTable>> {
-    run(|| Ok(pairs_array(&crm::list_tags(&crm_config(crm)?, call_settings())?)))
+pub fn crmhook_list_tags(crm: ArrayArg) -> PhpResultOf<ZBox<ZendHashTable>> {
+    const CRM: Param = Param::new("crmhook_list_tags", 1, "crm");
+    run(|| Ok(pairs_array(&crm::list_tags(&crm_config(crm.get(&CRM)?, &CRM)?, call_settings())?)))
 }
 
 /// One page of the contacts that carry a tag, for a bulk import:
@@ -208,10 +281,18 @@ pub fn crmhook_list_tags(crm: &ZendHashTable) -> PhpResultOf<ZBox<ZendHashTable>
 /// @throws \CrmHook\CrmException 401, 404 (no such tag, where the CRM says so), 429, 502, 504;
 /// a \ValueError for a tag id that is not digits or a cursor this function did not return.
 #[php_function]
-pub fn crmhook_list_contacts_by_tag(crm: &ZendHashTable, tag_id: &Zval, cursor: Option<String>) -> PhpResultOf<ZBox<ZendHashTable>> {
+pub fn crmhook_list_contacts_by_tag(crm: ArrayArg, tag_id: &Zval, cursor: Option<StrArg>) -> PhpResultOf<ZBox<ZendHashTable>> {
+    const CRM: Param = Param::new("crmhook_list_contacts_by_tag", 1, "crm");
+    const TAG_ID: Param = Param::new("crmhook_list_contacts_by_tag", 2, "tag_id");
+    const CURSOR: Param = Param::new("crmhook_list_contacts_by_tag", 3, "cursor");
     run(|| {
-        let tag_id = id_argument(tag_id, "crmhook_list_contacts_by_tag", 2, "tag_id")?;
-        let page = crm::list_contacts_by_tag(&crm_config(crm)?, call_settings(), &tag_id, cursor.as_deref())?;
+        let crm = crm_config(crm.get(&CRM)?, &CRM)?;
+        let tag_id = id_argument(tag_id, &TAG_ID)?;
+        let cursor = match &cursor {
+            Some(cursor) => cursor.nullable_text(&CURSOR)?,
+            None => None,
+        };
+        let page = crm::list_contacts_by_tag(&crm, call_settings(), &tag_id, cursor)?;
         Ok(contact_page_array(&page))
     })
 }
@@ -223,8 +304,9 @@ pub fn crmhook_list_contacts_by_tag(crm: &ZendHashTable, tag_id: &Zval, cursor: 
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
-pub fn crmhook_list_fields(crm: &ZendHashTable) -> PhpResultOf<Option<ZBox<ZendHashTable>>> {
-    run(|| Ok(crm::list_fields(&crm_config(crm)?, call_settings())?.map(|fields| pairs_array(&fields))))
+pub fn crmhook_list_fields(crm: ArrayArg) -> PhpResultOf<Option<ZBox<ZendHashTable>>> {
+    const CRM: Param = Param::new("crmhook_list_fields", 1, "crm");
+    run(|| Ok(crm::list_fields(&crm_config(crm.get(&CRM)?, &CRM)?, call_settings())?.map(|fields| pairs_array(&fields))))
 }
 
 /// Registers a ConvertKit or Kit automation rule: on `$event` the CRM calls `$target_url`.
@@ -233,10 +315,17 @@ pub fn crmhook_list_fields(crm: &ZendHashTable) -> PhpResultOf<Option<ZBox<ZendH
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
-pub fn crmhook_register_webhook(crm: &ZendHashTable, event: String, tag_id: &Zval, target_url: String) -> PhpResultOf<String> {
+pub fn crmhook_register_webhook(crm: ArrayArg, event: StrArg, tag_id: &Zval, target_url: StrArg) -> PhpResultOf<String> {
+    const CRM: Param = Param::new("crmhook_register_webhook", 1, "crm");
+    const EVENT: Param = Param::new("crmhook_register_webhook", 2, "event");
+    const TAG_ID: Param = Param::new("crmhook_register_webhook", 3, "tag_id");
+    const TARGET_URL: Param = Param::new("crmhook_register_webhook", 4, "target_url");
     run(|| {
-        let tag_id = id_argument(tag_id, "crmhook_register_webhook", 3, "tag_id")?;
-        Ok(crm::register_webhook(&crm_config(crm)?, call_settings(), &event, &tag_id, &target_url)?)
+        let crm = crm_config(crm.get(&CRM)?, &CRM)?;
+        let event = event.text(&EVENT)?;
+        let tag_id = id_argument(tag_id, &TAG_ID)?;
+        let target_url = target_url.text(&TARGET_URL)?;
+        Ok(crm::register_webhook(&crm, call_settings(), event, &tag_id, target_url)?)
     })
 }
 
@@ -244,10 +333,13 @@ pub fn crmhook_register_webhook(crm: &ZendHashTable, event: String, tag_id: &Zva
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
-pub fn crmhook_unregister_webhook(crm: &ZendHashTable, rule_id: &Zval) -> PhpResultOf<()> {
+pub fn crmhook_unregister_webhook(crm: ArrayArg, rule_id: &Zval) -> PhpResultOf<()> {
+    const CRM: Param = Param::new("crmhook_unregister_webhook", 1, "crm");
+    const RULE_ID: Param = Param::new("crmhook_unregister_webhook", 2, "rule_id");
     run(|| {
-        let rule_id = id_argument(rule_id, "crmhook_unregister_webhook", 2, "rule_id")?;
-        Ok(crm::unregister_webhook(&crm_config(crm)?, call_settings(), &rule_id)?)
+        let crm = crm_config(crm.get(&CRM)?, &CRM)?;
+        let rule_id = id_argument(rule_id, &RULE_ID)?;
+        Ok(crm::unregister_webhook(&crm, call_settings(), &rule_id)?)
     })
 }
 
@@ -256,12 +348,25 @@ pub fn crmhook_unregister_webhook(crm: &ZendHashTable, rule_id: &Zval) -> PhpRes
 ///
 /// @throws \CrmHook\CrmException
 #[php_function]
-pub fn crmhook_remove_tag(crm: &ZendHashTable, contact_id: &Zval, tag_id: &Zval) -> PhpResultOf<()> {
+pub fn crmhook_remove_tag(crm: ArrayArg, contact_id: &Zval, tag_id: &Zval) -> PhpResultOf<()> {
+    const CRM: Param = Param::new("crmhook_remove_tag", 1, "crm");
+    const CONTACT_ID: Param = Param::new("crmhook_remove_tag", 2, "contact_id");
+    const TAG_ID: Param = Param::new("crmhook_remove_tag", 3, "tag_id");
     run(|| {
-        let contact_id = id_argument(contact_id, "crmhook_remove_tag", 2, "contact_id")?;
-        let tag_id = id_argument(tag_id, "crmhook_remove_tag", 3, "tag_id")?;
-        Ok(crm::remove_tag(&crm_config(crm)?, call_settings(), &contact_id, &tag_id)?)
+        let crm = crm_config(crm.get(&CRM)?, &CRM)?;
+        let contact_id = id_argument(contact_id, &CONTACT_ID)?;
+        let tag_id = id_argument(tag_id, &TAG_ID)?;
+        Ok(crm::remove_tag(&crm, call_settings(), &contact_id, &tag_id)?)
     })
+}
+
+/// The fast lane as this PHP sees it (docs/fast-lane.md): `enabled` (`crmhook.lane`), `entry`
+/// (`crmhook.lane_entry`) and `entry_found`, `config` (`crmhook.lane_config`), `this_request`
+/// (this request was handed to the lane entry) and `prepend` (the site's own `auto_prepend_file`,
+/// which the lane entry includes first; null when there is none).
+#[php_function]
+pub fn crmhook_lane_status() -> PhpResultOf<ZBox<ZendHashTable>> {
+    run(|| Ok(super::lane::status()))
 }
 
 /// Adds every exported function to the module (the macro must see them by their bare names).
@@ -270,10 +375,18 @@ pub(super) fn register(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(crmhook_parse_webhook))
         .function(wrap_function!(crmhook_verify_access_key))
         .function(wrap_function!(crmhook_generate_access_key))
-        .function(wrap_function!(crmhook_generate_password))
+        .function(
+            FunctionBuilder::new("crmhook_generate_password", crmhook_generate_password)
+                .not_required()
+                .arg(Arg::new("length", DataType::Long).default("24"))
+                .returns(DataType::String, false, false)
+                .docs(GENERATE_PASSWORD_DOCS),
+        )
         .function(wrap_function!(crmhook_map_contact))
         .function(wrap_function!(crmhook_privileged_capabilities))
         .function(wrap_function!(crmhook_check_api_url))
+        .function(wrap_function!(crmhook_crms))
+        .function(wrap_function!(crmhook_username_formats))
         .function(wrap_function!(crmhook_fetch_contact))
         .function(wrap_function!(crmhook_find_contact))
         .function(wrap_function!(crmhook_update_contact))
@@ -283,4 +396,5 @@ pub(super) fn register(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(crmhook_register_webhook))
         .function(wrap_function!(crmhook_unregister_webhook))
         .function(wrap_function!(crmhook_remove_tag))
+        .function(wrap_function!(crmhook_lane_status))
 }

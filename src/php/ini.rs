@@ -1,6 +1,8 @@
 //! The `crmhook.*` INI settings: their definitions, the checks a new value must pass, and
 //! reading the current value from the engine's INI table.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use ext_php_rs::ffi::{zend_ini_entry, zend_string};
 use ext_php_rs::flags::IniEntryPermission;
 use ext_php_rs::zend::{ExecutorGlobals, IniEntryDef, IniEntryDefs};
@@ -8,9 +10,9 @@ use ext_php_rs::zend::{ExecutorGlobals, IniEntryDef, IniEntryDefs};
 use crate::crm::CallSettings;
 use crate::webhook::DEFAULT_MAX_BODY_BYTES;
 
-pub(super) static INI_ENTRIES: IniEntryDefs<6> = IniEntryDefs::new([
+pub(super) static INI_ENTRIES: IniEntryDefs<9> = IniEntryDefs::new([
     IniEntryDef {
-        on_modify: Some(ini_check::<POSITIVE_NUMBER>),
+        on_modify: Some(max_body_bytes_changed),
         ..IniEntryDef::new(c"crmhook.max_body_bytes", c"1048576", IniEntryPermission::All)
     },
     IniEntryDef {
@@ -20,12 +22,28 @@ pub(super) static INI_ENTRIES: IniEntryDefs<6> = IniEntryDefs::new([
     IniEntryDef { on_modify: Some(ini_check::<NUMBER>), ..IniEntryDef::new(c"crmhook.tag_cache_ttl", c"600", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<BOOLEAN>), ..IniEntryDef::new(c"crmhook.http_keepalive", c"1", IniEntryPermission::All) },
     IniEntryDef { on_modify: Some(ini_check::<TEXT>), ..IniEntryDef::new(c"crmhook.ca_file", c"", IniEntryPermission::All) },
+    // The fast lane (docs/fast-lane.md): set by the server's owner (php.ini, the php-fpm pool,
+    // .user.ini), never by a script, since they decide which PHP file runs first.
+    IniEntryDef { on_modify: Some(ini_check::<BOOLEAN>), ..IniEntryDef::new(c"crmhook.lane", c"0", LANE_PERMISSION) },
+    IniEntryDef { on_modify: Some(ini_check::<TEXT>), ..IniEntryDef::new(c"crmhook.lane_entry", c"", LANE_PERMISSION) },
+    IniEntryDef { on_modify: Some(ini_check::<TEXT>), ..IniEntryDef::new(c"crmhook.lane_config", c"", LANE_PERMISSION) },
     IniEntryDef::end(),
 ]);
 
 /// The names, in the order `phpinfo()` lists them.
-pub(super) const INI_NAMES: [&str; 5] =
-    ["crmhook.max_body_bytes", "crmhook.http_timeout", "crmhook.tag_cache_ttl", "crmhook.http_keepalive", "crmhook.ca_file"];
+pub(super) const INI_NAMES: [&str; 8] = [
+    "crmhook.max_body_bytes",
+    "crmhook.http_timeout",
+    "crmhook.tag_cache_ttl",
+    "crmhook.http_keepalive",
+    "crmhook.ca_file",
+    "crmhook.lane",
+    "crmhook.lane_entry",
+    "crmhook.lane_config",
+];
+
+/// php.ini, the pool's `php_admin_value`, `.user.ini`: not `ini_set()`.
+const LANE_PERMISSION: IniEntryPermission = IniEntryPermission::System.union(IniEntryPermission::PerDir);
 
 /// Which check an INI setting's change handler makes.
 const POSITIVE_NUMBER: u8 = 0;
@@ -71,6 +89,38 @@ unsafe extern "C" fn ini_check<const KIND: u8>(
     }
 }
 
+/// `crmhook.max_body_bytes` as its change handler last accepted it; 0 before the first call.
+///
+/// Every webhook needs it, and looking it up in the INI table (a hash lookup and a number parse)
+/// was 7 % of a small call. The engine calls the handler for every change: at start-up with the
+/// php.ini value, on `ini_set()` and `ini_restore()`, and when a request ends and its changes are
+/// undone, so the copy is always the current value. One copy serves the whole process, which is
+/// right for the NTS PHP of php-fpm and the CLI; a thread-safe (ZTS) PHP runs requests with their
+/// own INI values side by side, so there the table is read on every call as before.
+static MAX_BODY_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// INI change handler of `crmhook.max_body_bytes`: the check of [`ini_check`], then the copy.
+///
+/// # Safety
+/// As for [`ini_check`].
+unsafe extern "C" fn max_body_bytes_changed(
+    entry: *mut zend_ini_entry,
+    new_value: *mut zend_string,
+    arg1: *mut std::ffi::c_void,
+    arg2: *mut std::ffi::c_void,
+    arg3: *mut std::ffi::c_void,
+    stage: std::ffi::c_int,
+) -> std::ffi::c_int {
+    // SAFETY: our caller's promise, passed on unchanged.
+    let verdict = unsafe { ini_check::<POSITIVE_NUMBER>(entry, new_value, arg1, arg2, arg3, stage) };
+    if verdict == 0 {
+        // SAFETY: as in `ini_check`.
+        let value = unsafe { zend_text(new_value) }.and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        MAX_BODY_BYTES.store(value, Ordering::Relaxed);
+    }
+    verdict
+}
+
 /// An INI setting's entry in the engine's INI table.
 ///
 /// Read through `EG(ini_directives)` rather than `zend_ini_long()` so the extension links
@@ -86,7 +136,7 @@ fn ini_entry(name: &str) -> Option<&'static zend_ini_entry> {
 }
 
 /// The current value, borrowed (read on every call, so it allocates nothing).
-fn ini_current(name: &str) -> Option<&'static str> {
+pub(super) fn ini_current(name: &str) -> Option<&'static str> {
     let entry = ini_entry(name)?;
     // SAFETY: the entry's value is a valid zend_string or null; we use it within the call, while
     // no `ini_set()` can run.
@@ -109,7 +159,11 @@ fn ini_number(name: &str, default: usize) -> usize {
 }
 
 pub(super) fn ini_max_body_bytes() -> usize {
-    ini_number("crmhook.max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+    let cached = MAX_BODY_BYTES.load(Ordering::Relaxed);
+    if ext_php_rs::PHP_ZTS || cached == 0 {
+        return ini_number("crmhook.max_body_bytes", DEFAULT_MAX_BODY_BYTES);
+    }
+    cached
 }
 
 pub(super) fn call_settings() -> CallSettings {
@@ -125,4 +179,9 @@ pub(super) fn call_settings() -> CallSettings {
         tag_cache_ttl,
         ca_file: ini_value("crmhook.ca_file").map(|(v, _)| v.trim().to_owned()).filter(|v| !v.is_empty()),
     }
+}
+
+/// A boolean INI setting; false when unset or not a boolean.
+pub(super) fn ini_flag(name: &'static str) -> bool {
+    ini_current(name).is_some_and(|v| crate::text::parse_bool(name, v).unwrap_or(false))
 }

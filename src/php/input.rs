@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use ext_php_rs::ffi::{zend_hash_get_current_data_ex, zend_hash_get_current_key_zval_ex, zend_hash_move_forward_ex, HashPosition};
 use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
 
+use super::args::{At, Item, NotText, Param};
 use super::exceptions::Failure;
 use super::interned::{find, Fixed};
 use crate::contact::Contact;
@@ -114,11 +115,11 @@ fn utf8(bytes: &[u8]) -> Option<&str> {
 
 /// A scalar as text, borrowed when it is a string: strings (UTF-8), ints, floats and bools;
 /// null is `None`.
-pub(super) fn scalar_text(v: &Zval) -> Result<Option<Cow<'_, str>>, &'static str> {
+pub(super) fn scalar_text(v: &Zval) -> Result<Option<Cow<'_, str>>, NotText> {
     if v.is_null() {
         Ok(None)
     } else if let Some(s) = v.zend_str() {
-        utf8(s.as_bytes()).map(|s| Some(Cow::Borrowed(s))).ok_or("must be valid UTF-8")
+        utf8(s.as_bytes()).map(|s| Some(Cow::Borrowed(s))).ok_or(NotText::Utf8)
     } else if let Some(n) = v.long() {
         Ok(Some(Cow::Owned(n.to_string())))
     } else if let Some(f) = v.double() {
@@ -126,51 +127,38 @@ pub(super) fn scalar_text(v: &Zval) -> Result<Option<Cow<'_, str>>, &'static str
     } else if let Some(b) = v.bool() {
         Ok(Some(Cow::Borrowed(if b { "1" } else { "" })))
     } else {
-        Err("must be a string")
+        Err(NotText::Type)
     }
 }
 
 /// `$arr[$key]` as text; null or absent is `None`.
-pub(super) fn string_of<'a>(arr: &'a ZendHashTable, key: Fixed, what: &str) -> Result<Option<Cow<'a, str>>, Failure> {
+pub(super) fn string_of<'a>(arr: &'a ZendHashTable, key: Fixed, param: &'static Param) -> Result<Option<Cow<'a, str>>, Failure> {
     match find(arr, key) {
         None => Ok(None),
-        Some(v) => scalar_text(v).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key.text()))),
+        Some(v) => scalar_text(v).map_err(|why| param.key(key.text()).not_text(None, why, v)),
     }
 }
 
 /// An id argument, as a string or an integer: ConvertKit and Kit send ids as JSON numbers, so
 /// `crmhook_fetch_contact($crm, $payload['subscriber']['id'])` must work either way. Anything
 /// else is a TypeError worded like PHP's own.
-pub(super) fn id_argument(v: &Zval, function: &str, position: u8, name: &str) -> Result<String, Failure> {
-    let wrong =
-        |what: &str| Failure::Type(format!("{function}(): Argument #{position} (${name}) must be of type string|int, {what} given"));
+pub(super) fn id_argument(v: &Zval, param: &'static Param) -> Result<String, Failure> {
+    let v = v.dereference();
     if let Some(s) = v.zend_str() {
-        return utf8(s.as_bytes()).map(str::to_owned).ok_or_else(|| wrong("invalid UTF-8"));
+        return utf8(s.as_bytes()).map(str::to_owned).ok_or_else(|| param.at().not_text(None, NotText::Utf8, v));
     }
     if let Some(n) = v.long() {
         return Ok(n.to_string());
     }
-    Err(wrong(if v.is_null() {
-        "null"
-    } else if v.is_array() {
-        "array"
-    } else if v.is_bool() {
-        "bool"
-    } else if v.is_double() {
-        "float"
-    } else if v.is_object() {
-        "object"
-    } else {
-        "another type"
-    }))
+    Err(param.at().wrong_type("string|int", v))
 }
 
 /// `$arr[$key]` as raw bytes (the query and body may hold anything).
-pub(super) fn bytes_of<'a>(arr: &'a ZendHashTable, key: Fixed, what: &str) -> Result<&'a [u8], Failure> {
+pub(super) fn bytes_of<'a>(arr: &'a ZendHashTable, key: Fixed, param: &'static Param) -> Result<&'a [u8], Failure> {
     match find(arr, key) {
         None => Ok(b""),
         Some(v) if v.is_null() => Ok(b""),
-        Some(v) => v.zend_str().map(|s| s.as_bytes()).ok_or_else(|| Failure::Type(format!("{what}['{}'] must be a string", key.text()))),
+        Some(v) => v.zend_str().map(|s| s.as_bytes()).ok_or_else(|| param.key(key.text()).wrong_type("string", v)),
     }
 }
 
@@ -213,12 +201,12 @@ pub(super) fn flatten_form(array: &ZendHashTable, prefix: &str, out: &mut Vec<(S
     Ok(())
 }
 
-fn text_list<'a>(v: Option<&'a Zval>, what: &str) -> Result<Vec<Cow<'a, str>>, Failure> {
+fn text_list<'a>(v: Option<&'a Zval>, at: At<'_>) -> Result<Vec<Cow<'a, str>>, Failure> {
     let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
-    let list = v.array().ok_or_else(|| Failure::Type(format!("{what} must be an array")))?;
+    let list = v.array().ok_or_else(|| at.wrong_type("array", v))?;
     let mut out = Vec::with_capacity(list.len());
-    for item in entries(list).values() {
-        let text = scalar_text(item).map_err(|why| Failure::Type(format!("each of {what} {why}")))?;
+    for (i, item) in entries(list).values().enumerate() {
+        let text = scalar_text(item).map_err(|why| at.not_text(Some(Item::Index(i)), why, item))?;
         out.push(text.unwrap_or_default());
     }
     Ok(out)
@@ -231,31 +219,31 @@ fn owned_list(list: Vec<Cow<'_, str>>) -> Vec<String> {
 /// Text pairs lent by PHP for the call.
 type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
-fn text_pairs<'a>(v: Option<&'a Zval>, what: &str) -> Result<Pairs<'a>, Failure> {
+fn text_pairs<'a>(v: Option<&'a Zval>, at: At<'_>) -> Result<Pairs<'a>, Failure> {
     let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
-    let map = v.array().ok_or_else(|| Failure::Type(format!("{what} must be an array")))?;
+    let map = v.array().ok_or_else(|| at.wrong_type("array", v))?;
     let mut out = Vec::with_capacity(map.len());
     for (key, item) in entries(map) {
         let key = key.text();
-        let value = field_text(item, what, &key)?;
+        let value = field_text(item, at, &key)?;
         out.push((key, value));
     }
     Ok(out)
 }
 
 /// A field value as text; a multi-select arrives as a list and is joined the way CRMs show it.
-fn field_text<'a>(item: &'a Zval, what: &str, key: &str) -> Result<Cow<'a, str>, Failure> {
+fn field_text<'a>(item: &'a Zval, at: At<'_>, key: &str) -> Result<Cow<'a, str>, Failure> {
     Ok(match item.array() {
         Some(list) => Cow::Owned(entries(list).values().filter_map(|x| scalar_text(x).ok().flatten()).collect::<Vec<_>>().join(", ")),
-        None => scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{key}'] {why}")))?.unwrap_or_default(),
+        None => scalar_text(item).map_err(|why| at.not_text(Some(Item::Key(key)), why, item))?.unwrap_or_default(),
     })
 }
 
 /// `$fields` of `crmhook_update_contact`: field id → scalar.
-pub(super) fn text_pairs_of(arr: &ZendHashTable, what: &str) -> Result<Vec<(String, String)>, Failure> {
+pub(super) fn text_pairs_of(arr: &ZendHashTable, param: &'static Param) -> Result<Vec<(String, String)>, Failure> {
     let mut out = Vec::with_capacity(arr.len());
     for (key, item) in entries(arr) {
-        let value = scalar_text(item).map_err(|why| Failure::Type(format!("{what}['{}'] {why}", key.text())))?;
+        let value = scalar_text(item).map_err(|why| param.key(&key.text()).not_text(None, why, item))?;
         out.push((key.text().into_owned(), value.map(Cow::into_owned).unwrap_or_default()));
     }
     Ok(out)
@@ -292,9 +280,9 @@ const OPTION_KEYS: [&str; 9] = [
     "update_existing_passwords",
 ];
 
-pub(super) fn crm_config(arr: &ZendHashTable) -> Result<CrmConfig, Failure> {
+pub(super) fn crm_config(arr: &ZendHashTable, param: &'static Param) -> Result<CrmConfig, Failure> {
     only_known_keys(arr, "$crm", &CRM_KEYS)?;
-    let text = |key: Fixed| string_of(arr, key, "$crm").map(|v| v.map(Cow::into_owned).unwrap_or_default());
+    let text = |key: Fixed| string_of(arr, key, param).map(|v| v.map(Cow::into_owned).unwrap_or_default());
     Ok(CrmConfig {
         crm: Some(Crm::from_slug(&text(Fixed::CRM)?)?),
         api_url: text(Fixed::API_URL)?,
@@ -307,13 +295,17 @@ pub(super) fn crm_config(arr: &ZendHashTable) -> Result<CrmConfig, Failure> {
 
 /// The contact, with only the fields the field map names: the plan reads no others, and a
 /// contact can carry hundreds.
-pub(super) fn contact_from(arr: &ZendHashTable, field_map: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<Contact, Failure> {
-    let text = |key: Fixed| string_of(arr, key, "$contact").map(|v| v.map(Cow::into_owned).unwrap_or_default());
+pub(super) fn contact_from(
+    arr: &ZendHashTable,
+    param: &'static Param,
+    field_map: &[(Cow<'_, str>, Cow<'_, str>)],
+) -> Result<Contact, Failure> {
+    let text = |key: Fixed| string_of(arr, key, param).map(|v| v.map(Cow::into_owned).unwrap_or_default());
     let mut fields = Vec::with_capacity(field_map.len());
     if let Some(all) = find(arr, Fixed::FIELDS).filter(|v| !v.is_null()) {
-        let all = all.array().ok_or_else(|| Failure::Type("$contact['fields'] must be an array".into()))?;
+        let all = all.array().ok_or_else(|| param.key("fields").wrong_type("array", all))?;
         let mut keep = |crm_field: &str, item: &Zval| -> Result<(), Failure> {
-            fields.push((crm_field.to_owned(), field_text(item, "$contact['fields']", crm_field)?.into_owned()));
+            fields.push((crm_field.to_owned(), field_text(item, param.key("fields"), crm_field)?.into_owned()));
             Ok(())
         };
         if all.len() <= field_map.len() {
@@ -344,7 +336,7 @@ pub(super) fn contact_from(arr: &ZendHashTable, field_map: &[(Cow<'_, str>, Cow<
         first_name: text(Fixed::FIRST_NAME)?,
         last_name: text(Fixed::LAST_NAME)?,
         fields,
-        tags: owned_list(text_list(find(arr, Fixed::TAGS), "$contact['tags']")?),
+        tags: owned_list(text_list(find(arr, Fixed::TAGS), param.key("tags"))?),
     })
 }
 
@@ -376,53 +368,58 @@ impl plan::Roles for PhpRoles<'_> {
     }
 }
 
-pub(super) fn options_from<'a>(arr: &'a ZendHashTable, roles: &'a PhpRoles<'a>) -> Result<PlanOptions<'a>, Failure> {
+pub(super) fn options_from<'a>(arr: &'a ZendHashTable, param: &'static Param, roles: &'a PhpRoles<'a>) -> Result<PlanOptions<'a>, Failure> {
     only_known_keys(arr, "$options", &OPTION_KEYS)?;
-    let text = |key: Fixed| string_of(arr, key, "$options");
+    let text = |key: Fixed| string_of(arr, key, param);
     let format_raw = text(Fixed::USERNAME_FORMAT)?.unwrap_or_default();
     let username_format = UsernameFormat::parse(&format_raw).ok_or_else(|| {
-        Failure::Value(format!("unknown username_format \"{}\": use email, flname or fnamenum", crate::text::echo(&format_raw)))
+        let known: Vec<&str> = UsernameFormat::ALL.iter().map(|f| f.slug()).collect();
+        Failure::Value(format!("unknown username_format \"{}\": use {}", crate::text::echo(&format_raw), known.join(", ")))
     })?;
     Ok(PlanOptions {
-        field_map: text_pairs(find(arr, Fixed::FIELD_MAP), "$options['field_map']")?,
+        field_map: text_pairs(find(arr, Fixed::FIELD_MAP), param.key("field_map"))?,
         username_format,
         default_role: text(Fixed::DEFAULT_ROLE)?.unwrap_or(Cow::Borrowed("subscriber")),
-        allowed_roles: text_list(find(arr, Fixed::ALLOWED_ROLES), "$options['allowed_roles']")?,
+        allowed_roles: text_list(find(arr, Fixed::ALLOWED_ROLES), param.key("allowed_roles"))?,
         requested_role: text(Fixed::REQUESTED_ROLE)?.filter(|r| !r.trim().is_empty()),
         return_password_field: text(Fixed::RETURN_PASSWORD_FIELD)?.filter(|r| !r.trim().is_empty()),
         roles,
-        privileged_capabilities: owned_list(text_list(find(arr, Fixed::PRIVILEGED_CAPABILITIES), "$options['privileged_capabilities']")?),
+        privileged_capabilities: owned_list(text_list(find(arr, Fixed::PRIVILEGED_CAPABILITIES), param.key("privileged_capabilities"))?),
         update_existing_passwords: flag_of(arr, Fixed::UPDATE_EXISTING_PASSWORDS),
     })
 }
 
 /// `$options['roles']` checked for shape once, then read lazily by [`PhpRoles`].
-pub(super) fn roles_of(arr: &ZendHashTable) -> Result<PhpRoles<'_>, Failure> {
+pub(super) fn roles_of<'a>(arr: &'a ZendHashTable, param: &'static Param) -> Result<PhpRoles<'a>, Failure> {
     match find(arr, Fixed::ROLES) {
         None => Ok(PhpRoles(None)),
         Some(v) if v.is_null() => Ok(PhpRoles(None)),
         Some(v) => {
-            let all = v.array().ok_or_else(|| Failure::Type("$options['roles'] must be an array".into()))?;
+            let at = param.key("roles");
+            let all = v.array().ok_or_else(|| at.wrong_type("array", v))?;
+            // Values only on the way (no key reads); the key is looked up for the message.
             if entries(all).values().any(|caps| !caps.is_array()) {
-                return Err(Failure::Type("each of $options['roles'] must be an array".into()));
+                if let Some((role, caps)) = entries(all).find(|(_, caps)| !caps.is_array()) {
+                    return Err(at.wrong_item_type(Some(Item::Key(&role.text())), "array", caps));
+                }
             }
             Ok(PhpRoles(Some(all)))
         }
     }
 }
 
-pub(super) fn user_from(arr: &ZendHashTable) -> Result<ExistingUser, Failure> {
+pub(super) fn user_from(arr: &ZendHashTable, param: &'static Param) -> Result<ExistingUser, Failure> {
     let id = match find(arr, Fixed::ID_UPPER) {
         Some(v) => v.coerce_to_long().and_then(|n| u64::try_from(n).ok()).filter(|&n| n > 0),
         None => None,
     }
     .ok_or_else(|| Failure::Value("$user['ID'] must be a positive user id".into()))?;
-    let text = |key: Fixed| string_of(arr, key, "$user").map(|v| v.map(Cow::into_owned).unwrap_or_default());
+    let text = |key: Fixed| string_of(arr, key, param).map(|v| v.map(Cow::into_owned).unwrap_or_default());
     Ok(ExistingUser {
         id,
         login: text(Fixed::USER_LOGIN)?,
         email: text(Fixed::USER_EMAIL)?,
-        roles: owned_list(text_list(find(arr, Fixed::ROLES), "$user['roles']")?),
+        roles: owned_list(text_list(find(arr, Fixed::ROLES), param.key("roles"))?),
         privileged: flag_of(arr, Fixed::PRIVILEGED),
         created_from_contact: flag_of(arr, Fixed::CREATED_FROM_CONTACT),
     })

@@ -5,17 +5,22 @@
 //! - `interned` — the fixed keys and words, interned at module start;
 //! - `exceptions` — how failures become `CrmHook\…` exceptions, and their registration;
 //! - `ini` — the `crmhook.*` settings;
-//! - `functions` — the exported `crmhook_*` functions.
+//! - `tables` — the CRM table and the username formats, as PHP arrays;
+//! - `functions` — the exported `crmhook_*` functions;
+//! - `lane` — the fast lane's request start and end hooks (RINIT/RSHUTDOWN).
 //!
 //! This file starts the module: MINIT, `phpinfo()` and the function table.
 #![allow(unsafe_code)]
 
+mod args;
 mod exceptions;
 mod functions;
 mod ini;
 mod input;
 mod interned;
+mod lane;
 mod output;
+mod tables;
 
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::{IniEntryDef, ModuleEntry};
@@ -42,7 +47,8 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
     info_table_row!("PHP API", env!("CRMHOOK_PHP_API"));
     info_table_row!("compiler", env!("CRMHOOK_RUSTC"));
     info_table_row!("build profile", env!("CRMHOOK_PROFILE"));
-    info_table_row!("CRMs", "ActiveCampaign, ConvertKit, Kit, FluentCRM, FunnelKit, Keap");
+    let crms: Vec<&str> = crate::crm::info::CRMS.iter().map(|c| c.name).collect();
+    info_table_row!("CRMs", crms.join(", "));
     info_table_end!();
     info_table_start!();
     info_table_header!("Directive", "Local Value", "Master Value");
@@ -55,5 +61,11 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
 
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
-    functions::register(module.startup_function(startup).info_function(module_info))
+    functions::register(
+        module
+            .startup_function(startup)
+            .info_function(module_info)
+            .request_startup_function(lane::request_startup)
+            .request_shutdown_function(lane::request_shutdown),
+    )
 }

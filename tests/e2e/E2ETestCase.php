@@ -37,9 +37,20 @@ abstract class E2ETestCase extends TestCase
         self::$emulator = getenv('EMULATOR_URL') ?: 'http://127.0.0.1:8790';
         self::$credentials = json_decode((string) file_get_contents(dirname(__DIR__) . '/fixtures/crm/seed.json'), true)['credentials'];
         if (self::$db === null) {
-            self::$db = new mysqli('localhost', 'root', '', 'wordpress', 0, self::$runDir . '/mariadb/mariadbd.sock');
-            self::$db->set_charset('utf8mb4');
+            self::$db = self::connectDb();
         }
+    }
+
+    /**
+     * The harness's MariaDB as its superuser: the account mariadb-install-db made for whoever runs
+     * the harness (root, or a normal user), reached by unix_socket authentication on our socket.
+     */
+    protected static function connectDb(): mysqli
+    {
+        $user = posix_getpwuid(posix_geteuid())['name'] ?? 'root';
+        $db   = new mysqli('localhost', $user, '', 'wordpress', 0, self::$runDir . '/mariadb/mariadbd.sock');
+        $db->set_charset('utf8mb4');
+        return $db;
     }
 
     protected function setUp(): void
@@ -80,7 +91,7 @@ abstract class E2ETestCase extends TestCase
             $settings,
             ['crm' => $crm, 'api_url' => self::$emulator . "/$crm", 'api_key' => '', 'api_secret' => '', 'username' => '', 'password' => '',
              'field_map' => [], 'allowed_roles' => [], 'return_password_field' => '', 'send_welcome_email' => false, 'async' => false,
-             'queue_mode' => 'auto', 'queue_max_attempts' => 8, 'queue_backoff' => 5, 'queue_runners' => 3,
+             'queue_mode' => 'auto', 'queue_max_attempts' => 8, 'queue_backoff' => 5, 'queue_runners' => 3, 'fast_lane' => false,
              'username_format' => 'email', 'ck_update_tag' => '', 'ck_import_tag' => '', 'update_existing_passwords' => false],
             self::$credentials[$crm],
             $extra

@@ -255,7 +255,7 @@ final class QueueTest extends E2ETestCase
         exec(escapeshellarg(dirname(__DIR__, 2) . '/scripts/site/up.sh') . ' 2>&1', $out, $status);
         $this->assertSame(0, $status, implode("\n", $out));
         $this->assertStringContainsString('starting MariaDB', implode("\n", $out), 'the database really restarted');
-        self::$db = new \mysqli('localhost', 'root', '', 'wordpress', 0, self::$runDir . '/mariadb/mariadbd.sock');
+        self::$db = self::connectDb();
 
         // Queued, or still claimed by a runner the restart cut off (its claim is then released).
         $this->assertCount(1, $this->jobs(), 'the accepted job survived the restart');

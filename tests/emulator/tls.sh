@@ -14,6 +14,8 @@
 # request's TLS connection and its number on it, so tests can see connections being reused.
 # Env: EMULATOR_PORT (8790), TLS_PORT (EMULATOR_PORT + 1), TLS_DIR (<RUN_DIR>/tls).
 set -euo pipefail
+# nginx is in /usr/sbin, which only root's PATH has on Debian.
+export PATH="$PATH:/usr/sbin"
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 emulator_port="${EMULATOR_PORT:-8790}"

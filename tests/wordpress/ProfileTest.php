@@ -99,6 +99,15 @@ final class ProfileTest extends TestCase
         $this->assertSame('', $this->render($this->user('subscriber')));
     }
 
+    public function testASubscriberSeesNoSectionOnTheirOwnProfile(): void
+    {
+        $self = $this->user('subscriber');
+        wp_set_current_user($self->ID);
+        $this->assertTrue(current_user_can('edit_user', $self->ID), 'everyone may edit their own profile');
+        $this->assertSame('', $this->render($self));
+        $this->assertFalse(CrmHook_Profile::may_manage($self->ID));
+    }
+
     public function testTheLastSyncIsRecordedForTheUserAndShown(): void
     {
         $user = $this->user('subscriber');

@@ -65,4 +65,93 @@ final class SettingsTest extends TestCase
         $this->assertSame("contactId = ~Contact.Id~\nwpf_action = update\naccess_key = KEY", CrmHook_Admin::builder_lines('keap', 'KEY')['update']);
         $this->assertSame("contact_id = {{contact_id}}\nwpf_action = add\naccess_key = KEY", CrmHook_Admin::builder_lines('funnelkit', 'KEY')['add']);
     }
+
+    public function testTheCrmTableIsTheExtensionsWithLabelsTranslated(): void
+    {
+        $crms = CrmHook_Settings::crms();
+        $this->assertSame(array_keys(crmhook_crms()), array_keys($crms));
+        $this->assertSame('Infusionsoft / Keap', $crms['keap']['label']);
+        $this->assertSame('Service account key', $crms['keap']['credentials']['api_key']['label']);
+        // The labels go through the crmhook text domain (scripts/make-pot.sh lists them).
+        $filter = static fn (string $translation, string $text, string $domain) => $domain === 'crmhook' && $text === 'Application password' ? 'Anwendungspasswort' : $translation;
+        add_filter('gettext', $filter, 10, 3);
+        try {
+            $this->assertSame('Anwendungspasswort', CrmHook_Settings::crms()['fluentcrm']['credentials']['password']['label']);
+        } finally {
+            remove_filter('gettext', $filter, 10);
+        }
+    }
+
+    public function testActivationKeepsTheCrmTableForWhenTheExtensionIsMissing(): void
+    {
+        delete_option(CrmHook_Settings::CRMS_OPTION);
+        CrmHook_Plugin::activate();
+        $this->assertSame(crmhook_crms(), get_option(CrmHook_Settings::CRMS_OPTION));
+    }
+
+    public function testCredentialsToSaveAreTheOnesTheCrmTableLists(): void
+    {
+        $this->assertSame(
+            ['api_url' => false, 'api_key' => true, 'api_secret' => true, 'username' => false, 'password' => true],
+            CrmHook_Settings::credential_keys()
+        );
+        CrmHook_Settings::update(['crm' => 'fluentcrm', 'api_url' => 'https://crm.example.com', 'username' => 'old', 'password' => 'saved-pass', 'api_secret' => 'saved-secret']);
+        $clean = CrmHook_Admin::sanitize(['_form' => '1', 'crm' => 'fluentcrm', 'api_url' => 'https://crm.example.com', 'username' => ' <b>crm-bot</b> ', 'password' => '', 'api_secret' => 'new-secret']);
+        $this->assertSame('crm-bot', $clean['username'], 'a plain credential is cleaned');
+        $this->assertSame('saved-pass', $clean['password'], 'an empty secret keeps the saved one');
+        $this->assertSame('', $clean['api_secret'], 'FluentCRM takes no api_secret (the table says so): it is not kept');
+        $this->assertSame(['crm', 'api_url', 'api_key', 'api_secret', 'username', 'password'], array_keys(CrmHook_Settings::crm_config()));
+    }
+
+    public function testUsernameFormatsAreTheExtensions(): void
+    {
+        $formats = CrmHook_Settings::username_formats();
+        $this->assertSame(array_keys(crmhook_username_formats()), array_keys($formats));
+        $this->assertSame('johnsmith', $formats['flname']['example']);
+        foreach (array_keys($formats) as $slug) {
+            $this->assertSame($slug, CrmHook_Admin::sanitize(['_form' => '1', 'username_format' => $slug])['username_format']);
+        }
+    }
+
+    public function testAutomationRulesAndRatesComeFromTheTable(): void
+    {
+        $this->assertTrue(CrmHook_Settings::has_automation_rules('convertkit'));
+        $this->assertTrue(CrmHook_Settings::has_automation_rules('kit'));
+        $this->assertFalse(CrmHook_Settings::has_automation_rules('activecampaign'));
+        $this->assertFalse(CrmHook_Settings::has_automation_rules('hubspot'));
+        $this->assertSame(5.0, CrmHook_Queue::documented_rate('activecampaign'));
+        $this->assertSame(2.0, CrmHook_Queue::documented_rate('kit'));
+        $this->assertEqualsWithDelta(4.5, CrmHook_Queue::rate('activecampaign'), 1e-9, '90 % of the documented limit');
+    }
+
+    public function testTheSettingsPageListsTheCrmsAndFormatsOfTheExtension(): void
+    {
+        wp_set_current_user(1);
+        CrmHook_Settings::update(['crm' => 'keap', 'username_format' => 'flname']);
+        ob_start();
+        CrmHook_Admin::render();
+        $html = (string) ob_get_clean();
+        foreach (crmhook_crms() as $slug => $crm) {
+            $this->assertStringContainsString('<option value="' . $slug . '"', $html);
+            $this->assertStringContainsString('>' . esc_html($crm['label']) . '</option>', $html);
+        }
+        foreach (crmhook_username_formats() as $slug => $format) {
+            $this->assertStringContainsString(esc_html($format['label'] . ' (' . $format['example'] . ')'), $html);
+        }
+        $this->assertStringContainsString('placeholder="https://api.infusionsoft.com/crm/rest"', $html);
+        $this->assertStringContainsString('data-crms="fluentcrm funnelkit"', $html);
+        $this->assertStringContainsString('contactId = ~Contact.Id~', $html);
+        // A row per credential of the table, labelled with each CRM's own word for it.
+        foreach (crmhook_crms() as $slug => $crm) {
+            foreach ($crm['credentials'] as $key => $credential) {
+                if ('api_url' !== $key) {
+                    $this->assertStringContainsString('id="crmhook-' . $key . '"', $html);
+                    $this->assertStringContainsString(esc_attr('"' . $slug . '":"' . $credential['label'] . '"'), $html);
+                }
+            }
+        }
+        $this->assertStringContainsString('>API key / Service account key (ActiveCampaign, Kit, Infusionsoft / Keap)</label>', $html);
+        $this->assertStringContainsString('type="password" class="regular-text" id="crmhook-api_secret"', $html);
+        $this->assertStringContainsString('type="text" class="regular-text" id="crmhook-username"', $html);
+    }
 }

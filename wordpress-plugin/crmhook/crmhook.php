@@ -22,6 +22,7 @@ define( 'CRMHOOK_VERSION', '0.1.0' );
 define( 'CRMHOOK_FILE', __FILE__ );
 define( 'CRMHOOK_DIR', __DIR__ );
 
+require_once __DIR__ . '/includes/class-crmhook-sql.php';
 require_once __DIR__ . '/includes/class-crmhook-settings.php';
 require_once __DIR__ . '/includes/class-crmhook-contacts.php';
 require_once __DIR__ . '/includes/class-crmhook-lock.php';
@@ -39,6 +40,8 @@ require_once __DIR__ . '/includes/class-crmhook-import-admin.php';
 require_once __DIR__ . '/includes/class-crmhook-endpoint.php';
 require_once __DIR__ . '/includes/class-crmhook-credentials.php';
 require_once __DIR__ . '/includes/class-crmhook-connection.php';
+require_once __DIR__ . '/includes/class-crmhook-lane.php';
+require_once __DIR__ . '/includes/class-crmhook-lane-config.php';
 require_once __DIR__ . '/includes/class-crmhook-admin.php';
 require_once __DIR__ . '/includes/class-crmhook-log-screen.php';
 require_once __DIR__ . '/includes/class-crmhook-plugin.php';

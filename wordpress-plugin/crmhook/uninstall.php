@@ -14,6 +14,7 @@ if ( empty( $crmhook_settings['delete_data_on_uninstall'] ) ) {
 	return;
 }
 
+require_once __DIR__ . '/includes/class-crmhook-sql.php';
 require_once __DIR__ . '/includes/class-crmhook-settings.php';
 require_once __DIR__ . '/includes/class-crmhook-contacts.php';
 require_once __DIR__ . '/includes/class-crmhook-throttle.php';
@@ -24,7 +25,9 @@ require_once __DIR__ . '/includes/class-crmhook-import.php';
 global $wpdb;
 if ( ! empty( $crmhook_settings['delete_shared_meta_on_uninstall'] ) ) {
 	// The links and tags, under the names WP Fusion uses too: only when the owner said so.
-	foreach ( CrmHook_Settings::META_SLUGS as $crmhook_slug ) {
+	// The extension's CRM table, or the copy the last activation kept should it be gone by now.
+	foreach ( CrmHook_Settings::crms() as $crmhook_crm ) {
+		$crmhook_slug = $crmhook_crm['meta_slug'];
 		$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->usermeta} WHERE meta_key IN (%s, %s)", $crmhook_slug . '_contact_id', $crmhook_slug . '_tags' ) );
 	}
 }
@@ -37,5 +40,6 @@ CrmHook_Queue::drop();
 CrmHook_Log::drop();
 CrmHook_Import::drop();
 delete_option( 'crmhook_settings' );
+delete_option( CrmHook_Settings::CRMS_OPTION );
 delete_option( 'crmhook_activity' );
 delete_option( 'crmhook_db_version' );

@@ -416,18 +416,18 @@ final class BadInputTest extends ExtensionTestCase
     {
         $ok = ['method' => 'GET', 'query' => 'wpf_action=test&access_key=' . self::KEY];
         $settings = ['crm' => 'keap', 'access_key' => self::KEY];
-        yield 'method is an array' => [['method' => ['GET']] + $ok, $settings, "\$request['method']"];
-        yield 'method is an object' => [['method' => new \stdClass()] + $ok, $settings, "\$request['method']"];
-        yield 'query is an array' => [['query' => ['wpf_action' => 'test']] + $ok, $settings, "\$request['query']"];
-        yield 'query is an int' => [['query' => 5] + $ok, $settings, "\$request['query']"];
-        yield 'body is an array' => [['body' => ['id' => 5]] + $ok, $settings, "\$request['body']"];
-        yield 'body is a float' => [['body' => 1.5] + $ok, $settings, "\$request['body']"];
-        yield 'content_type is an array' => [['content_type' => ['application/json']] + $ok, $settings, "\$request['content_type']"];
-        yield 'content_type is invalid UTF-8' => [['content_type' => "application/json\xff"] + $ok, $settings, "\$request['content_type']"];
-        yield 'headers is a string' => [['headers' => 'X-Crmhook-Key: x'] + $ok, $settings, "\$request['headers']"];
-        yield 'crm is an array' => [$ok, ['crm' => ['keap']] + $settings, "\$settings['crm']"];
-        yield 'access_key is an array' => [$ok, ['access_key' => [self::KEY]] + $settings, "\$settings['access_key']"];
-        yield 'access_key is invalid UTF-8' => [$ok, ['access_key' => "\xff" . self::KEY] + $settings, "\$settings['access_key']"];
+        yield 'method is an array' => [['method' => ['GET']] + $ok, $settings, 'Argument #1 ($request) key "method"'];
+        yield 'method is an object' => [['method' => new \stdClass()] + $ok, $settings, 'Argument #1 ($request) key "method"'];
+        yield 'query is an array' => [['query' => ['wpf_action' => 'test']] + $ok, $settings, 'Argument #1 ($request) key "query"'];
+        yield 'query is an int' => [['query' => 5] + $ok, $settings, 'Argument #1 ($request) key "query"'];
+        yield 'body is an array' => [['body' => ['id' => 5]] + $ok, $settings, 'Argument #1 ($request) key "body"'];
+        yield 'body is a float' => [['body' => 1.5] + $ok, $settings, 'Argument #1 ($request) key "body"'];
+        yield 'content_type is an array' => [['content_type' => ['application/json']] + $ok, $settings, 'Argument #1 ($request) key "content_type"'];
+        yield 'content_type is invalid UTF-8' => [['content_type' => "application/json\xff"] + $ok, $settings, 'Argument #1 ($request) key "content_type"'];
+        yield 'headers is a string' => [['headers' => 'X-Crmhook-Key: x'] + $ok, $settings, 'Argument #1 ($request) key "headers"'];
+        yield 'crm is an array' => [$ok, ['crm' => ['keap']] + $settings, 'Argument #2 ($settings) key "crm"'];
+        yield 'access_key is an array' => [$ok, ['access_key' => [self::KEY]] + $settings, 'Argument #2 ($settings) key "access_key"'];
+        yield 'access_key is invalid UTF-8' => [$ok, ['access_key' => "\xff" . self::KEY] + $settings, 'Argument #2 ($settings) key "access_key"'];
         yield 'max_body_bytes is a string' => [$ok, ['max_body_bytes' => '1000'] + $settings, 'max_body_bytes'];
         yield 'max_body_bytes is a float' => [$ok, ['max_body_bytes' => 10.5] + $settings, 'max_body_bytes'];
     }

@@ -23,6 +23,8 @@ final class ExtensionInfoTest extends ExtensionTestCase
         'crmhook_map_contact' => [['<required> array $contact', '<required> array $options', '<optional> ?array $user = null'], 'array'],
         'crmhook_privileged_capabilities' => [[], 'array'],
         'crmhook_check_api_url' => [['<required> string $api_url'], 'void'],
+        'crmhook_crms' => [[], 'array'],
+        'crmhook_username_formats' => [[], 'array'],
         'crmhook_fetch_contact' => [['<required> array $crm', '<required> mixed $contact_id'], 'array'],
         'crmhook_find_contact' => [['<required> array $crm', '<required> string $email'], '?string'],
         'crmhook_update_contact' => [['<required> array $crm', '<required> mixed $contact_id', '<required> array $fields'], 'void'],
@@ -32,6 +34,7 @@ final class ExtensionInfoTest extends ExtensionTestCase
         'crmhook_register_webhook' => [['<required> array $crm', '<required> string $event', '<required> mixed $tag_id', '<required> string $target_url'], 'string'],
         'crmhook_unregister_webhook' => [['<required> array $crm', '<required> mixed $rule_id'], 'void'],
         'crmhook_remove_tag' => [['<required> array $crm', '<required> mixed $contact_id', '<required> mixed $tag_id'], 'void'],
+        'crmhook_lane_status' => [[], 'array'],
     ];
 
     /**

@@ -592,11 +592,11 @@ final class MapContactTest extends ExtensionTestCase
     /** @return iterable<string, array{array<string, mixed>, array<string, mixed>, ?array<string, mixed>, string, string}> */
     public static function wrongArgumentProvider(): iterable
     {
-        yield 'fields is a string' => [self::contact(['fields' => 'x']), self::options(), null, TypeError::class, "\$contact['fields']"];
-        yield 'a tag is a list' => [self::contact(['tags' => [['VIP']]]), self::options(), null, TypeError::class, "\$contact['tags']"];
-        yield 'id is a list' => [self::contact(['id' => [42]]), self::options(), null, TypeError::class, "\$contact['id']"];
+        yield 'fields is a string' => [self::contact(['fields' => 'x']), self::options(), null, TypeError::class, 'Argument #1 ($contact) key "fields"'];
+        yield 'a tag is a list' => [self::contact(['tags' => [['VIP']]]), self::options(), null, TypeError::class, 'Argument #1 ($contact) key "tags"'];
+        yield 'id is a list' => [self::contact(['id' => [42]]), self::options(), null, TypeError::class, 'Argument #1 ($contact) key "id"'];
         yield 'email is invalid UTF-8' => [self::contact(['email' => "ann\xff@example.com"]), self::options(), null, TypeError::class, 'UTF-8'];
-        yield 'roles is a string' => [self::contact(), self::options(['roles' => 'administrator']), null, TypeError::class, "\$options['roles']"];
+        yield 'roles is a string' => [self::contact(), self::options(['roles' => 'administrator']), null, TypeError::class, 'Argument #2 ($options) key "roles"'];
         yield 'a role is a string' => [self::contact(), self::options(['roles' => ['subscriber' => 'read']]), null, TypeError::class, 'roles'];
         yield 'allowed_roles is a string' => [self::contact(), self::options(['allowed_roles' => 'customer']), null, TypeError::class, 'allowed_roles'];
         yield 'field_map is a string' => [self::contact(), self::options(['field_map' => '12=level']), null, TypeError::class, 'field_map'];

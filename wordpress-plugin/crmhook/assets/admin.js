@@ -81,6 +81,9 @@
 		}
 		document.querySelectorAll( '.crmhook-credential' ).forEach( function ( row ) {
 			row.hidden = ( ' ' + row.getAttribute( 'data-crms' ) + ' ' ).indexOf( ' ' + crm + ' ' ) === -1;
+			var labels = JSON.parse( row.getAttribute( 'data-labels' ) || '{}' );
+			var label = row.querySelector( 'label' );
+			if ( label && labels[ crm ] ) { label.textContent = labels[ crm ]; }
 		} );
 		var same = crm === connection.savedCrm;
 		for ( key in connection.savedSecret ) {

@@ -93,7 +93,7 @@ final class CrmHook_Admin {
 		$new = $old;
 
 		$crm        = sanitize_key( (string) ( $input['crm'] ?? $old['crm'] ) );
-		$new['crm'] = isset( CrmHook_Settings::CRMS[ $crm ] ) ? $crm : $old['crm'];
+		$new['crm'] = isset( CrmHook_Settings::crm_names()[ $crm ] ) ? $crm : $old['crm'];
 		$api_url     = self::checked_api_url( trim( (string) ( $input['api_url'] ?? '' ) ), (string) $old['api_url'] );
 		$credentials = CrmHook_Credentials::for_save( $input, $old, $new['crm'], $api_url );
 		$new         = array_merge( $new, $credentials['values'] );
@@ -111,7 +111,8 @@ final class CrmHook_Admin {
 			$new  = array_merge( $new, array( 'ck_update_rule' => $gone['ck_update_rule'], 'ck_import_rule' => $gone['ck_import_rule'] ) );
 		}
 		$format                 = (string) ( $input['username_format'] ?? 'email' );
-		$new['username_format'] = in_array( $format, array( 'email', 'flname', 'fnamenum' ), true ) ? $format : 'email';
+		$formats                = CrmHook_Settings::username_formats();
+		$new['username_format'] = isset( $formats[ $format ] ) ? $format : ( $formats ? 'email' : $old['username_format'] );
 
 		$roles                = array_keys( wp_roles()->roles );
 		$new['allowed_roles'] = array_values( array_intersect( array_map( 'sanitize_key', (array) ( $input['allowed_roles'] ?? array() ) ), $roles ) );
@@ -122,6 +123,7 @@ final class CrmHook_Admin {
 		$mode                                   = (string) ( $input['queue_mode'] ?? 'auto' );
 		$new['queue_mode']                      = in_array( $mode, CrmHook_Endpoint::MODES, true ) ? $mode : 'auto';
 		$new['async']                           = false; // Replaced by queue_mode ("always in the background").
+		$new['fast_lane']                       = ! empty( $input['fast_lane'] );
 		$new['delete_data_on_uninstall']        = ! empty( $input['delete_data_on_uninstall'] );
 		$new['delete_shared_meta_on_uninstall'] = ! empty( $input['delete_shared_meta_on_uninstall'] );
 
@@ -138,7 +140,7 @@ final class CrmHook_Admin {
 		$new['ck_update_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_update_tag'] ?? '' ) );
 		$new['ck_import_tag'] = preg_replace( '/\D/', '', (string) ( $input['ck_import_tag'] ?? '' ) );
 		$new                  = CrmHook_Unsubscribe::sanitize( $input, $new );
-		if ( CrmHook_Plugin::extension_loaded() && in_array( $new['crm'], array( 'convertkit', 'kit' ), true ) ) {
+		if ( CrmHook_Plugin::extension_loaded() && CrmHook_Settings::has_automation_rules( $new['crm'] ) ) {
 			// WordPress may sanitize twice on the first save: the rules are synced once.
 			static $synced = null;
 			$new = $synced ?? self::sync_rules( $old, $new );
@@ -254,7 +256,7 @@ final class CrmHook_Admin {
 	 * @param array<string, mixed> $s Settings.
 	 */
 	private static function has_rules( array $s ): bool {
-		return CrmHook_Plugin::extension_loaded() && in_array( $s['crm'], array( 'convertkit', 'kit' ), true );
+		return CrmHook_Plugin::extension_loaded() && CrmHook_Settings::has_automation_rules( (string) $s['crm'] );
 	}
 
 	/**
@@ -309,7 +311,7 @@ final class CrmHook_Admin {
 	 * @return array{ok: bool, message: string}
 	 */
 	public static function connection_report( array $config, string $return_field ): array {
-		$name = CrmHook_Settings::CRMS[ $config['crm'] ] ?? $config['crm'];
+		$name = CrmHook_Settings::crm_names()[ $config['crm'] ] ?? $config['crm'];
 		try {
 			$tags   = crmhook_list_tags( $config );
 			$fields = '' === $return_field ? null : crmhook_list_fields( $config );
@@ -365,8 +367,8 @@ final class CrmHook_Admin {
 	public static function builder_lines( string $crm, string $key ): array {
 		$lines = array();
 		foreach ( array( 'update_tags', 'update', 'add' ) as $action ) {
-			if ( in_array( $crm, array( 'funnelkit', 'keap' ), true ) ) {
-				$id_pair          = 'keap' === $crm ? 'contactId = ~Contact.Id~' : 'contact_id = {{contact_id}}';
+			$id_pair = CrmHook_Settings::crms()[ $crm ]['contact_id_pair'] ?? null;
+			if ( null !== $id_pair ) {
 				$lines[ $action ] = "{$id_pair}\nwpf_action = {$action}\naccess_key = {$key}";
 			} else {
 				$lines[ $action ] = add_query_arg( array( 'wpf_action' => $action, 'access_key' => $key ), home_url( '/' ) );
@@ -385,7 +387,7 @@ final class CrmHook_Admin {
 		$s         = CrmHook_Settings::all();
 		$name      = CrmHook_Settings::OPTION;
 		$loaded    = CrmHook_Plugin::extension_loaded();
-		$is_ck     = in_array( $s['crm'], array( 'convertkit', 'kit' ), true );
+		$is_ck     = CrmHook_Settings::has_automation_rules( (string) $s['crm'] );
 		$dangerous = $loaded ? CrmHook_Settings::privileged_capabilities() : array();
 		require CRMHOOK_DIR . '/includes/views/settings-page.php';
 	}

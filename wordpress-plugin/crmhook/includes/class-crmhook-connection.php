@@ -75,7 +75,7 @@ final class CrmHook_Connection {
 				return __( 'In an automation, add Send Data → HTTP Request with your site\'s URL, Method GET, and this Data:', 'crmhook' );
 			default:
 				/* translators: %s: CRM name */
-				return sprintf( __( 'Paste one of these URLs into a webhook of %s:', 'crmhook' ), CrmHook_Settings::CRMS[ $crm ] ?? $crm );
+				return sprintf( __( 'Paste one of these URLs into a webhook of %s:', 'crmhook' ), CrmHook_Settings::crm_names()[ $crm ] ?? $crm );
 		}
 	}
 
@@ -83,7 +83,7 @@ final class CrmHook_Connection {
 	 * True when the builder shows name/value pairs to paste with the site's URL.
 	 */
 	public static function builder_pairs( string $crm ): bool {
-		return in_array( $crm, array( 'funnelkit', 'keap' ), true );
+		return null !== ( CrmHook_Settings::crms()[ $crm ]['contact_id_pair'] ?? null );
 	}
 
 	/**
@@ -99,10 +99,10 @@ final class CrmHook_Connection {
 		}
 		$s    = CrmHook_Settings::all();
 		$crms = array();
-		foreach ( CrmHook_Settings::CRMS as $slug => $name ) {
+		foreach ( CrmHook_Settings::crm_names() as $slug => $name ) {
 			$crms[ $slug ] = array(
 				'name'        => $name,
-				'fields'      => array_merge( array( 'api_url' ), CrmHook_Credentials::FIELDS[ $slug ] ),
+				'fields'      => array_merge( array( 'api_url' ), CrmHook_Credentials::fields( $slug ) ),
 				'placeholder' => CrmHook_Credentials::placeholder( $slug ),
 				'help'        => CrmHook_Credentials::api_url_help( $slug ),
 				'intro'       => self::builder_intro( $slug ),
@@ -111,7 +111,7 @@ final class CrmHook_Connection {
 			);
 		}
 		$saved = array();
-		foreach ( CrmHook_Credentials::SECRETS as $key ) {
+		foreach ( CrmHook_Credentials::secrets() as $key ) {
 			$saved[ $key ] = '' !== (string) $s[ $key ] && CrmHook_Credentials::uses( (string) $s['crm'], $key );
 		}
 		$data = array(

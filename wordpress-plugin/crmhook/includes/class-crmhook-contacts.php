@@ -59,7 +59,8 @@ final class CrmHook_Contacts {
 	public static function migrate_from_meta(): int {
 		global $wpdb;
 		$added = 0;
-		foreach ( CrmHook_Settings::META_SLUGS as $crm => $slug ) {
+		foreach ( CrmHook_Settings::crms() as $crm => $row ) {
+			$slug   = $row['meta_slug'];
 			$added += (int) $wpdb->query(
 				$wpdb->prepare(
 					"INSERT IGNORE INTO " . self::table() . " (crm, contact_id, user_id, linked_at)

@@ -22,34 +22,37 @@ defined( 'ABSPATH' ) || exit;
  */
 final class CrmHook_Credentials {
 
-	/** The credential fields, in the order of the `$crm` array. */
-	const KEYS = array( 'api_url', 'username', 'api_key', 'api_secret', 'password' );
+	/**
+	 * Credentials never printed back into the page (an empty field keeps the saved value): the
+	 * ones the extension's CRM table marks secret.
+	 *
+	 * @return list<string>
+	 */
+	public static function secrets(): array {
+		return array_keys( array_filter( CrmHook_Settings::credential_keys() ) );
+	}
 
-	/** Credentials never printed back into the page; an empty field keeps the saved value. */
-	const SECRETS = array( 'api_key', 'api_secret', 'password' );
+	/**
+	 * The fields a CRM uses besides `api_url` (which every CRM has), from the extension's table.
+	 *
+	 * @return list<string>
+	 */
+	public static function fields( string $crm ): array {
+		return array_values( array_diff( array_keys( CrmHook_Settings::crms()[ $crm ]['credentials'] ?? array() ), array( 'api_url' ) ) );
+	}
 
-	/** The fields each CRM uses besides `api_url` (which every CRM has). */
-	const FIELDS = array(
-		'activecampaign' => array( 'api_key' ),
-		'convertkit'     => array( 'api_secret' ),
-		'kit'            => array( 'api_key' ),
-		'fluentcrm'      => array( 'username', 'password' ),
-		'funnelkit'      => array( 'username', 'password' ),
-		'keap'           => array( 'api_key' ),
-	);
-
-	/** The public API host of the CRMs that have one: an empty API URL means this one. */
-	const DEFAULT_API_URLS = array(
-		'convertkit' => 'https://api.convertkit.com',
-		'kit'        => 'https://api.kit.com',
-		'keap'       => 'https://api.infusionsoft.com/crm/rest',
-	);
+	/**
+	 * The public API host of a CRM that has one (an empty API URL means this one), else null.
+	 */
+	public static function default_api_url( string $crm ): ?string {
+		return CrmHook_Settings::crms()[ $crm ]['default_api_url'] ?? null;
+	}
 
 	/**
 	 * True when `$crm` uses the credential field `$key`.
 	 */
 	public static function uses( string $crm, string $key ): bool {
-		return 'api_url' === $key || in_array( $key, self::FIELDS[ $crm ] ?? array(), true );
+		return 'api_url' === $key || in_array( $key, self::fields( $crm ), true );
 	}
 
 	/**
@@ -58,28 +61,40 @@ final class CrmHook_Credentials {
 	 * @return list<string>
 	 */
 	public static function crms_using( string $key ): array {
-		return array_values( array_filter( array_keys( self::FIELDS ), static fn( string $crm ): bool => self::uses( $crm, $key ) ) );
+		return array_values( array_filter( array_keys( CrmHook_Settings::crms() ), static fn( string $crm ): bool => self::uses( $crm, $key ) ) );
+	}
+
+	/**
+	 * Each CRM's own label for a credential field (translated), for the CRMs that use it.
+	 *
+	 * @return array<string, string> CRM slug => label.
+	 */
+	public static function labels( string $key ): array {
+		$labels = array();
+		foreach ( CrmHook_Settings::crms() as $slug => $crm ) {
+			if ( isset( $crm['credentials'][ $key ]['label'] ) ) {
+				$labels[ $slug ] = (string) $crm['credentials'][ $key ]['label'];
+			}
+		}
+		return $labels;
 	}
 
 	/**
 	 * What the API URL field shows when empty: the public API a CRM defaults to, or an example.
 	 */
 	public static function placeholder( string $crm ): string {
-		if ( isset( self::DEFAULT_API_URLS[ $crm ] ) ) {
-			return self::DEFAULT_API_URLS[ $crm ];
-		}
-		return 'activecampaign' === $crm ? 'https://ACCOUNT.api-us1.com' : 'https://crm.example.com';
+		return (string) ( CrmHook_Settings::crms()[ $crm ]['api_url_example'] ?? 'https://' );
 	}
 
 	/**
 	 * The help under the API URL field, for one CRM.
 	 */
 	public static function api_url_help( string $crm ): string {
-		$name = CrmHook_Settings::CRMS[ $crm ] ?? $crm;
+		$name = CrmHook_Settings::crm_names()[ $crm ] ?? $crm;
 		if ( 'activecampaign' === $crm ) {
 			return __( 'Your account\'s API URL, under Settings → Developer in ActiveCampaign.', 'crmhook' );
 		}
-		if ( isset( self::DEFAULT_API_URLS[ $crm ] ) ) {
+		if ( null !== self::default_api_url( $crm ) ) {
 			/* translators: %s: CRM name */
 			return sprintf( __( 'Leave empty for %s\'s public API.', 'crmhook' ), $name );
 		}
@@ -94,7 +109,7 @@ final class CrmHook_Credentials {
 	private static function same_url( string $crm, string $a, string $b ): bool {
 		$norm = static function ( string $url ) use ( $crm ): string {
 			$url = rtrim( trim( $url ), '/' );
-			return '' === $url ? rtrim( self::DEFAULT_API_URLS[ $crm ] ?? '', '/' ) : $url;
+			return '' === $url ? rtrim( (string) self::default_api_url( $crm ), '/' ) : $url;
 		};
 		return $norm( $a ) === $norm( $b );
 	}
@@ -116,8 +131,8 @@ final class CrmHook_Credentials {
 	 */
 	public static function for_save( array $input, array $old, string $crm, string $api_url ): array {
 		$same_crm = (string) $old['crm'] === $crm;
-		$name     = CrmHook_Settings::CRMS[ $crm ] ?? $crm;
-		$old_name = CrmHook_Settings::CRMS[ (string) $old['crm'] ] ?? (string) $old['crm'];
+		$name     = CrmHook_Settings::crm_names()[ $crm ] ?? $crm;
+		$old_name = CrmHook_Settings::crm_names()[ (string) $old['crm'] ] ?? (string) $old['crm'];
 		$notices  = array();
 
 		if ( ! $same_crm && '' !== $api_url && self::same_url( $crm, $api_url, (string) $old['api_url'] ) ) {
@@ -132,7 +147,7 @@ final class CrmHook_Credentials {
 		$same_place = $same_crm && self::same_url( $crm, $api_url, (string) $old['api_url'] );
 
 		$values = array( 'api_url' => $api_url );
-		foreach ( array( 'username', 'api_key', 'api_secret', 'password' ) as $key ) {
+		foreach ( array_diff( array_keys( CrmHook_Settings::credential_keys() ), array( 'api_url' ) ) as $key ) {
 			$typed = trim( (string) ( $input[ $key ] ?? '' ) );
 			if ( 'username' === $key ) {
 				$typed = sanitize_text_field( $typed );
@@ -157,7 +172,7 @@ final class CrmHook_Credentials {
 
 		// What was saved and is now gone (leftovers a CRM never used go without a word).
 		$dropped = array_filter(
-			self::SECRETS,
+			self::secrets(),
 			static fn( string $key ): bool => '' !== (string) ( $old[ $key ] ?? '' ) && '' === $values[ $key ] && ( ! $same_crm || self::uses( $crm, $key ) )
 		);
 		if ( $dropped && ! $same_crm ) {
@@ -184,10 +199,10 @@ final class CrmHook_Credentials {
 	 */
 	public static function for_test( array $input, array $saved ) {
 		$crm = sanitize_key( (string) ( $input['crm'] ?? '' ) );
-		if ( ! isset( CrmHook_Settings::CRMS[ $crm ] ) ) {
+		if ( ! isset( CrmHook_Settings::crm_names()[ $crm ] ) ) {
 			return __( 'Choose a CRM first.', 'crmhook' );
 		}
-		$name    = CrmHook_Settings::CRMS[ $crm ];
+		$name    = CrmHook_Settings::crm_names()[ $crm ];
 		$api_url = trim( (string) ( $input['api_url'] ?? '' ) );
 		if ( '' !== $api_url ) {
 			$clean = esc_url_raw( $api_url, array( 'https', 'http' ) );
@@ -201,7 +216,7 @@ final class CrmHook_Credentials {
 				return $e->getMessage();
 			}
 			$api_url = $clean;
-		} elseif ( ! isset( self::DEFAULT_API_URLS[ $crm ] ) ) {
+		} elseif ( null === self::default_api_url( $crm ) ) {
 			/* translators: %s: CRM name */
 			return sprintf( __( '%s needs an API URL.', 'crmhook' ), $name );
 		}
@@ -220,7 +235,7 @@ final class CrmHook_Credentials {
 			'api_secret' => __( 'API secret', 'crmhook' ),
 			'password'   => __( 'application password', 'crmhook' ),
 		);
-		foreach ( self::FIELDS[ $crm ] as $key ) {
+		foreach ( self::fields( $crm ) as $key ) {
 			$typed = trim( (string) ( $input[ $key ] ?? '' ) );
 			if ( 'username' === $key ) {
 				$typed = sanitize_text_field( $typed );

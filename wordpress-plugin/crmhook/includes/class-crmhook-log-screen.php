@@ -84,7 +84,7 @@ final class CrmHook_Log_Screen {
 		$action  = sanitize_key( $get( 'log_action' ) );
 		$outcome = $get( 'outcome' );
 		return array(
-			'crm'     => isset( CrmHook_Settings::CRMS[ $crm ] ) ? $crm : '',
+			'crm'     => isset( CrmHook_Settings::crm_names()[ $crm ] ) ? $crm : '',
 			'action'  => $action,
 			'outcome' => in_array( $outcome, CrmHook_Log::OUTCOMES, true ) ? $outcome : '',
 			'from'    => $date( $get( 'from' ) ),

@@ -114,7 +114,7 @@ final class CrmHook_Log_Table extends WP_List_Table {
 			<label class="screen-reader-text" for="crmhook-log-crm"><?php esc_html_e( 'CRM', 'crmhook' ); ?></label>
 			<select name="crm" id="crmhook-log-crm">
 				<option value=""><?php esc_html_e( 'All CRMs', 'crmhook' ); ?></option>
-				<?php foreach ( CrmHook_Settings::CRMS as $slug => $name ) : ?>
+				<?php foreach ( CrmHook_Settings::crm_names() as $slug => $name ) : ?>
 					<option value="<?php echo esc_attr( $slug ); ?>" <?php selected( $this->filters['crm'], $slug ); ?>><?php echo esc_html( $name ); ?></option>
 				<?php endforeach; ?>
 			</select>
@@ -172,7 +172,7 @@ final class CrmHook_Log_Table extends WP_List_Table {
 	 * @param array<string, mixed> $item The entry.
 	 */
 	protected function column_crm( $item ): string {
-		return esc_html( CrmHook_Settings::CRMS[ $item['crm'] ] ?? $item['crm'] );
+		return esc_html( CrmHook_Settings::crm_names()[ $item['crm'] ] ?? $item['crm'] );
 	}
 
 	/**

@@ -195,24 +195,9 @@ final class CrmHook_Log {
 	 */
 	public static function bad_key( string $address, int $status, string $message, string $action = '', string $crm = '', int $duration_ms = 0 ): bool {
 		global $wpdb;
-		$address = self::network( $address );
-		$bucket  = 'badkey:' . $address . ':' . intdiv( time(), 60 );
-		$table   = self::table();
-		return false !== $wpdb->query(
-			$wpdb->prepare(
-				"INSERT INTO {$table} (time, crm, action, contact_id, email, status, outcome, duration_ms, api_calls, message, via, address, count, bucket)
-				 VALUES (%s, %s, %s, '', '', %d, 'refused', %d, 0, %s, 'webhook', %s, 1, %s)
-				 ON DUPLICATE KEY UPDATE count = count + 1, status = GREATEST(status, VALUES(status)), message = VALUES(message)",
-				self::now(),
-				substr( sanitize_key( $crm ), 0, 32 ),
-				substr( sanitize_key( $action ), 0, 32 ),
-				$status,
-				$duration_ms,
-				self::limit( self::scrub( $message ), 2000 ),
-				substr( $address, 0, 64 ),
-				substr( $bucket, 0, 100 )
-			)
-		);
+		$quote = static fn( string $text ): string => $wpdb->prepare( '%s', $text );
+		$sql   = CrmHook_Sql::log_bad_key( self::table(), CrmHook_Sql::log_network( $address ), $status, self::limit( self::scrub( $message ), 2000 ), sanitize_key( $action ), sanitize_key( $crm ), $duration_ms, $quote );
+		return false !== $wpdb->query( $sql ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- every value quoted by $wpdb->prepare above.
 	}
 
 	/**
@@ -411,7 +396,7 @@ final class CrmHook_Log {
 	 * @param Entry $entry The row.
 	 */
 	public static function can_run_again( array $entry ): bool {
-		return 'failed' === $entry['outcome'] && '' !== $entry['contact_id'] && isset( CrmHook_Queue::RANK[ $entry['action'] ] ) && isset( CrmHook_Settings::CRMS[ $entry['crm'] ] );
+		return 'failed' === $entry['outcome'] && '' !== $entry['contact_id'] && isset( CrmHook_Queue::RANK[ $entry['action'] ] ) && isset( CrmHook_Settings::crm_names()[ $entry['crm'] ] );
 	}
 
 	/**
@@ -443,8 +428,7 @@ final class CrmHook_Log {
 	 * Now, in UTC with milliseconds, as the table stores it.
 	 */
 	private static function now(): string {
-		$now = microtime( true );
-		return gmdate( 'Y-m-d H:i:s', (int) $now ) . sprintf( '.%03d', (int) ( ( $now - floor( $now ) ) * 1000 ) );
+		return CrmHook_Sql::log_time();
 	}
 
 	/**
@@ -452,16 +436,5 @@ final class CrmHook_Log {
 	 */
 	private static function limit( string $text, int $max ): string {
 		return strlen( $text ) <= $max ? $text : mb_strcut( $text, 0, $max - 3, 'UTF-8' ) . '…';
-	}
-
-	/**
-	 * The address a wrong key is counted under: IPv6 by its /64.
-	 */
-	private static function network( string $address ): string {
-		$packed = @inet_pton( $address ); // phpcs:ignore WordPress.PHP.NoSilencedErrors -- any text may arrive.
-		if ( false !== $packed && 16 === strlen( $packed ) ) {
-			return (string) inet_ntop( substr( $packed, 0, 8 ) . str_repeat( "\0", 8 ) ) . '/64';
-		}
-		return false === $packed ? 'unknown' : $address;
 	}
 }

@@ -37,6 +37,7 @@ final class CrmHook_Plugin {
 		self::maybe_upgrade();
 		CrmHook_Runner::register();
 		add_action( CrmHook_Log::PRUNE_HOOK, array( 'CrmHook_Log', 'prune' ) );
+		CrmHook_Lane_Config::register();
 		CrmHook_Runner::maybe_run_from_request();
 		CrmHook_Endpoint::accept_early();
 		add_action( 'init', array( 'CrmHook_Endpoint', 'maybe_handle' ), 1 );
@@ -69,6 +70,7 @@ final class CrmHook_Plugin {
 	public static function activate(): void {
 		CrmHook_Contacts::install();
 		CrmHook_Throttle::install();
+		CrmHook_Settings::remember_crms();
 		CrmHook_Contacts::migrate_from_meta();
 		CrmHook_Queue::install();
 		CrmHook_Import::install();
@@ -78,6 +80,7 @@ final class CrmHook_Plugin {
 		CrmHook_Log::schedule();
 		// The webhook log has its table now; the option it used to be is not migrated.
 		delete_option( CrmHook_Activity::OPTION );
+		CrmHook_Lane_Config::write();
 		// Autoloaded: every request checks it, before the first webhook is queued.
 		update_option( 'crmhook_db_version', self::schema_version(), true );
 	}
@@ -100,19 +103,23 @@ final class CrmHook_Plugin {
 	 * Deactivation: the queue's cron fallback and the log's retention event go, and so do the
 	 * ConvertKit/Kit rules in the CRM (they would keep calling a site that no longer answers). The
 	 * queue, the log, the settings and the chosen tags stay for reactivation, which registers the
-	 * rules again.
+	 * rules again. The fast lane's configuration file goes (reactivation writes it again).
 	 */
 	public static function deactivate(): void {
 		CrmHook_Runner::unschedule();
 		CrmHook_Log::unschedule();
 		CrmHook_Admin::unregister_rules();
+		CrmHook_Lane_Config::remove();
 	}
 
 	/**
-	 * The version of all the plugin's tables.
+	 * The version of all the plugin's tables. Marked when the extension is missing, so that
+	 * activation runs again once it is loaded: the CRM table, the links migrated from meta and
+	 * the access key all come from the extension.
 	 */
 	public static function schema_version(): string {
-		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION . '.i' . CrmHook_Import::SCHEMA_VERSION . '.l' . CrmHook_Log::SCHEMA_VERSION;
+		return self::SCHEMA_VERSION . '.q' . CrmHook_Queue::SCHEMA_VERSION . '.i' . CrmHook_Import::SCHEMA_VERSION . '.l' . CrmHook_Log::SCHEMA_VERSION
+			. ( self::extension_loaded() ? '' : '.noext' );
 	}
 
 	/**

@@ -75,11 +75,11 @@ final class CrmHook_Profile {
 	 * @param \WP_User $user The user whose screen this is.
 	 */
 	public static function render( $user ): void {
-		if ( ! $user instanceof \WP_User || ! current_user_can( 'edit_user', $user->ID ) ) {
+		if ( ! $user instanceof \WP_User || ! self::may_manage( (int) $user->ID ) ) {
 			return;
 		}
 		$crm        = (string) CrmHook_Settings::get( 'crm' );
-		$crm_name   = CrmHook_Settings::CRMS[ $crm ] ?? $crm;
+		$crm_name   = CrmHook_Settings::crm_names()[ $crm ] ?? $crm;
 		$contact_id = CrmHook_Contacts::contact_for( $crm, (int) $user->ID );
 		$tags       = CrmHook_Users::user_tags( (int) $user->ID );
 		$names      = $tags ? CrmHook_Users::tag_names() : array();
@@ -195,13 +195,24 @@ final class CrmHook_Profile {
 	}
 
 	/**
-	 * *Resync from CRM*: nonce, then `edit_user`, then never a privileged user; the outcome is
+	 * Who sees the section and may resync: someone who manages users (`edit_users`) and may
+	 * edit this one. Everyone may edit their own profile; a subscriber should neither read the
+	 * CRM's tags about them nor spend the CRM's rate limit by clicking Resync.
+	 *
+	 * @param int $user_id The user whose screen this is.
+	 */
+	public static function may_manage( int $user_id ): bool {
+		return current_user_can( 'edit_users' ) && current_user_can( 'edit_user', $user_id );
+	}
+
+	/**
+	 * *Resync from CRM*: nonce, then `edit_users` and `edit_user`, then never a privileged user; the outcome is
 	 * shown as a notice on the screen the button was on.
 	 */
 	public static function resync(): void {
 		$user_id = isset( $_GET['user_id'] ) ? absint( $_GET['user_id'] ) : 0;
 		check_admin_referer( self::ACTION . '_' . $user_id );
-		if ( ! $user_id || ! current_user_can( 'edit_user', $user_id ) ) {
+		if ( ! $user_id || ! self::may_manage( $user_id ) ) {
 			wp_die( esc_html__( 'You are not allowed to edit this user.', 'crmhook' ), 403 );
 		}
 		$user = get_userdata( $user_id );

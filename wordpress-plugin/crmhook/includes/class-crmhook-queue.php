@@ -26,25 +26,7 @@ final class CrmHook_Queue {
 	const SCHEMA_VERSION = '2';
 
 	/** The stronger action wins when webhooks of one contact merge. */
-	const RANK = array(
-		'update_tags' => 1,
-		'update'      => 2,
-		'add'         => 3,
-	);
-
-	/**
-	 * Documented API limits, calls per second (docs/crms.md): ActiveCampaign 5/s per account, ConvertKit
-	 * and Kit 120/min. FluentCRM and FunnelKit are WordPress sites and Keap answers 429/503 without
-	 * a published figure: a polite 10/s.
-	 */
-	const RATE = array(
-		'activecampaign' => 5.0,
-		'convertkit'     => 2.0,
-		'kit'            => 2.0,
-		'fluentcrm'      => 10.0,
-		'funnelkit'      => 10.0,
-		'keap'           => 10.0,
-	);
+	const RANK = CrmHook_Sql::RANK;
 
 	/** Share of the documented limit the queue uses: room for the calls it does not pace (tag lists). */
 	const RATE_SHARE = 0.9;
@@ -142,34 +124,9 @@ final class CrmHook_Queue {
 	 */
 	public static function enqueue( array $hook ): ?array {
 		global $wpdb;
-		$action = (string) $hook['action'];
-		$tags   = is_array( $hook['tags'] ?? null ) ? $wpdb->prepare( '%s', wp_json_encode( array_values( array_map( 'strval', $hook['tags'] ) ) ) ) : 'NULL';
-		$email  = '' !== (string) ( $hook['email'] ?? '' ) ? $wpdb->prepare( '%s', substr( (string) $hook['email'], 0, 191 ) ) : 'NULL';
-		$role   = '' !== (string) ( $hook['role'] ?? '' ) ? $wpdb->prepare( '%s', substr( (string) $hook['role'], 0, 64 ) ) : 'NULL';
-		$import = empty( $hook['import_id'] ) ? 'NULL' : (string) (int) $hook['import_id'];
-		$count  = empty( $hook['import_id'] ) ? 1 : 0;
-		// $tags, $email and $role are prepared fragments or the literal NULL; $import and $count are integers or NULL.
-		$sql    = $wpdb->prepare(
-			'INSERT INTO ' . self::table() . " (crm, contact_id, action, action_rank, email, tags, role, send_notification, status, waiting, webhooks, attempts, run_after, created_at, updated_at, import_id)
-			 VALUES (%s, %s, %s, %d, {$email}, {$tags}, {$role}, %d, 'queued', 1, {$count}, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), {$import})
-			 ON DUPLICATE KEY UPDATE
-			   id = LAST_INSERT_ID(id),
-			   action = IF(VALUES(action_rank) > action_rank, VALUES(action), action),
-			   action_rank = GREATEST(action_rank, VALUES(action_rank)),
-			   email = COALESCE(VALUES(email), email),
-			   tags = VALUES(tags),
-			   role = COALESCE(VALUES(role), role),
-			   send_notification = GREATEST(send_notification, VALUES(send_notification)),
-			   webhooks = webhooks + VALUES(webhooks),
-			   import_id = COALESCE(import_id, VALUES(import_id)),
-			   updated_at = VALUES(updated_at)",
-			(string) $hook['crm'],
-			(string) $hook['contact_id'],
-			$action,
-			self::RANK[ $action ] ?? 1,
-			empty( $hook['send_notification'] ) ? 0 : 1
-		);
-		$rows = $wpdb->query( $sql ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- prepared above.
+		$quote = static fn( string $text ): string => $wpdb->prepare( '%s', $text );
+		// The statement the fast lane runs too (CrmHook_Sql): one job format, whoever stores it.
+		$rows = $wpdb->query( CrmHook_Sql::enqueue( self::table(), $hook, $quote ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- every value quoted by $wpdb->prepare.
 		if ( false === $rows || ! $wpdb->insert_id ) {
 			return null;
 		}
@@ -424,6 +381,13 @@ final class CrmHook_Queue {
 	}
 
 	/**
+	 * The documented API limit of a CRM, calls per second, from the extension's CRM table.
+	 */
+	public static function documented_rate( string $crm ): float {
+		return (float) ( CrmHook_Settings::crms()[ $crm ]['rate_limit'] ?? 5.0 );
+	}
+
+	/**
 	 * Calls per second the queue allows itself for a CRM.
 	 */
 	public static function rate( string $crm ): float {
@@ -434,7 +398,7 @@ final class CrmHook_Queue {
 		 * @param float  $rate Calls per second.
 		 * @param string $crm  The CRM slug.
 		 */
-		$rate = (float) apply_filters( 'crmhook_queue_rate', ( self::RATE[ $crm ] ?? 5.0 ) * self::RATE_SHARE, $crm );
+		$rate = (float) apply_filters( 'crmhook_queue_rate', self::documented_rate( $crm ) * self::RATE_SHARE, $crm );
 		return max( 0.01, $rate );
 	}
 

@@ -138,20 +138,13 @@ final class CrmHook_Runner {
 	 */
 	public static function kick(): void {
 		global $wpdb;
-		$free = false;
-		for ( $slot = 1; $slot <= self::runners(); $slot++ ) {
-			if ( '1' === (string) $wpdb->get_var( $wpdb->prepare( 'SELECT IS_FREE_LOCK(%s)', self::slot_lock( $slot ) ) ) ) {
-				$free = true;
-				break;
-			}
-		}
-		if ( ! $free ) {
+		if ( '1' !== (string) $wpdb->get_var( CrmHook_Sql::runner_slot_free( self::runners() ) ) ) {
 			return;
 		}
 		// One kick a second across all servers: a burst must not start a runner per webhook.
-		$wpdb->query( $wpdb->prepare( 'INSERT IGNORE INTO ' . CrmHook_Queue::budget_table() . " (crm, next_at) VALUES ('_kick', %s)", '2000-01-01 00:00:00' ) );
-		$won = $wpdb->query( 'UPDATE ' . CrmHook_Queue::budget_table() . " SET next_at = UTC_TIMESTAMP(6) + INTERVAL 1 SECOND WHERE crm = '_kick' AND next_at <= UTC_TIMESTAMP(6)" );
-		if ( $won ) {
+		[ $insert, $book ] = CrmHook_Sql::kick( CrmHook_Queue::budget_table() );
+		$wpdb->query( $insert ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- no values.
+		if ( $wpdb->query( $book ) ) { // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- no values.
 			self::loopback();
 		}
 	}
@@ -161,32 +154,21 @@ final class CrmHook_Runner {
 	 * answers before it starts working.
 	 */
 	private static function loopback(): void {
+		CrmHook_Lane::knock( self::runner_url() );
+	}
+
+	/**
+	 * The address that starts a runner (also written to the fast lane's configuration, which
+	 * starts runners without WordPress).
+	 */
+	public static function runner_url(): string {
 		$url = add_query_arg( 'crmhook_runner', self::token(), home_url( '/' ) );
 		/**
 		 * The URL the site calls to start a runner (e.g. an internal address behind a proxy).
 		 *
 		 * @param string $url The runner URL.
 		 */
-		$url   = (string) apply_filters( 'crmhook_runner_url', $url );
-		$parts = wp_parse_url( $url );
-		if ( empty( $parts['host'] ) ) {
-			return;
-		}
-		$https  = 'https' === ( $parts['scheme'] ?? 'http' );
-		$port   = (int) ( $parts['port'] ?? ( $https ? 443 : 80 ) );
-		$target = ( $https ? 'ssl://' : 'tcp://' ) . $parts['host'] . ':' . $port;
-		$errno  = 0;
-		$error  = '';
-		$socket = @stream_socket_client( $target, $errno, $error, 1.0 ); // phpcs:ignore WordPress.PHP.NoSilencedErrors -- a failed kick is not an error: cron runs the queue.
-		if ( ! $socket ) {
-			return;
-		}
-		$path = ( $parts['path'] ?? '/' ) . '?' . ( $parts['query'] ?? '' );
-		$host = $parts['host'] . ( isset( $parts['port'] ) ? ':' . $parts['port'] : '' );
-		stream_set_timeout( $socket, 2 );
-		fwrite( $socket, "GET {$path} HTTP/1.1\r\nHost: {$host}\r\nUser-Agent: crmhook-runner\r\nConnection: close\r\n\r\n" ); // phpcs:ignore WordPress.WP.AlternativeFunctions
-		fgets( $socket, 128 );
-		fclose( $socket ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+		return (string) apply_filters( 'crmhook_runner_url', $url );
 	}
 
 	/**
@@ -207,7 +189,7 @@ final class CrmHook_Runner {
 	 * The named lock of a runner slot.
 	 */
 	private static function slot_lock( int $slot ): string {
-		return 'crmhook_runner_' . $slot;
+		return CrmHook_Sql::runner_slot_lock( $slot );
 	}
 
 	/**
@@ -471,7 +453,7 @@ final class CrmHook_Runner {
 		$seen_key    = '_crmhook_seen_' . CrmHook_Settings::meta_slug( $crm );
 		$fingerprint = null;
 		// ConvertKit/Kit `update` must always run: it takes the update tag off the subscriber.
-		$guarded = ! ( 'update' === $hook['action'] && in_array( $crm, array( 'convertkit', 'kit' ), true ) );
+		$guarded = ! ( 'update' === $hook['action'] && CrmHook_Settings::has_automation_rules( $crm ) );
 		if ( null !== $contact && $guarded ) {
 			$fingerprint = self::fingerprint( $contact, $hook );
 			$user_id     = CrmHook_Contacts::user_for( $crm, (string) $contact['id'] );

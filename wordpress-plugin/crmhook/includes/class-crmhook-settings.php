@@ -16,7 +16,7 @@ defined( 'ABSPATH' ) || exit;
  *   access_key: string, crm: string, api_url: string, api_key: string, api_secret: string,
  *   username: string, password: string, field_map: array<string, string>,
  *   username_format: string, allowed_roles: list<string>, return_password_field: string,
- *   send_welcome_email: bool, update_existing_passwords: bool, async: bool, queue_mode: string, queue_max_attempts: int, queue_backoff: int, queue_runners: int, ck_update_tag: string, ck_import_tag: string,
+ *   send_welcome_email: bool, update_existing_passwords: bool, async: bool, queue_mode: string, queue_max_attempts: int, queue_backoff: int, queue_runners: int, fast_lane: bool, ck_update_tag: string, ck_import_tag: string,
  *   ck_update_rule: string, ck_import_rule: string, ck_unsubscribe_notify: bool, ck_unsubscribe_email: string,
  *   ck_unsubscribe_remove_role: string, ck_unsubscribe_clear_tags: bool, ck_unsubscribe_rule: string, delete_data_on_uninstall: bool,
  *   delete_shared_meta_on_uninstall: bool
@@ -26,28 +26,107 @@ final class CrmHook_Settings {
 
 	const OPTION = 'crmhook_settings';
 
-	/** The CRMs, slug => name. */
-	const CRMS = array(
-		'activecampaign' => 'ActiveCampaign',
-		'convertkit'     => 'ConvertKit',
-		'kit'            => 'Kit',
-		'fluentcrm'      => 'FluentCRM',
-		'funnelkit'      => 'FunnelKit',
-		'keap'           => 'Infusionsoft / Keap',
-	);
+	/**
+	 * The CRM table as the extension last gave it (raw, untranslated): what the settings screen and
+	 * uninstall fall back to while the extension is not loaded. Written on activation.
+	 */
+	const CRMS_OPTION = 'crmhook_crms';
 
 	/**
-	 * Meta key prefixes, as the incumbent plugin names them, so links and tag-based
-	 * integrations keep working for sites that move over.
+	 * The CRMs, slug => row, from the extension (crmhook_crms()): the one place that knows each
+	 * CRM's names, meta slug, credentials, API URL, tag storage, rate limit. Labels are translated.
+	 * Without the extension, the table saved on the last activation with it (or none).
+	 *
+	 * @return array<string, array{slug: string, name: string, label: string, meta_slug: string,
+	 *   default_api_url: ?string, api_url_example: string,
+	 *   credentials: array<string, array{label: string, secret: bool, required: bool}>,
+	 *   tags_as: string, automation_rules: bool, contact_id_pair: ?string, rate_limit: float,
+	 *   wordpress: bool}>
 	 */
-	const META_SLUGS = array(
-		'activecampaign' => 'activecampaign',
-		'convertkit'     => 'convertkit',
-		'kit'            => 'kit',
-		'fluentcrm'      => 'fluentcrm-rest',
-		'funnelkit'      => 'autonami',
-		'keap'           => 'infusionsoft',
-	);
+	public static function crms(): array {
+		// Read once per request; translated on every call, as the textdomain loads only on `init`.
+		static $raw = null;
+		if ( null === $raw ) {
+			$raw = function_exists( 'crmhook_crms' ) ? crmhook_crms() : get_option( self::CRMS_OPTION, array() );
+			$raw = is_array( $raw ) ? $raw : array();
+		}
+		$table = $raw;
+		foreach ( $table as $slug => $crm ) {
+			foreach ( (array) ( $crm['credentials'] ?? array() ) as $key => $credential ) {
+				$table[ $slug ]['credentials'][ $key ]['label'] = self::translate( (string) $credential['label'] );
+			}
+		}
+		return $table;
+	}
+
+	/**
+	 * The CRMs' names as the settings screen lists them, slug => label.
+	 *
+	 * @return array<string, string>
+	 */
+	public static function crm_names(): array {
+		return array_map( static fn( array $crm ): string => (string) $crm['label'], self::crms() );
+	}
+
+	/**
+	 * Keeps the extension's CRM table for the times it is not loaded (activation).
+	 */
+	public static function remember_crms(): void {
+		if ( function_exists( 'crmhook_crms' ) ) {
+			update_option( self::CRMS_OPTION, crmhook_crms(), false );
+		}
+	}
+
+	/**
+	 * The username formats of new users, slug => label, description and example, from the
+	 * extension (crmhook_username_formats()); none without it.
+	 *
+	 * @return array<string, array{label: string, description: string, example: string}>
+	 */
+	public static function username_formats(): array {
+		if ( ! function_exists( 'crmhook_username_formats' ) ) {
+			return array();
+		}
+		$formats = crmhook_username_formats();
+		foreach ( $formats as $slug => $format ) {
+			$formats[ $slug ]['label']       = self::translate( (string) $format['label'] );
+			$formats[ $slug ]['description'] = self::translate( (string) $format['description'] );
+		}
+		return $formats;
+	}
+
+	/**
+	 * Text from the extension's tables in the site's language. Those strings are written once, in
+	 * the extension, and scripts/make-pot.sh copies them into languages/crmhook.pot, so they are
+	 * translated like the plugin's own; only the lookup has to take a variable.
+	 */
+	private static function translate( string $text ): string {
+		// phpcs:ignore WordPress.WP.I18n.LowLevelTranslationFunction -- the strings are in crmhook.pot (see above).
+		return translate( $text, 'crmhook' );
+	}
+
+	/**
+	 * True when the site registers this CRM's automation rules itself (ConvertKit, Kit): it then
+	 * also takes the update tag off a subscriber after an `update`.
+	 */
+	public static function has_automation_rules( string $crm ): bool {
+		return ! empty( self::crms()[ $crm ]['automation_rules'] );
+	}
+
+	/**
+	 * Every credential setting any CRM takes (api_url, api_key, …), key => whether it is secret.
+	 *
+	 * @return array<string, bool>
+	 */
+	public static function credential_keys(): array {
+		$keys = array();
+		foreach ( self::crms() as $crm ) {
+			foreach ( $crm['credentials'] as $key => $credential ) {
+				$keys[ $key ] = ! empty( $keys[ $key ] ) || ! empty( $credential['secret'] );
+			}
+		}
+		return $keys;
+	}
 
 	/**
 	 * Defaults for every setting.
@@ -74,6 +153,7 @@ final class CrmHook_Settings {
 			'queue_max_attempts'              => 8,
 			'queue_backoff'                   => 5,
 			'queue_runners'                   => 3,
+			'fast_lane'                       => false,
 			'ck_update_tag'                   => '',
 			'ck_import_tag'                   => '',
 			'ck_update_rule'                  => '',
@@ -132,24 +212,22 @@ final class CrmHook_Settings {
 	 */
 	public static function meta_slug( ?string $crm = null ): string {
 		$crm = $crm ?? (string) self::get( 'crm' );
-		return self::META_SLUGS[ $crm ] ?? $crm;
+		return self::crms()[ $crm ]['meta_slug'] ?? $crm;
 	}
 
 	/**
-	 * The `$crm` array the extension's CRM functions take.
+	 * The `$crm` array the extension's CRM functions take: the CRM and every credential setting.
 	 *
-	 * @return array{crm: string, api_url: string, api_key: string, api_secret: string, username: string, password: string}
+	 * @param array<string, mixed>|null $s Settings (default: the saved ones).
+	 * @return array<string, string>
 	 */
-	public static function crm_config(): array {
-		$s = self::all();
-		return array(
-			'crm'        => $s['crm'],
-			'api_url'    => $s['api_url'],
-			'api_key'    => $s['api_key'],
-			'api_secret' => $s['api_secret'],
-			'username'   => $s['username'],
-			'password'   => $s['password'],
-		);
+	public static function crm_config( ?array $s = null ): array {
+		$s      = $s ?? self::all();
+		$config = array( 'crm' => (string) $s['crm'] );
+		foreach ( array_keys( self::credential_keys() ) as $key ) {
+			$config[ $key ] = (string) ( $s[ $key ] ?? '' );
+		}
+		return $config;
 	}
 
 	/**
@@ -189,9 +267,8 @@ final class CrmHook_Settings {
 		$built_in = crmhook_privileged_capabilities();
 		/**
 		 * Capabilities that make a user untouchable by CRM webhooks, beyond the built-in ones
-		 * (manage_options, edit_users, promote_users, create_users, delete_users, edit_plugins,
-		 * install_plugins, activate_plugins, unfiltered_html). Add a shop manager's or a
-		 * membership plugin's own administrative capability here. The built-in ones cannot be
+		 * (the extension's crmhook_privileged_capabilities(): manage_options, edit_users and the
+		 * like). Add a shop manager's or a membership plugin's own administrative capability here. The built-in ones cannot be
 		 * removed: what this filter returns is added to them.
 		 *
 		 * @param list<string> $capabilities The built-in list.

@@ -161,7 +161,7 @@ final class CrmHook_Sync {
 
 		$tags = $plan['tags'];
 		// A resync from the profile screen was not started by the update tag: it stays on.
-		if ( 'update' === $action && empty( $hook['resync'] ) && in_array( $crm, array( 'convertkit', 'kit' ), true ) ) {
+		if ( 'update' === $action && empty( $hook['resync'] ) && CrmHook_Settings::has_automation_rules( $crm ) ) {
 			$tags = self::release_update_tag( $config, $contact_id, $tags, $notices );
 		}
 		$notices = array_merge( $notices, self::set_tags( $user_id, $crm, $tags ) );

@@ -19,7 +19,7 @@ defined( 'ABSPATH' ) || exit;
 final class CrmHook_Throttle {
 
 	/** Address buckets: the hard bound on rows per minute. */
-	const BUCKETS = 1024;
+	const BUCKETS = CrmHook_Sql::BAD_KEY_BUCKETS;
 
 	/**
 	 * The table name.
@@ -56,29 +56,19 @@ final class CrmHook_Throttle {
 	public static function count_bad_key( string $address, int $window_minutes ): int {
 		global $wpdb;
 		$table  = self::table();
-		$bucket = self::bucket( $address );
+		$bucket = CrmHook_Sql::bad_key_bucket( $address );
 		$minute = intdiv( time(), 60 );
-		// LAST_INSERT_ID(expr) hands this connection the value its own increment produced, so
-		// parallel guesses each see their own count (1, 2, 3, …), not whatever a later one left.
-		$wpdb->query(
-			$wpdb->prepare(
-				"INSERT INTO {$table} (bucket, minute, hits, address) VALUES (%d, %d, 1, %s)
-				 ON DUPLICATE KEY UPDATE hits = LAST_INSERT_ID(hits + 1), address = VALUES(address)",
-				$bucket,
-				$minute,
-				substr( $address, 0, 45 )
-			)
-		);
+		$quote  = static fn( string $text ): string => $wpdb->prepare( '%s', $text );
+		// The statements the fast lane runs too (CrmHook_Sql), so both count into one counter.
+		$wpdb->query( CrmHook_Sql::bad_key_bump( $table, $bucket, $minute, $address, $quote ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- quoted by $wpdb->prepare, numbers cast.
 		$new_row = 1 === (int) $wpdb->rows_affected;
 		$now     = $new_row ? 1 : (int) $wpdb->insert_id;
 		if ( $new_row ) {
 			// This bucket's first guess this minute. Old minutes go now, at most once per
 			// bucket and minute.
-			$wpdb->query( $wpdb->prepare( "DELETE FROM {$table} WHERE minute <= %d", $minute - $window_minutes ) );
+			$wpdb->query( CrmHook_Sql::bad_key_prune( $table, $minute, $window_minutes ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- numbers only.
 		}
-		$earlier = (int) $wpdb->get_var(
-			$wpdb->prepare( "SELECT COALESCE(SUM(hits), 0) FROM {$table} WHERE bucket = %d AND minute > %d AND minute < %d", $bucket, $minute - $window_minutes, $minute )
-		);
+		$earlier = (int) $wpdb->get_var( CrmHook_Sql::bad_key_earlier( $table, $bucket, $minute, $window_minutes ) ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared -- numbers only.
 		return $earlier + $now;
 	}
 
@@ -96,17 +86,5 @@ final class CrmHook_Throttle {
 	public static function drop(): void {
 		global $wpdb;
 		$wpdb->query( 'DROP TABLE IF EXISTS ' . self::table() ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery.SchemaChange
-	}
-
-	/**
-	 * The address's bucket. IPv6 clients are counted by their /64 network, which one host
-	 * usually owns whole, so rotating through it buys no fresh counter.
-	 */
-	private static function bucket( string $address ): int {
-		$packed = @inet_pton( $address ); // phpcs:ignore WordPress.PHP.NoSilencedErrors -- any text may arrive.
-		if ( false !== $packed && 16 === strlen( $packed ) ) {
-			$address = bin2hex( substr( $packed, 0, 8 ) );
-		}
-		return crc32( $address ) % self::BUCKETS;
 	}
 }

@@ -236,7 +236,7 @@ final class CrmHook_Unsubscribe {
 	 */
 	private static function mail_owner( array $s, array $hook, \WP_User $user, array $notices ): bool {
 		$to       = is_email( (string) $s['ck_unsubscribe_email'] ) ? (string) $s['ck_unsubscribe_email'] : (string) get_option( 'admin_email' );
-		$crm_name = CrmHook_Settings::CRMS[ (string) $hook['crm'] ] ?? (string) $hook['crm'];
+		$crm_name = CrmHook_Settings::crm_names()[ (string) $hook['crm'] ] ?? (string) $hook['crm'];
 		$site     = wp_specialchars_decode( (string) get_option( 'blogname' ), ENT_QUOTES );
 		/* translators: 1: site name, 2: CRM name, 3: email address */
 		$subject = sprintf( __( '[%1$s] %2$s subscriber unsubscribed: %3$s', 'crmhook' ), $site, $crm_name, $user->user_email );

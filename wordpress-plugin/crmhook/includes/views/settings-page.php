@@ -16,7 +16,7 @@ declare(strict_types=1);
 defined( 'ABSPATH' ) || exit;
 
 $field = static fn( string $key ): string => esc_attr( $name . '[' . $key . ']' );
-$crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
+$crm_name = CrmHook_Settings::crm_names()[ $s['crm'] ] ?? $s['crm'];
 ?>
 <div class="wrap crmhook">
 	<h1><?php esc_html_e( 'CRM Webhooks', 'crmhook' ); ?></h1>
@@ -78,7 +78,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 				<th scope="row"><label for="crmhook-crm"><?php esc_html_e( 'CRM', 'crmhook' ); ?></label></th>
 				<td>
 					<select id="crmhook-crm" name="<?php echo $field( 'crm' ); ?>">
-						<?php foreach ( CrmHook_Settings::CRMS as $slug => $label ) : ?>
+						<?php foreach ( CrmHook_Settings::crm_names() as $slug => $label ) : ?>
 							<option value="<?php echo esc_attr( $slug ); ?>" <?php selected( $s['crm'], $slug ); ?>><?php echo esc_html( $label ); ?></option>
 						<?php endforeach; ?>
 					</select>
@@ -93,22 +93,26 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 				</td>
 			</tr>
 			<?php
-			$secret_rows = array(
-				'api_key'    => __( 'API key (ActiveCampaign, Kit, Keap)', 'crmhook' ),
-				'api_secret' => __( 'API secret (ConvertKit)', 'crmhook' ),
-				'password'   => __( 'Application password (FluentCRM, FunnelKit)', 'crmhook' ),
-			);
-			?>
-			<tr class="crmhook-credential" data-crms="<?php echo esc_attr( implode( ' ', CrmHook_Credentials::crms_using( 'username' ) ) ); ?>">
-				<th scope="row"><label for="crmhook-username"><?php esc_html_e( 'Username (FluentCRM, FunnelKit)', 'crmhook' ); ?></label></th>
-				<td><input type="text" class="regular-text" id="crmhook-username" name="<?php echo $field( 'username' ); ?>" value="<?php echo esc_attr( $s['username'] ); ?>" autocomplete="off"></td>
-			</tr>
-			<?php foreach ( $secret_rows as $key => $label ) : ?>
-				<tr class="crmhook-credential" data-crms="<?php echo esc_attr( implode( ' ', CrmHook_Credentials::crms_using( $key ) ) ); ?>">
-					<th scope="row"><label for="crmhook-<?php echo esc_attr( $key ); ?>"><?php echo esc_html( $label ); ?></label></th>
+			// One row per credential the CRMs use (the extension's table), shown for the CRMs that use
+			// it; the label names each CRM's own word for it, and the script shows the chosen CRM's.
+			foreach ( CrmHook_Settings::credential_keys() as $key => $secret ) :
+				if ( 'api_url' === $key ) {
+					continue;
+				}
+				$labels = CrmHook_Credentials::labels( $key );
+				$users  = array_keys( $labels );
+				$words  = array_values( array_unique( $labels ) );
+				$names  = array_map( static fn( string $crm ): string => CrmHook_Settings::crm_names()[ $crm ] ?? $crm, $users );
+				?>
+				<tr class="crmhook-credential" data-crms="<?php echo esc_attr( implode( ' ', $users ) ); ?>" data-labels="<?php echo esc_attr( (string) wp_json_encode( $labels ) ); ?>">
+					<th scope="row"><label for="crmhook-<?php echo esc_attr( $key ); ?>"><?php echo esc_html( implode( ' / ', $words ) . ' (' . implode( ', ', $names ) . ')' ); ?></label></th>
 					<td>
-						<input type="password" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="" autocomplete="new-password"
-							placeholder="<?php echo '' !== $s[ $key ] && CrmHook_Credentials::uses( $s['crm'], $key ) ? esc_attr__( 'saved — leave empty to keep', 'crmhook' ) : ''; ?>">
+						<?php if ( $secret ) : ?>
+							<input type="password" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="" autocomplete="new-password"
+								placeholder="<?php echo '' !== $s[ $key ] && CrmHook_Credentials::uses( $s['crm'], $key ) ? esc_attr__( 'saved — leave empty to keep', 'crmhook' ) : ''; ?>">
+						<?php else : ?>
+							<input type="text" class="regular-text" id="crmhook-<?php echo esc_attr( $key ); ?>" name="<?php echo $field( $key ); ?>" value="<?php echo esc_attr( $s[ $key ] ); ?>" autocomplete="off">
+						<?php endif; ?>
 					</td>
 				</tr>
 			<?php endforeach; ?>
@@ -127,11 +131,18 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 			<tr>
 				<th scope="row"><label for="crmhook-username-format"><?php esc_html_e( 'Username format', 'crmhook' ); ?></label></th>
 				<td>
+					<?php $formats = CrmHook_Settings::username_formats(); ?>
 					<select id="crmhook-username-format" name="<?php echo $field( 'username_format' ); ?>">
-						<option value="email" <?php selected( $s['username_format'], 'email' ); ?>><?php esc_html_e( 'Email address', 'crmhook' ); ?></option>
-						<option value="flname" <?php selected( $s['username_format'], 'flname' ); ?>><?php esc_html_e( 'First and last name (johnsmith)', 'crmhook' ); ?></option>
-						<option value="fnamenum" <?php selected( $s['username_format'], 'fnamenum' ); ?>><?php esc_html_e( 'First name and a number (john4821)', 'crmhook' ); ?></option>
+						<?php if ( ! isset( $formats[ $s['username_format'] ] ) ) : ?>
+							<option value="<?php echo esc_attr( $s['username_format'] ); ?>" selected><?php echo esc_html( $s['username_format'] ); ?></option>
+						<?php endif; ?>
+						<?php foreach ( $formats as $slug => $format ) : ?>
+							<option value="<?php echo esc_attr( $slug ); ?>" title="<?php echo esc_attr( $format['description'] ); ?>" <?php selected( $s['username_format'], $slug ); ?>><?php echo esc_html( $format['label'] . ' (' . $format['example'] . ')' ); ?></option>
+						<?php endforeach; ?>
 					</select>
+					<?php if ( isset( $formats[ $s['username_format'] ] ) ) : ?>
+						<p class="description"><?php echo esc_html( $formats[ $s['username_format'] ]['description'] ); ?></p>
+					<?php endif; ?>
 				</td>
 			</tr>
 			<tr>
@@ -240,6 +251,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 					<p class="description"><?php esc_html_e( 'A webhook URL can override this with async=true (queue) or async=false (immediately). Queued webhooks of one contact are merged and sent to the CRM at its rate limit.', 'crmhook' ); ?></p>
 				</td>
 			</tr>
+			<?php require __DIR__ . '/settings-lane.php'; ?>
 			<tr>
 				<th scope="row"><?php esc_html_e( 'Uninstall', 'crmhook' ); ?></th>
 				<td><label><input type="checkbox" name="<?php echo $field( 'delete_data_on_uninstall' ); ?>" value="1" <?php checked( $s['delete_data_on_uninstall'] ); ?>> <?php esc_html_e( 'Delete the settings, the contact index, the queue, the webhook log and the webhook counters when the plugin is deleted', 'crmhook' ); ?></label><br>
@@ -313,7 +325,7 @@ $crm_name = CrmHook_Settings::CRMS[ $s['crm'] ] ?? $s['crm'];
 		<?php foreach ( $entries as $entry ) : ?>
 			<tr class="crmhook-recent-row crmhook-outcome-<?php echo esc_attr( str_replace( ' ', '-', $entry['outcome'] ) ); ?>" data-outcome="<?php echo esc_attr( $entry['outcome'] ); ?>">
 				<td><a href="<?php echo esc_url( CrmHook_Log_Screen::url() . '#crmhook-log-' . $entry['id'] ); ?>"><?php echo esc_html( wp_date( 'Y-m-d H:i:s', (int) strtotime( $entry['time'] . ' UTC' ) ) ); ?></a></td>
-				<td><?php echo esc_html( CrmHook_Settings::CRMS[ $entry['crm'] ] ?? $entry['crm'] ); ?></td>
+				<td><?php echo esc_html( CrmHook_Settings::crm_names()[ $entry['crm'] ] ?? $entry['crm'] ); ?></td>
 				<td><?php echo esc_html( $entry['action'] ); ?></td>
 				<td><?php echo (int) $entry['status']; ?> <span class="crmhook-badge crmhook-badge-<?php echo esc_attr( str_replace( ' ', '-', $entry['outcome'] ) ); ?>"><?php echo esc_html( $entry['outcome'] ); ?></span></td>
 				<td><?php echo esc_html( $entry['message'] ); ?>
