@@ -41,9 +41,7 @@ final class ConcurrencyTest extends E2ETestCase
         $statuses = $this->fire($url, 'contactId=1001&Email=');
         $this->assertSame([], array_diff($statuses, [200, 202]), 'every webhook answered 2xx: ' . json_encode(array_count_values($statuses)));
         $this->assertContains(202, $statuses, 'a burst is queued');
-        for ($i = 0; $i < 300 && $this->rows("SELECT id FROM wp_crmhook_queue WHERE status IN ('queued', 'running')"); $i++) {
-            usleep(100000);
-        }
+        $this->queueIdle(30);
         $this->assertSame([], $this->rows("SELECT id, status FROM wp_crmhook_queue WHERE status <> 'done'"), 'the queue drained');
         $contact = crmhook_fetch_contact(['crm' => 'keap', 'api_url' => self::$emulator . '/keap'] + self::$credentials['keap'], '1001');
         $this->assertCount(1, $this->rows('SELECT ID FROM wp_users WHERE user_email = ?', 's', $contact['email']));

@@ -10,50 +10,10 @@ namespace CrmHook\Tests\E2E;
 
 final class ConnectionTest extends E2ETestCase
 {
-    /** @var list<string> Cookie jars to delete. */
-    private array $jars = [];
-
-    protected function tearDown(): void
-    {
-        foreach ($this->jars as $jar) {
-            @unlink($jar);
-        }
-    }
-
-    /** Logs in through wp-login.php; answers the cookie jar. */
-    private function login(string $user, string $password): string
-    {
-        $jar = (string) tempnam(sys_get_temp_dir(), 'crmhook-jar');
-        $this->jars[] = $jar;
-        $this->post($jar, '/wp-login.php', ['log' => $user, 'pwd' => $password, 'testcookie' => '1'], ['Cookie: wordpress_test_cookie=WP%20Cookie%20check']);
-        return $jar;
-    }
-
-    /**
-     * @param array<string, string> $fields
-     * @param list<string>          $headers
-     * @return array{status: int, body: string, json: mixed}
-     */
-    private function post(string $jar, string $path, array $fields, array $headers = []): array
-    {
-        $curl = curl_init(self::$site . $path);
-        curl_setopt_array($curl, [
-            CURLOPT_RETURNTRANSFER => true, CURLOPT_POST => true, CURLOPT_POSTFIELDS => http_build_query($fields),
-            CURLOPT_COOKIEJAR => $jar, CURLOPT_COOKIEFILE => $jar, CURLOPT_HTTPHEADER => $headers, CURLOPT_TIMEOUT => 30,
-        ]);
-        $body = (string) curl_exec($curl);
-        $status = (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
-        curl_close($curl);
-        return ['status' => $status, 'body' => $body, 'json' => json_decode($body, true)];
-    }
-
     /** The nonce the settings page gives its script. */
     private function nonce(string $jar): string
     {
-        $curl = curl_init(self::$site . '/wp-admin/options-general.php?page=crmhook');
-        curl_setopt_array($curl, [CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEFILE => $jar, CURLOPT_TIMEOUT => 30]);
-        $page = (string) curl_exec($curl);
-        curl_close($curl);
+        $page = $this->adminGet($jar, '/wp-admin/options-general.php?page=crmhook')['body'];
         $pattern = '/crmhookAdmin = \{[^}]*"nonce":"([0-9a-f]+)"/';
         $this->assertMatchesRegularExpression($pattern, $page, 'the settings page (logged in)');
         preg_match($pattern, $page, $m);
@@ -62,18 +22,18 @@ final class ConnectionTest extends E2ETestCase
 
     /**
      * @param array<string, string> $form
-     * @return array{status: int, body: string, json: mixed}
+     * @return array{status: int, body: string, json: ?array, headers: array<string, string>, location: string}
      */
     private function test(string $jar, string $nonce, array $form): array
     {
-        return $this->post($jar, '/wp-admin/admin-ajax.php', ['action' => 'crmhook_test_connection', '_ajax_nonce' => $nonce] + $form);
+        return $this->adminPost($jar, '/wp-admin/admin-ajax.php', ['action' => 'crmhook_test_connection', '_ajax_nonce' => $nonce] + $form);
     }
 
     public function testTheTypedValuesAreTestedWithTheRightStatuses(): void
     {
         $this->configure('activecampaign');
         $before = $this->option('crmhook_settings');
-        $admin = $this->login('admin', trim((string) file_get_contents(self::$runDir . '/admin-password')));
+        $admin = $this->adminLogin();
         $nonce = $this->nonce($admin);
         $keap = ['crm' => 'keap', 'api_url' => self::$emulator . '/keap', 'api_key' => self::$credentials['keap']['api_key']];
 

@@ -24,6 +24,12 @@ abstract class E2ETestCase extends TestCase
     /** @var array<string, array<string, string>> The emulator's credentials per CRM, from its seed. */
     protected static array $credentials = [];
 
+    /** Runner slots waited for between tests: the default 3, and the 4 some tests configure. */
+    private const RUNNER_SLOTS = 5;
+
+    /** @var list<string> Cookie jars of this test's logged-in sessions. */
+    private array $cookieJars = [];
+
     /** The incumbent's meta slugs. */
     public const META = [
         'activecampaign' => 'activecampaign', 'convertkit' => 'convertkit', 'kit' => 'kit',
@@ -55,6 +61,8 @@ abstract class E2ETestCase extends TestCase
 
     protected function setUp(): void
     {
+        // Runners of an earlier test finish first: each test starts with an idle queue.
+        $this->runnersIdle(60);
         $this->resetSite();
         $this->emulatorPost('/_emulator/reset');
     }
@@ -141,13 +149,7 @@ abstract class E2ETestCase extends TestCase
             CURLOPT_RETURNTRANSFER => true,
             CURLOPT_HTTPHEADER     => $lines,
             CURLOPT_TIMEOUT        => 60,
-            CURLOPT_HEADERFUNCTION => static function ($c, string $line) use (&$received): int {
-                if (str_contains($line, ':')) {
-                    [$k, $v] = explode(':', $line, 2);
-                    $received[strtolower(trim($k))] = trim($v);
-                }
-                return strlen($line);
-            },
+            CURLOPT_HEADERFUNCTION => self::headerCollector($received),
         ]);
         if ($body !== null) {
             curl_setopt($curl, CURLOPT_POSTFIELDS, $body);
@@ -157,6 +159,23 @@ abstract class E2ETestCase extends TestCase
         curl_close($curl);
         $json = json_decode($answer, true);
         return ['status' => $status, 'body' => $answer, 'json' => is_array($json) ? $json : null, 'headers' => $received];
+    }
+
+    /**
+     * A CURLOPT_HEADERFUNCTION that gathers an answer's headers into `$received`, names lowercased
+     * (a repeated header keeps its last value).
+     *
+     * @param array<string, string> $received
+     */
+    private static function headerCollector(array &$received): callable
+    {
+        return static function ($c, string $line) use (&$received): int {
+            if (str_contains($line, ':')) {
+                [$k, $v] = explode(':', $line, 2);
+                $received[strtolower(trim($k))] = trim($v);
+            }
+            return strlen($line);
+        };
     }
 
     /** A GET with the URL contract. */
@@ -323,46 +342,161 @@ abstract class E2ETestCase extends TestCase
         return implode("\n", $out);
     }
 
-    /** Logs the admin in; returns the cookie jar's path. */
-    protected function adminLogin(): string
+    // ---- wp-admin, logged in -------------------------------------------------------------
+
+    /**
+     * Logs a user in through wp-login.php, as a browser does (the test cookie set, redirects not
+     * followed: a login WordPress accepts answers 302).
+     *
+     * @param string|null $site Another web server of the same WordPress; the site by default.
+     * @return string The session's cookie jar, for adminRequest(), adminGet() and adminPost().
+     */
+    protected function login(string $user, string $password, ?string $site = null): string
     {
+        $site ??= self::$site;
         $jar = (string) tempnam(sys_get_temp_dir(), 'crmhook-cookies');
-        $password = trim((string) file_get_contents(self::$runDir . '/admin-password'));
-        $curl = curl_init(self::$site . '/wp-login.php');
+        $this->cookieJars[] = $jar;
+        $curl = curl_init($site . '/wp-login.php');
         curl_setopt_array($curl, [
-            CURLOPT_POST => true, CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEJAR => $jar, CURLOPT_COOKIEFILE => $jar,
+            CURLOPT_POST => true, CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEJAR => $jar, CURLOPT_COOKIEFILE => $jar, CURLOPT_TIMEOUT => 30,
             CURLOPT_COOKIE => 'wordpress_test_cookie=WP%20Cookie%20check',
-            CURLOPT_POSTFIELDS => http_build_query(['log' => 'admin', 'pwd' => $password, 'testcookie' => '1', 'redirect_to' => self::$site . '/wp-admin/']),
+            CURLOPT_POSTFIELDS => http_build_query(['log' => $user, 'pwd' => $password, 'testcookie' => '1', 'redirect_to' => $site . '/wp-admin/']),
         ]);
         curl_exec($curl);
-        $this->assertSame(302, curl_getinfo($curl, CURLINFO_RESPONSE_CODE), 'admin logged in');
+        $this->assertSame(302, curl_getinfo($curl, CURLINFO_RESPONSE_CODE), "$user logged in");
         curl_close($curl);
         return $jar;
     }
 
     /**
-     * A GET of an admin URL (path and query) as the logged-in admin; redirects are not followed.
+     * Logs the admin (user 1, the password the harness made) in.
      *
-     * @return array{status: int, body: string, headers: array<string, string>}
+     * @return string The session's cookie jar.
      */
-    protected function adminGet(string $jar, string $path): array
+    protected function adminLogin(?string $site = null): string
+    {
+        return $this->login('admin', trim((string) file_get_contents(self::$runDir . '/admin-password')), $site);
+    }
+
+    /**
+     * A request with a logged-in session's cookies; redirects are not followed, so a 302 and its
+     * Location can be asserted.
+     *
+     * @param string                    $path    A path and query on the site, or a full URL.
+     * @param array<string, mixed>|null $form    Sent as a form body.
+     * @param list<string>              $headers Extra request headers ("Name: value").
+     * @return array{status: int, body: string, json: ?array, headers: array<string, string>, location: string}
+     *         Header names lowercased; location is '' when the answer has none.
+     */
+    protected function adminRequest(string $jar, string $method, string $path, ?array $form = null, array $headers = []): array
     {
         $received = [];
-        $curl = curl_init(self::$site . $path);
+        $curl = curl_init(str_starts_with($path, 'http') ? $path : self::$site . $path);
         curl_setopt_array($curl, [
-            CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEFILE => $jar, CURLOPT_COOKIEJAR => $jar, CURLOPT_TIMEOUT => 30,
-            CURLOPT_HEADERFUNCTION => static function ($c, string $line) use (&$received): int {
-                if (str_contains($line, ':')) {
-                    [$k, $v] = explode(':', $line, 2);
-                    $received[strtolower(trim($k))] = trim($v);
-                }
-                return strlen($line);
-            },
+            CURLOPT_CUSTOMREQUEST => $method, CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEFILE => $jar, CURLOPT_COOKIEJAR => $jar,
+            CURLOPT_HTTPHEADER => $headers, CURLOPT_TIMEOUT => 30,
+            CURLOPT_HEADERFUNCTION => self::headerCollector($received),
         ]);
+        if ($form !== null) {
+            curl_setopt($curl, CURLOPT_POSTFIELDS, http_build_query($form));
+        }
         $body = (string) curl_exec($curl);
         $status = (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
         curl_close($curl);
-        return ['status' => $status, 'body' => $body, 'headers' => $received];
+        $json = json_decode($body, true);
+        return ['status' => $status, 'body' => $body, 'json' => is_array($json) ? $json : null, 'headers' => $received, 'location' => $received['location'] ?? ''];
+    }
+
+    /**
+     * A GET of an admin URL as the logged-in session.
+     *
+     * @return array{status: int, body: string, json: ?array, headers: array<string, string>, location: string}
+     */
+    protected function adminGet(string $jar, string $path): array
+    {
+        return $this->adminRequest($jar, 'GET', $path);
+    }
+
+    /**
+     * A form POST as the logged-in session.
+     *
+     * @param array<string, mixed> $form
+     * @param list<string>         $headers
+     * @return array{status: int, body: string, json: ?array, headers: array<string, string>, location: string}
+     */
+    protected function adminPost(string $jar, string $path, array $form, array $headers = []): array
+    {
+        return $this->adminRequest($jar, 'POST', $path, $form, $headers);
+    }
+
+    /**
+     * Deletes the cookie jars of the test's sessions (an `@after` method, so it runs whatever
+     * tearDown() a test class has).
+     *
+     * @after
+     */
+    protected function deleteCookieJars(): void
+    {
+        foreach ($this->cookieJars as $jar) {
+            @unlink($jar);
+        }
+        $this->cookieJars = [];
+    }
+
+    // ---- the queue -----------------------------------------------------------------------
+
+    /**
+     * Polls `$done` until it answers true or `$seconds` pass.
+     *
+     * @return bool Its last answer.
+     */
+    protected function waitFor(callable $done, int $seconds, int $everyMs = 100): bool
+    {
+        $until = microtime(true) + $seconds;
+        while (microtime(true) < $until) {
+            if ($done()) {
+                return true;
+            }
+            usleep($everyMs * 1000);
+        }
+        return (bool) $done();
+    }
+
+    /** @return list<array<string, mixed>> The queue's jobs, oldest first. */
+    protected function jobs(): array
+    {
+        return $this->rows('SELECT * FROM wp_crmhook_queue ORDER BY id');
+    }
+
+    /** Waits until no job is queued or running (an empty queue is idle too). */
+    protected function queueIdle(int $seconds): bool
+    {
+        return $this->waitFor(fn (): bool => $this->rows("SELECT id FROM wp_crmhook_queue WHERE status IN ('queued', 'running')") === [], $seconds);
+    }
+
+    /** Waits until the queue has jobs and none of them is queued or running. */
+    protected function drained(int $seconds): bool
+    {
+        return $this->waitFor(fn (): bool => $this->jobs() !== [] && $this->rows("SELECT id FROM wp_crmhook_queue WHERE status IN ('queued', 'running')") === [], $seconds);
+    }
+
+    /**
+     * Waits until no runner holds a runner slot (a named lock per slot, crmhook_runner_N): a
+     * runner of an earlier test would otherwise write into this one's tables.
+     */
+    protected function runnersIdle(int $seconds): bool
+    {
+        $free = implode(' AND ', array_map(static fn (int $slot): string => "IS_FREE_LOCK('crmhook_runner_$slot')", range(1, self::RUNNER_SLOTS)));
+        return $this->waitFor(static fn (): bool => (int) self::$db->query("SELECT $free")->fetch_row()[0] === 1, $seconds);
+    }
+
+    /** No call to the CRM for `$seconds`: the runners wait for its budget, webhooks pile up and merge. */
+    protected function holdBudget(int $seconds, string $crm = 'activecampaign'): void
+    {
+        $stmt = self::$db->prepare("INSERT INTO wp_crmhook_budget (crm, next_at) VALUES (?, UTC_TIMESTAMP(6) + INTERVAL $seconds SECOND)
+            ON DUPLICATE KEY UPDATE next_at = VALUES(next_at)");
+        $stmt->bind_param('s', $crm);
+        $stmt->execute();
     }
 
     /** @return list<string> Mails the site sent, raw. */

@@ -13,25 +13,23 @@ final class ImportTest extends E2ETestCase
 {
     private const TAG = '77';
 
+    /** Tools → Import from CRM. */
+    private const SCREEN = '/wp-admin/tools.php?page=crmhook-import';
+
     protected function setUp(): void
     {
+        // The base waited for the runners of earlier tests before resetting the site.
         parent::setUp();
-        // A runner of an earlier test may still be draining: wait for it before the tables go.
-        $this->waitFor(static function (): bool {
-            $row = self::$db->query("SELECT IS_FREE_LOCK('crmhook_runner_1') AND IS_FREE_LOCK('crmhook_runner_2') AND IS_FREE_LOCK('crmhook_runner_3')")->fetch_row();
-            return (string) $row[0] === '1';
-        }, 60);
         self::$db->query('DELETE FROM wp_crmhook_imports');
-        $this->resetSite();
     }
 
     public function testAnImportOf250TaggedContactsAcrossPagesMakes250Users(): void
     {
         $this->configure('fluentcrm', ['queue_mode' => 'background']);
         $this->emulatorPost('/_emulator/contacts/fluentcrm/tagged', ['tag' => self::TAG, 'count' => 250, 'from' => 20001]);
-        $admin = $this->login();
+        $admin = $this->adminLogin();
 
-        $page = $this->admin($admin, 'GET', '/wp-admin/tools.php?page=crmhook-import');
+        $page = $this->adminGet($admin, self::SCREEN);
         $this->assertSame(200, $page['status']);
         foreach (['crmhook-import-form', 'crmhook-import-tag', 'crmhook-import-tag-count', 'crmhook-import-role', 'crmhook-import-start'] as $id) {
             $this->assertStringContainsString('id="' . $id . '"', $page['body']);
@@ -49,7 +47,7 @@ final class ImportTest extends E2ETestCase
             $p = $this->rest($admin, $nonce, 'GET', "/imports/$id")['json'];
             $seen[] = $p['percent'];
             return $p['status'] === 'done';
-        }, 240), 'the import finishes: ' . json_encode($this->progressRow($id)));
+        }, 240, 200), 'the import finishes: ' . json_encode($this->progressRow($id)));
 
         $p = $this->rest($admin, $nonce, 'GET', "/imports/$id");
         $this->assertSame(200, $p['status']);
@@ -74,7 +72,7 @@ final class ImportTest extends E2ETestCase
         $this->assertSame(['1', '1', '2', '3'], array_values(array_map(static fn ($c) => $c['query']['page'], $listings)), 'page 1 for the count, then the import\'s three pages, once each');
 
         // The finished import on the screen: the counts under their stable ids, no cancel button.
-        $page = $this->admin($admin, 'GET', "/wp-admin/tools.php?page=crmhook-import&import=$id");
+        $page = $this->adminGet($admin, self::SCREEN . "&import=$id");
         $this->assertMatchesRegularExpression('#<progress id="crmhook-import-progress" max="100" value="100">#', $page['body']);
         $this->assertMatchesRegularExpression('#id="crmhook-import-created">250<#', $page['body']);
         $this->assertMatchesRegularExpression('#<form id="crmhook-import-cancel-form"[^>]* hidden>#', $page['body']);
@@ -94,15 +92,15 @@ final class ImportTest extends E2ETestCase
         $id = self::$db->insert_id;
         $anonymous = $this->request('GET', 'rest_route=' . rawurlencode("/crmhook/v1/imports/$id"));
         $this->assertSame(401, $anonymous['status'], $anonymous['body']);
-        $admin = $this->login();
+        $admin = $this->adminLogin();
         // Logged in but without the wp_rest nonce: WordPress treats the request as anonymous.
         $this->assertSame(401, $this->rest($admin, null, 'GET', "/imports/$id")['status']);
-        $nonce = $this->restNonce($this->admin($admin, 'GET', '/wp-admin/tools.php?page=crmhook-import')['body']);
+        $nonce = $this->restNonce($this->adminGet($admin, self::SCREEN)['body']);
         $this->assertSame(200, $this->rest($admin, $nonce, 'GET', "/imports/$id")['status']);
         $this->assertSame(404, $this->rest($admin, $nonce, 'GET', '/imports/999999')['status']);
         $this->assertSame(409, $this->rest($admin, $nonce, 'POST', "/imports/$id/cancel")['status'], 'a finished import cannot be cancelled');
         // A start without the form's nonce is refused and starts nothing.
-        $refused = $this->admin($admin, 'POST', '/wp-admin/admin-post.php', ['action' => 'crmhook_import_start', 'tag_id' => self::TAG, '_wpnonce' => 'nope']);
+        $refused = $this->adminPost($admin, '/wp-admin/admin-post.php', ['action' => 'crmhook_import_start', 'tag_id' => self::TAG, '_wpnonce' => 'nope', '_wp_http_referer' => self::SCREEN]);
         $this->assertSame(403, $refused['status']);
         $this->assertSame(1, (int) $this->rows('SELECT COUNT(*) AS n FROM wp_crmhook_imports')[0]['n']);
     }
@@ -112,8 +110,8 @@ final class ImportTest extends E2ETestCase
         // ActiveCampaign's 5 calls a second keep most of the first page waiting when it is cancelled.
         $this->configure('activecampaign', ['queue_mode' => 'background']);
         $this->emulatorPost('/_emulator/contacts/activecampaign/tagged', ['tag' => self::TAG, 'count' => 250, 'from' => 20001]);
-        $admin = $this->login();
-        $page = $this->admin($admin, 'GET', '/wp-admin/tools.php?page=crmhook-import');
+        $admin = $this->adminLogin();
+        $page = $this->adminGet($admin, self::SCREEN);
         $nonce = $this->restNonce($page['body']);
         $id = $this->start($admin, $page['body'], self::TAG);
         $this->assertTrue($this->waitFor(fn (): bool => (int) ($this->progressRow($id)['jobs'] ?? 0) >= 100, 60), 'the first page is queued');
@@ -125,7 +123,7 @@ final class ImportTest extends E2ETestCase
         $this->assertSame([], $this->rows("SELECT id FROM wp_crmhook_queue WHERE import_id = ? AND status = 'queued'", 'i', $id), 'no job of it waits');
 
         // Once the runners are idle: only what ran before the cancel made users, and no page was listed after it.
-        $this->assertTrue($this->waitFor(fn (): bool => $this->rows("SELECT id FROM wp_crmhook_queue WHERE status IN ('queued', 'running')") === [], 60));
+        $this->assertTrue($this->queueIdle(60));
         $this->assertTrue($this->runnersIdle(60));
         $row = $this->progressRow($id);
         $this->assertSame('cancelled', $row['status']);
@@ -143,8 +141,8 @@ final class ImportTest extends E2ETestCase
         $this->emulatorPost('/_emulator/contacts/fluentcrm/tagged', ['tag' => self::TAG, 'count' => 150, 'from' => 20001]);
         // The listing (not the contact fetches) answers 503 twice: the extension's own retry, then the import's.
         $this->fault(['crm' => 'fluentcrm', 'path' => '#^/wp-json/fluent-crm/v2/subscribers$#', 'status' => 503, 'body' => ['message' => 'down'], 'times' => 2]);
-        $admin = $this->login();
-        $page = $this->admin($admin, 'GET', '/wp-admin/tools.php?page=crmhook-import');
+        $admin = $this->adminLogin();
+        $page = $this->adminGet($admin, self::SCREEN);
         $id = $this->start($admin, $page['body'], self::TAG);
         $this->assertTrue($this->waitFor(fn (): bool => ($this->progressRow($id)['status'] ?? '') === 'done', 180), json_encode($this->progressRow($id)));
         $row = $this->progressRow($id);
@@ -159,8 +157,8 @@ final class ImportTest extends E2ETestCase
         $this->configure('fluentcrm', ['queue_mode' => 'background', 'queue_backoff' => 1, 'queue_max_attempts' => 2]);
         $this->emulatorPost('/_emulator/contacts/fluentcrm/tagged', ['tag' => self::TAG, 'count' => 10, 'from' => 20001]);
         $this->fault(['crm' => 'fluentcrm', 'path' => '#^/wp-json/fluent-crm/v2/subscribers$#', 'status' => 503, 'body' => ['message' => 'down']]);
-        $admin = $this->login();
-        $page = $this->admin($admin, 'GET', '/wp-admin/tools.php?page=crmhook-import');
+        $admin = $this->adminLogin();
+        $page = $this->adminGet($admin, self::SCREEN);
         $nonce = $this->restNonce($page['body']);
         $id = $this->start($admin, $page['body'], self::TAG);
         $this->assertTrue($this->waitFor(fn (): bool => ($this->progressRow($id)['status'] ?? '') === 'failed', 120), json_encode($this->progressRow($id)));
@@ -170,7 +168,7 @@ final class ImportTest extends E2ETestCase
         $this->assertStringContainsString('HTTP 503', (string) $progress['last_error']);
         $this->assertStringNotContainsString(self::$credentials['fluentcrm']['password'], (string) $progress['last_error']);
         $this->assertSame(0, (int) $this->rows("SELECT COUNT(*) AS n FROM wp_users WHERE user_email LIKE 'import-%@example.com'")[0]['n']);
-        $page = $this->admin($admin, 'GET', "/wp-admin/tools.php?page=crmhook-import&import=$id");
+        $page = $this->adminGet($admin, self::SCREEN . "&import=$id");
         $this->assertMatchesRegularExpression('#id="crmhook-import-error" class="crmhook-error">Listing failed after 2 attempts#', $page['body']);
     }
 
@@ -180,7 +178,7 @@ final class ImportTest extends E2ETestCase
     private function start(string $jar, string $pageBody, string $tag): int
     {
         $this->assertSame(1, preg_match('#name="action" value="crmhook_import_start">\s*<input type="hidden" id="_wpnonce" name="_wpnonce" value="(\w+)"#', $pageBody, $m), 'a start form with a nonce');
-        $answer = $this->admin($jar, 'POST', '/wp-admin/admin-post.php', ['action' => 'crmhook_import_start', 'tag_id' => $tag, 'role' => '', '_wpnonce' => $m[1]]);
+        $answer = $this->adminPost($jar, '/wp-admin/admin-post.php', ['action' => 'crmhook_import_start', 'tag_id' => $tag, 'role' => '', '_wpnonce' => $m[1], '_wp_http_referer' => self::SCREEN]);
         $this->assertSame(302, $answer['status'], $answer['body']);
         $this->assertSame(1, preg_match('#[?&]import=(\d+)#', $answer['location'], $id), 'redirected to the import: ' . $answer['location']);
         return (int) $id[1];
@@ -198,84 +196,11 @@ final class ImportTest extends E2ETestCase
         return (string) json_decode($m[1], true)['nonce'];
     }
 
-    /** @return array{status: int, body: string, json: ?array, headers: array<string, string>} */
+    /** @return array{status: int, body: string, json: ?array, headers: array<string, string>, location: string} */
     private function rest(string $jar, ?string $nonce, string $method, string $route): array
     {
         [$path, $query] = array_pad(explode('?', $route, 2), 2, '');
         $url = self::$site . '/?rest_route=' . rawurlencode('/crmhook/v1' . $path) . ($query !== '' ? '&' . $query : '');
-        $headers = [];
-        $curl = curl_init($url);
-        curl_setopt_array($curl, [
-            CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEFILE => $jar, CURLOPT_CUSTOMREQUEST => $method, CURLOPT_TIMEOUT => 30,
-            CURLOPT_HTTPHEADER => $nonce === null ? [] : ["X-WP-Nonce: $nonce"],
-            CURLOPT_HEADERFUNCTION => static function ($c, string $line) use (&$headers): int {
-                if (str_contains($line, ':')) {
-                    [$k, $v] = explode(':', $line, 2);
-                    $headers[strtolower(trim($k))] = trim($v);
-                }
-                return strlen($line);
-            },
-        ]);
-        $body = (string) curl_exec($curl);
-        $json = json_decode($body, true);
-        return ['status' => (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE), 'body' => $body, 'json' => is_array($json) ? $json : null, 'headers' => $headers];
-    }
-
-    private function runnersIdle(int $seconds): bool
-    {
-        return $this->waitFor(static function (): bool {
-            $row = self::$db->query("SELECT IS_FREE_LOCK('crmhook_runner_1') AND IS_FREE_LOCK('crmhook_runner_2') AND IS_FREE_LOCK('crmhook_runner_3')")->fetch_row();
-            return (string) $row[0] === '1';
-        }, $seconds);
-    }
-
-    private function waitFor(callable $done, int $seconds): bool
-    {
-        $until = microtime(true) + $seconds;
-        while (microtime(true) < $until) {
-            if ($done()) {
-                return true;
-            }
-            usleep(200000);
-        }
-        return (bool) $done();
-    }
-
-    /** Logs the admin in; returns the cookie jar's path. */
-    private function login(): string
-    {
-        $jar = tempnam(sys_get_temp_dir(), 'crmhook-cookies');
-        $password = trim((string) file_get_contents(self::$runDir . '/admin-password'));
-        $curl = curl_init(self::$site . '/wp-login.php');
-        curl_setopt_array($curl, [
-            CURLOPT_POST => true, CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEJAR => $jar, CURLOPT_COOKIEFILE => $jar,
-            CURLOPT_COOKIE => 'wordpress_test_cookie=WP%20Cookie%20check',
-            CURLOPT_POSTFIELDS => http_build_query(['log' => 'admin', 'pwd' => $password, 'testcookie' => '1', 'redirect_to' => self::$site . '/wp-admin/']),
-        ]);
-        curl_exec($curl);
-        $this->assertSame(302, curl_getinfo($curl, CURLINFO_RESPONSE_CODE), 'admin logged in');
-        curl_close($curl);
-        return $jar;
-    }
-
-    /** @return array{status: int, body: string, location: string} */
-    private function admin(string $jar, string $method, string $path, ?array $form = null): array
-    {
-        $curl = curl_init(self::$site . $path);
-        $location = '';
-        curl_setopt_array($curl, [
-            CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEFILE => $jar, CURLOPT_COOKIEJAR => $jar, CURLOPT_CUSTOMREQUEST => $method, CURLOPT_TIMEOUT => 30,
-            CURLOPT_HEADERFUNCTION => static function ($c, string $line) use (&$location): int {
-                if (stripos($line, 'location:') === 0) {
-                    $location = trim(substr($line, 9));
-                }
-                return strlen($line);
-            },
-        ]);
-        if ($form !== null) {
-            curl_setopt($curl, CURLOPT_POSTFIELDS, http_build_query($form + ['_wp_http_referer' => '/wp-admin/tools.php?page=crmhook-import']));
-        }
-        $body = (string) curl_exec($curl);
-        return ['status' => (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE), 'body' => $body, 'location' => $location];
+        return $this->adminRequest($jar, $method, $url, null, $nonce === null ? [] : ["X-WP-Nonce: $nonce"]);
     }
 }

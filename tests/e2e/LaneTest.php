@@ -48,8 +48,6 @@ final class LaneTest extends E2ETestCase
     protected function setUp(): void
     {
         parent::setUp();
-        // A runner of the previous test finishes first.
-        $this->waitFor(static fn (): bool => (int) self::$db->query("SELECT IS_FREE_LOCK('crmhook_runner_1') AND IS_FREE_LOCK('crmhook_runner_2') AND IS_FREE_LOCK('crmhook_runner_3')")->fetch_row()[0] === 1, 30);
         $this->configure(self::AC, ['fast_lane' => true]);
         // The lane's configuration, as the plugin writes it when settings are saved.
         $this->wp('return CrmHook_Lane_Config::write() ? "written" : "not written";');
@@ -244,7 +242,7 @@ final class LaneTest extends E2ETestCase
         } finally {
             exec(escapeshellarg(dirname(__DIR__, 2) . '/scripts/site/up.sh') . ' 2>&1', $out, $status);
             $this->assertSame(0, $status, implode("\n", $out));
-            self::$db = new \mysqli('localhost', 'root', '', 'wordpress', 0, self::$runDir . '/mariadb/mariadbd.sock');
+            self::$db = self::connectDb();
         }
         $this->assertSame([], $this->jobs(), 'nothing stored, and nothing claimed to be');
         $this->assertSame(202, $this->webhook('add', '1001')['status'], 'accepted again once the database is back');
@@ -269,57 +267,11 @@ final class LaneTest extends E2ETestCase
         return array_values(array_filter($lines, static fn (string $q): bool => str_contains($q, 'wpf_action')));
     }
 
-    private function holdBudget(int $seconds): void
-    {
-        self::$db->query("INSERT INTO wp_crmhook_budget (crm, next_at) VALUES ('activecampaign', UTC_TIMESTAMP(6) + INTERVAL $seconds SECOND)
-            ON DUPLICATE KEY UPDATE next_at = VALUES(next_at)");
-    }
-
-    /** @return list<array<string, string>> */
-    private function jobs(): array
-    {
-        return $this->rows('SELECT * FROM wp_crmhook_queue ORDER BY id');
-    }
-
-    private function drained(int $seconds): bool
-    {
-        return $this->waitFor(fn () => $this->jobs() !== [] && $this->rows("SELECT id FROM wp_crmhook_queue WHERE status IN ('queued', 'running')") === [], $seconds);
-    }
-
-    private function waitFor(callable $done, int $seconds): bool
-    {
-        $until = microtime(true) + $seconds;
-        while (microtime(true) < $until) {
-            if ($done()) {
-                return true;
-            }
-            usleep(100000);
-        }
-        return (bool) $done();
-    }
-
     /** The settings screen as the admin sees it. */
     private function settingsPage(): string
     {
-        $jar = tempnam(sys_get_temp_dir(), 'crmhook-cookies');
-        try {
-            $password = trim((string) file_get_contents(self::$runDir . '/admin-password'));
-            $curl = curl_init(self::$site . '/wp-login.php');
-            curl_setopt_array($curl, [
-                CURLOPT_POST => true, CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEJAR => $jar, CURLOPT_COOKIEFILE => $jar,
-                CURLOPT_COOKIE => 'wordpress_test_cookie=WP%20Cookie%20check',
-                CURLOPT_POSTFIELDS => http_build_query(['log' => 'admin', 'pwd' => $password, 'testcookie' => '1', 'redirect_to' => self::$site . '/wp-admin/']),
-            ]);
-            curl_exec($curl);
-            $this->assertSame(302, curl_getinfo($curl, CURLINFO_RESPONSE_CODE), 'admin logged in');
-            curl_close($curl);
-            $curl = curl_init(self::$site . '/wp-admin/options-general.php?page=crmhook');
-            curl_setopt_array($curl, [CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEFILE => $jar, CURLOPT_TIMEOUT => 30]);
-            $body = (string) curl_exec($curl);
-            $this->assertSame(200, curl_getinfo($curl, CURLINFO_RESPONSE_CODE));
-            return $body;
-        } finally {
-            @unlink($jar);
-        }
+        $page = $this->adminGet($this->adminLogin(), '/wp-admin/options-general.php?page=crmhook');
+        $this->assertSame(200, $page['status']);
+        return $page['body'];
     }
 }

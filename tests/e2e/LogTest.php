@@ -13,16 +13,6 @@ final class LogTest extends E2ETestCase
 {
     private const PARALLEL = 50;
 
-    protected function setUp(): void
-    {
-        // Runners of an earlier test finish first: they would write rows into this one's log.
-        $this->waitFor(static function (): bool {
-            $row = self::$db->query("SELECT IS_FREE_LOCK('crmhook_runner_1') AND IS_FREE_LOCK('crmhook_runner_2') AND IS_FREE_LOCK('crmhook_runner_3') AND IS_FREE_LOCK('crmhook_runner_4') AND IS_FREE_LOCK('crmhook_runner_5')")->fetch_row();
-            return (int) $row[0] === 1;
-        }, 30);
-        parent::setUp();
-    }
-
     protected function tearDown(): void
     {
         $this->emulatorCall('DELETE', '/_emulator/faults');
@@ -59,7 +49,7 @@ final class LogTest extends E2ETestCase
         $answers = $this->parallel(array_fill(0, self::PARALLEL, ['query' => $query, 'body' => 'contactId=1001']));
         $statuses = array_column($answers, 'status');
         $this->assertSame([], array_diff($statuses, [200, 202]), json_encode(array_count_values($statuses)));
-        $this->assertTrue($this->waitFor(fn () => $this->rows("SELECT id FROM wp_crmhook_queue WHERE status IN ('queued', 'running')") === [], 60), 'the queue drained');
+        $this->assertTrue($this->queueIdle(60), 'the queue drained');
 
         $webhooks = $this->log("via = 'webhook'");
         $this->assertCount(self::PARALLEL, $webhooks, 'one row per webhook, merged ones too');
@@ -172,17 +162,5 @@ final class LogTest extends E2ETestCase
             static fn (array $row): array => array_map(static fn ($v) => $v === null ? null : (string) $v, $row),
             $this->rows("SELECT * FROM wp_crmhook_log WHERE $where ORDER BY id")
         );
-    }
-
-    private function waitFor(callable $done, int $seconds): bool
-    {
-        $until = microtime(true) + $seconds;
-        while (microtime(true) < $until) {
-            if ($done()) {
-                return true;
-            }
-            usleep(100000);
-        }
-        return (bool) $done();
     }
 }

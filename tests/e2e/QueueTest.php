@@ -13,15 +13,8 @@ final class QueueTest extends E2ETestCase
 {
     private const AC = 'activecampaign';
 
-    protected function setUp(): void
-    {
-        // Runners of the previous test finish first: each test starts with an idle queue.
-        $this->waitFor(static function (): bool {
-            $row = self::$db->query("SELECT IS_FREE_LOCK('crmhook_runner_1') AND IS_FREE_LOCK('crmhook_runner_2') AND IS_FREE_LOCK('crmhook_runner_3') AND IS_FREE_LOCK('crmhook_runner_4') AND IS_FREE_LOCK('crmhook_runner_5')")->fetch_row();
-            return (int) $row[0] === 1;
-        }, 30);
-        parent::setUp();
-    }
+    /** The settings screen, where failed jobs are listed. */
+    private const SCREEN = '/wp-admin/options-general.php?page=crmhook';
 
     protected function tearDown(): void
     {
@@ -160,8 +153,8 @@ final class QueueTest extends E2ETestCase
         $this->assertSame(2, $job['attempts']);
         $this->assertStringContainsString('HTTP 503', (string) $job['last_error']);
 
-        $cookies = $this->login();
-        $page = $this->admin($cookies, 'GET', '/wp-admin/options-general.php?page=crmhook');
+        $cookies = $this->adminLogin();
+        $page = $this->adminGet($cookies, self::SCREEN);
         $this->assertSame(200, $page['status']);
         $this->assertMatchesRegularExpression('#<tr class="crmhook-failed-job" data-job="' . $job['id'] . '">#', $page['body']);
         $this->assertStringContainsString(htmlspecialchars((string) $job['last_error'], ENT_QUOTES), $page['body'], 'the CRM\'s message, escaped');
@@ -169,12 +162,12 @@ final class QueueTest extends E2ETestCase
         $this->assertSame(1, preg_match('#name="job" value="' . $job['id'] . '">\s*<input type="hidden" name="do" value="retry">\s*<input type="hidden" id="_wpnonce" name="_wpnonce" value="(\w+)"#', $page['body'], $m), 'a retry form with a nonce');
 
         // A wrong nonce changes nothing.
-        $refused = $this->admin($cookies, 'POST', '/wp-admin/admin-post.php', ['action' => 'crmhook_queue_job', 'job' => $job['id'], 'do' => 'retry', '_wpnonce' => 'nope']);
+        $refused = $this->adminPost($cookies, '/wp-admin/admin-post.php', ['action' => 'crmhook_queue_job', 'job' => $job['id'], 'do' => 'retry', '_wpnonce' => 'nope', '_wp_http_referer' => self::SCREEN]);
         $this->assertSame(403, $refused['status']);
         $this->assertSame('failed', $this->jobs()[0]['status']);
 
         $this->emulatorCall('DELETE', '/_emulator/faults');
-        $retried = $this->admin($cookies, 'POST', '/wp-admin/admin-post.php', ['action' => 'crmhook_queue_job', 'job' => $job['id'], 'do' => 'retry', '_wpnonce' => $m[1]]);
+        $retried = $this->adminPost($cookies, '/wp-admin/admin-post.php', ['action' => 'crmhook_queue_job', 'job' => $job['id'], 'do' => 'retry', '_wpnonce' => $m[1], '_wp_http_referer' => self::SCREEN]);
         $this->assertSame(302, $retried['status']);
         $this->assertTrue($this->drained(30), json_encode($this->jobs()));
         $this->assertSame('done', $this->jobs()[0]['status']);
@@ -274,9 +267,6 @@ final class QueueTest extends E2ETestCase
         $this->assertStringContainsString('no WordPress at /nonexistent', implode("\n", $out));
     }
 
-    // ---- helpers ---------------------------------------------------------------------------
-
-    /** No call to the CRM for `$seconds`: the runner waits, webhooks pile up and merge. */
     public function testACrmOutageDuringAnInlineWebhookQueuesItInsteadOfLosingIt(): void
     {
         // Automatic mode, an idle site: the webhook runs inline, and the CRM is down. CRMs never
@@ -302,34 +292,7 @@ final class QueueTest extends E2ETestCase
         $this->assertSame([], $this->jobs(), 'async=false: nothing queued');
     }
 
-    private function holdBudget(int $seconds): void
-    {
-        self::$db->query("INSERT INTO wp_crmhook_budget (crm, next_at) VALUES ('activecampaign', UTC_TIMESTAMP(6) + INTERVAL $seconds SECOND)
-            ON DUPLICATE KEY UPDATE next_at = VALUES(next_at)");
-    }
-
-    /** @return list<array<string, string>> */
-    private function jobs(): array
-    {
-        return $this->rows('SELECT * FROM wp_crmhook_queue ORDER BY id');
-    }
-
-    private function drained(int $seconds): bool
-    {
-        return $this->waitFor(fn () => $this->jobs() !== [] && $this->rows("SELECT id FROM wp_crmhook_queue WHERE status IN ('queued', 'running')") === [], $seconds);
-    }
-
-    private function waitFor(callable $done, int $seconds): bool
-    {
-        $until = microtime(true) + $seconds;
-        while (microtime(true) < $until) {
-            if ($done()) {
-                return true;
-            }
-            usleep(100000);
-        }
-        return (bool) $done();
-    }
+    // ---- helpers ---------------------------------------------------------------------------
 
     /** GETs of an ActiveCampaign contact that the CRM answered (not rate limited). */
     private function fetches(string $id): int
@@ -373,34 +336,5 @@ final class QueueTest extends E2ETestCase
         }
         $answer = (string) curl_exec($curl);
         return ['status' => (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE), 'body' => $answer];
-    }
-
-    /** Logs the admin in; returns the cookie jar's path. */
-    private function login(): string
-    {
-        $jar = tempnam(sys_get_temp_dir(), 'crmhook-cookies');
-        $password = trim((string) file_get_contents(self::$runDir . '/admin-password'));
-        $curl = curl_init(self::$site . '/wp-login.php');
-        curl_setopt_array($curl, [
-            CURLOPT_POST => true, CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEJAR => $jar, CURLOPT_COOKIEFILE => $jar,
-            CURLOPT_COOKIE => 'wordpress_test_cookie=WP%20Cookie%20check',
-            CURLOPT_POSTFIELDS => http_build_query(['log' => 'admin', 'pwd' => $password, 'testcookie' => '1', 'redirect_to' => self::$site . '/wp-admin/']),
-        ]);
-        curl_exec($curl);
-        $this->assertSame(302, curl_getinfo($curl, CURLINFO_RESPONSE_CODE), 'admin logged in');
-        curl_close($curl);
-        return $jar;
-    }
-
-    /** @return array{status: int, body: string} */
-    private function admin(string $jar, string $method, string $path, ?array $form = null): array
-    {
-        $curl = curl_init(self::$site . $path);
-        curl_setopt_array($curl, [CURLOPT_RETURNTRANSFER => true, CURLOPT_COOKIEFILE => $jar, CURLOPT_COOKIEJAR => $jar, CURLOPT_CUSTOMREQUEST => $method, CURLOPT_TIMEOUT => 30]);
-        if ($form !== null) {
-            curl_setopt($curl, CURLOPT_POSTFIELDS, http_build_query($form + ['_wp_http_referer' => '/wp-admin/options-general.php?page=crmhook']));
-        }
-        $body = (string) curl_exec($curl);
-        return ['status' => (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE), 'body' => $body];
     }
 }

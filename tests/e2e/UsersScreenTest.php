@@ -8,12 +8,8 @@ declare(strict_types=1);
 
 namespace CrmHook\Tests\E2E;
 
-require_once __DIR__ . '/AdminSession.php';
-
 final class UsersScreenTest extends E2ETestCase
 {
-    use AdminSession;
-
     private const CRM = 'keap';
 
     private function addContact(string $id): int

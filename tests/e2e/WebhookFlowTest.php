@@ -348,9 +348,7 @@ final class WebhookFlowTest extends E2ETestCase
         $this->assertSame(202, $answer['status'], $answer['body']);
         $this->assertTrue($answer['json']['queued']);
         $contact = $this->crmContact('keap');
-        for ($i = 0; $i < 50 && $this->userByEmail($contact['email']) === null; $i++) {
-            usleep(100000);
-        }
+        $this->waitFor(fn (): bool => $this->userByEmail($contact['email']) !== null, 5);
         $this->assertNotNull($this->userByEmail($contact['email']));
     }
 }
