@@ -5,41 +5,19 @@
 
 declare(strict_types=1);
 
-use PHPUnit\Framework\TestCase;
+require_once __DIR__ . '/UserScreensTestCase.php';
 
-final class ProfileTest extends TestCase
+final class ProfileTest extends UserScreensTestCase
 {
-    /** @var array<string, mixed> */
-    private array $saved = [];
-
-    /** @var list<int> */
-    private array $users = [];
-
-    public static function setUpBeforeClass(): void
-    {
-        // What wp-admin has loaded by the time the users and profile screens run.
-        require_once ABSPATH . 'wp-admin/includes/user.php';
-        require_once ABSPATH . 'wp-admin/includes/template.php';
-        require_once ABSPATH . 'wp-admin/includes/class-wp-screen.php';
-        require_once ABSPATH . 'wp-admin/includes/screen.php';
-    }
-
     protected function setUp(): void
     {
-        $this->saved = CrmHook_Settings::all();
-        CrmHook_Settings::update(['crm' => 'keap', 'api_url' => 'http://127.0.0.1:1/keap']);
-        CrmHook_Users::forget_tag_names();
-        set_transient('crmhook_tag_names_' . md5('keap|http://127.0.0.1:1/keap'), ['7' => 'Member'], 60);
+        $this->useKeapWithTagNames(['7' => 'Member']);
         wp_set_current_user(1);
     }
 
     protected function tearDown(): void
     {
-        foreach ($this->users as $id) {
-            wp_delete_user($id);
-        }
-        update_option(CrmHook_Settings::OPTION, $this->saved);
-        CrmHook_Users::forget_tag_names();
+        parent::tearDown();
         wp_set_current_user(0);
     }
 

@@ -5,41 +5,19 @@
 
 declare(strict_types=1);
 
-use PHPUnit\Framework\TestCase;
+require_once __DIR__ . '/UserScreensTestCase.php';
 
-final class UsersTest extends TestCase
+final class UsersTest extends UserScreensTestCase
 {
-    /** @var array<string, mixed> */
-    private array $saved = [];
-
-    /** @var list<int> */
-    private array $users = [];
-
-    public static function setUpBeforeClass(): void
-    {
-        // What wp-admin has loaded by the time the users and profile screens run.
-        require_once ABSPATH . 'wp-admin/includes/user.php';
-        require_once ABSPATH . 'wp-admin/includes/template.php';
-        require_once ABSPATH . 'wp-admin/includes/class-wp-screen.php';
-        require_once ABSPATH . 'wp-admin/includes/screen.php';
-    }
-
     protected function setUp(): void
     {
-        $this->saved = CrmHook_Settings::all();
         // Keap stores tag ids; its names come from the CRM, here from the cache the column reads.
-        CrmHook_Settings::update(['crm' => 'keap', 'api_url' => 'http://127.0.0.1:1/keap']);
-        CrmHook_Users::forget_tag_names();
-        set_transient('crmhook_tag_names_' . md5('keap|http://127.0.0.1:1/keap'), ['1' => 'Customer', '11' => 'VIP <b>', '21' => 'Newsletter'], 60);
+        $this->useKeapWithTagNames(['1' => 'Customer', '11' => 'VIP <b>', '21' => 'Newsletter']);
     }
 
     protected function tearDown(): void
     {
-        foreach ($this->users as $id) {
-            wp_delete_user($id);
-        }
-        update_option(CrmHook_Settings::OPTION, $this->saved);
-        CrmHook_Users::forget_tag_names();
+        parent::tearDown();
         unset($_GET[CrmHook_Users::FILTER]);
         unset($GLOBALS['current_screen']);
     }
