@@ -368,7 +368,13 @@ events {
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    access_log $LOG_DIR/nginx-access.log;
+    # The CRMs' URLs carry the access key in the query string (their contract): log the path and
+    # the status, never the query, so the key stays out of the logs (README: "Your web server's access log").
+    map \$request_uri \$crmhook_log_path {
+        "~^(?<path>[^?]*)" \$path;
+    }
+    log_format crmhook '\$remote_addr [\$time_local] "\$request_method \$crmhook_log_path" \$status \$body_bytes_sent \$request_time';
+    access_log $LOG_DIR/nginx-access.log crmhook;
     sendfile on;
     keepalive_timeout 65;
     server_tokens off;

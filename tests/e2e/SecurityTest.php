@@ -158,6 +158,30 @@ final class SecurityTest extends E2ETestCase
 
     // ---- wrong keys --------------------------------------------------------------------------------
 
+    public function testTheAccessKeyNeverReachesTheServersLogs(): void
+    {
+        $this->configure('activecampaign');
+        // What the servers write from here on (nginx, php-fpm, MariaDB: the harness's logs).
+        $logs = glob(self::$runDir . '/logs/*.log') ?: [];
+        $this->assertContains(self::$runDir . '/logs/nginx-access.log', $logs);
+        $before = [];
+        foreach ($logs as $log) {
+            clearstatcache(true, $log);
+            $before[$log] = (int) filesize($log);
+        }
+        $right = $this->get('test');
+        $this->assertSame(200, $right['status'], $right['body']);
+        $this->assertSame(403, $this->request('GET', http_build_query(['wpf_action' => 'test', 'access_key' => 'wrong-' . self::$key]))['status']);
+        $written = [];
+        foreach ($logs as $log) {
+            $written[basename($log)] = (string) file_get_contents($log, false, null, $before[$log]);
+        }
+        $this->assertStringContainsString('"GET /" 200', $written['nginx-access.log'], 'the webhook was logged, by its path');
+        foreach ($written as $name => $text) {
+            $this->assertStringNotContainsString(self::$key, $text, $name);
+        }
+    }
+
     public function testParallelWrongKeysAreAllCounted(): void
     {
         $this->configure('keap');
