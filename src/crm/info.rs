@@ -137,7 +137,7 @@ pub static CRMS: [CrmInfo; 6] = [
         contact_id_pair: None,
         rate_limit: 2.0,
         wordpress: false,
-        contact_id_hint: "ConvertKit sends it as subscriber.id — is this URL on an automation rule's webhook?",
+        contact_id_hint: "Kit sends it as subscriber.id (or subscriber_id) — is this URL on a webhook Kit registered?",
     },
     CrmInfo {
         crm: Crm::FluentCrm,

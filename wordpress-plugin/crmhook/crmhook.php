@@ -28,7 +28,6 @@ require_once __DIR__ . '/includes/class-crmhook-contacts.php';
 require_once __DIR__ . '/includes/class-crmhook-lock.php';
 require_once __DIR__ . '/includes/class-crmhook-throttle.php';
 require_once __DIR__ . '/includes/class-crmhook-log.php';
-require_once __DIR__ . '/includes/class-crmhook-activity.php';
 require_once __DIR__ . '/includes/class-crmhook-sync.php';
 require_once __DIR__ . '/includes/class-crmhook-unsubscribe.php';
 require_once __DIR__ . '/includes/class-crmhook-users.php';

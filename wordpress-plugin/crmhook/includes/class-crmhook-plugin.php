@@ -79,7 +79,7 @@ final class CrmHook_Plugin {
 		CrmHook_Log::install();
 		CrmHook_Log::schedule();
 		// The webhook log has its table now; the option it used to be is not migrated.
-		delete_option( CrmHook_Activity::OPTION );
+		delete_option( 'crmhook_activity' );
 		CrmHook_Lane_Config::write();
 		// Autoloaded: every request checks it, before the first webhook is queued.
 		update_option( 'crmhook_db_version', self::schema_version(), true );

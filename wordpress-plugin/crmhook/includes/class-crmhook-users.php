@@ -168,13 +168,20 @@ final class CrmHook_Users {
 	}
 
 	/**
-	 * Tag id → name, for the CRMs that store ids; ActiveCampaign stores names, so nothing to look
-	 * up there.
+	 * Tag id → name, for the CRMs that store ids; a CRM whose tags are stored by name (the
+	 * extension's table: ActiveCampaign) has nothing to look up.
 	 *
 	 * @return array<string, string>
 	 */
 	public static function tag_names(): array {
-		return 'activecampaign' === CrmHook_Settings::get( 'crm' ) ? array() : self::crm_tags();
+		return self::tags_are_names() ? array() : self::crm_tags();
+	}
+
+	/**
+	 * True when the site's CRM stores tags by name rather than id (the extension's CRM table).
+	 */
+	private static function tags_are_names(): bool {
+		return 'names' === ( CrmHook_Settings::crms()[ (string) CrmHook_Settings::get( 'crm' ) ]['tags_as'] ?? 'ids' );
 	}
 
 	/**
@@ -232,8 +239,8 @@ final class CrmHook_Users {
 	 */
 	public static function tag_choices(): array {
 		$tags = self::crm_tags();
-		if ( 'activecampaign' === CrmHook_Settings::get( 'crm' ) ) {
-			// ActiveCampaign's tags are stored by name: the names are the values.
+		if ( self::tags_are_names() ) {
+			// Tags stored by name (ActiveCampaign): the names are the values.
 			$tags = array_combine( array_values( $tags ), array_values( $tags ) );
 		}
 		natcasesort( $tags );
