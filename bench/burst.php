@@ -68,70 +68,45 @@ function pct(array $xs, float $p): float
 }
 
 /**
- * Sends the requests CONCURRENCY at a time, and meanwhile the home page one at a time.
+ * Sends the requests CONCURRENCY at a time, and meanwhile the home page one at a time, through
+ * bench/burst_client.rs (built by bench/burst.sh): a load generator that costs the machine little,
+ * as the CRMs' servers are elsewhere (PHP's curl_multi took a sixth of the two cores).
  *
  * @param list<array{url: string, body: ?string}> $requests
- * @param callable(int): void|null $onSent called with the index of each request as it is started
+ * @param array{index: int, url: string, json: mixed}|null $hook POSTed as JSON before request `index` starts
  * @return array{statuses: array<int, int>, times: list<float>, home: list<float>, seconds: float}
  */
-function blast(string $site, array $requests, int $concurrency, ?callable $onSent = null): array
+function blast(string $site, array $requests, int $concurrency, ?array $hook = null): array
 {
-    $multi = curl_multi_init();
-    $next = 0;
-    $active = [];
+    $client = getenv('BURST_CLIENT') ?: __DIR__ . '/../target/release/examples/burst-client';
+    $list = tempnam(sys_get_temp_dir(), 'burst');
+    file_put_contents($list, implode("\n", array_map(static fn ($r) => $r['url'] . ($r['body'] !== null ? "\t" . $r['body'] : ''), $requests)) . "\n");
+    $command = [$client, $site, (string) $concurrency, $list];
+    $hookFile = null;
+    if ($hook !== null) {
+        $hookFile = tempnam(sys_get_temp_dir(), 'burst');
+        file_put_contents($hookFile, json_encode($hook['json']));
+        array_push($command, (string) $hook['index'], $hook['url'], $hookFile);
+    }
+    $process = proc_open($command, [1 => ['pipe', 'w']], $pipes);
+    $out = stream_get_contents($pipes[1]);
+    fclose($pipes[1]);
+    $status = proc_close($process);
+    unlink($list);
+    if ($hookFile !== null) {
+        unlink($hookFile);
+    }
+    $result = json_decode((string) $out, true);
+    if ($status !== 0 || !is_array($result)) {
+        fwrite(STDERR, "burst: the load generator failed ($client, exit $status)\n");
+        exit(1);
+    }
     $statuses = [];
-    $times = [];
-    $home = [];
-    $start = microtime(true);
-    $add = static function (string $url, ?string $body, string $tag) use ($multi, &$active): void {
-        $h = curl_init($url);
-        curl_setopt_array($h, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 120, CURLOPT_CONNECTTIMEOUT => 30]);
-        if ($body !== null) {
-            curl_setopt_array($h, [CURLOPT_POST => true, CURLOPT_POSTFIELDS => $body, CURLOPT_HTTPHEADER => ['Content-Type: application/x-www-form-urlencoded']]);
-        }
-        curl_multi_add_handle($multi, $h);
-        $active[(int) $h] = [$h, $tag, microtime(true)];
-    };
-    $add("$site/", null, 'home');
-    $inFlight = 0;
-    while ($next < count($requests) || $inFlight > 0) {
-        while ($inFlight < $concurrency && $next < count($requests)) {
-            $add($requests[$next]['url'], $requests[$next]['body'], 'load');
-            if ($onSent) {
-                $onSent($next);
-            }
-            $next++;
-            $inFlight++;
-        }
-        curl_multi_exec($multi, $running);
-        curl_multi_select($multi, 0.05);
-        while ($info = curl_multi_info_read($multi)) {
-            $h = $info['handle'];
-            [, $tag, $t0] = $active[(int) $h];
-            unset($active[(int) $h]);
-            $elapsed = microtime(true) - $t0;
-            $code = (int) curl_getinfo($h, CURLINFO_RESPONSE_CODE);
-            curl_multi_remove_handle($multi, $h);
-            curl_close($h);
-            if ($tag === 'home') {
-                $home[] = $elapsed;
-                if ($next < count($requests) || $inFlight > 1) {
-                    $add("$site/", null, 'home');
-                }
-                continue;
-            }
-            $inFlight--;
-            $statuses[$code] = ($statuses[$code] ?? 0) + 1;
-            $times[] = $elapsed;
-        }
+    foreach ($result['statuses'] as $code => $n) {
+        $statuses[(int) $code] = (int) $n;
     }
-    foreach ($active as [$h]) {
-        curl_multi_remove_handle($multi, $h);
-        curl_close($h);
-    }
-    curl_multi_close($multi);
     ksort($statuses);
-    return ['statuses' => $statuses, 'times' => $times, 'home' => $home, 'seconds' => microtime(true) - $start];
+    return ['statuses' => $statuses, 'times' => $result['times'], 'home' => $result['home'], 'seconds' => (float) $result['seconds']];
 }
 
 /** @return list<float> */
@@ -181,13 +156,9 @@ function burst(mysqli $db, string $site, string $emulator, string $key, int $fir
     foreach ($ids as $i => $id) {
         $final[(string) $id] = ['tags' => tagsFor($i, 2)] + $seed[(string) $id];
     }
-    $onSent = static function (int $n) use ($contacts, $emulator, $final): void {
-        if ($n === $contacts) {
-            http('POST', "$emulator/_emulator/contacts/activecampaign", ['contacts' => $final]);
-        }
-    };
+    $hook = ['index' => $contacts, 'url' => "$emulator/_emulator/contacts/activecampaign", 'json' => ['contacts' => $final]];
     $t0 = microtime(true);
-    $load = blast($site, $requests, $concurrency, $onSent);
+    $load = blast($site, $requests, $concurrency, $hook);
 
     // The drain: until nothing of this burst waits or runs (bounded).
     $drainStart = microtime(true);

@@ -15,6 +15,8 @@ site="http://127.0.0.1:$SITE_PORT" emulator="http://127.0.0.1:$EMULATOR_PORT"
 RUN_DIR="${RUN_DIR:-$PWD/.run}"
 
 scripts/site/up.sh >/dev/null
+# The load generator (bench/burst_client.rs).
+"${CARGO:-cargo}" build --release --quiet --example burst-client
 emulator_was_up=0
 tests/emulator/emulator.sh status >/dev/null 2>&1 && emulator_was_up=1
 # More emulator workers than the site has PHP workers: the CRM's latency, not the stand-in, limits.

@@ -13,4 +13,4 @@ stop_pid nginx "$NGINX_PID" "$NGINX_CONF"
 stop_pid php-fpm "$FPM_PID" "$FPM_CONF"
 stop_pid php-fpm-b "$FPM2_PID" "$FPM2_CONF"
 stop_pid mariadbd "$DB_PID" "$DB_CNF"
-rm -f "$FPM_SOCK" "$FPM2_SOCK" "$RUN_DIR"/*.stamp
+rm -f "$FPM_SOCK" "$FPM_BG_SOCK" "$FPM2_SOCK" "$RUN_DIR"/*.stamp

@@ -281,6 +281,20 @@ pm.max_children = 8
 catch_workers_output = yes
 decorate_workers_output = no
 ; error_log and log_errors come from 90-crmhook-site.ini, as plain settings: WordPress may redirect them.
+
+; Webhooks and queue runners (nginx sends every request whose query names wpf_action or
+; crmhook_runner here): a burst of webhooks queues for these workers, never in front of a visitor's
+; page, and at a lower CPU priority (nice 5), so pages keep the CPU while a burst is accepted and
+; drained. docs/fast-lane.md, "A pool of their own".
+[crmhook-webhooks]
+$fpm_user
+listen = $FPM_BG_SOCK
+listen.mode = 0600
+pm = static
+pm.max_children = 8
+process.priority = 5
+catch_workers_output = yes
+decorate_workers_output = no
 EOF
 # start_fpm NAME CONF PID SOCK WHAT: starts one php-fpm master on CONF, restarting it when its config
 # or the .so changed (a running php-fpm keeps the extension it loaded). NAME names its stamp file.
@@ -305,7 +319,7 @@ start_fpm() {
     echo "$stamp" >"$(stamp_file "$name")"
   fi
 }
-start_fpm php-fpm "$FPM_CONF" "$FPM_PID" "$FPM_SOCK" "8 workers, crmhook extension from $CRMHOOK_SO"
+start_fpm php-fpm "$FPM_CONF" "$FPM_PID" "$FPM_SOCK" "8 workers for pages, 8 for webhooks, crmhook extension from $CRMHOOK_SO"
 
 # The second web server's php-fpm: its own master, pool and socket, the same PHP settings.
 cat >"$FPM2_CONF" <<EOF
@@ -327,7 +341,8 @@ EOF
 start_fpm php-fpm-b "$FPM2_CONF" "$FPM2_PID" "$FPM2_SOCK" "4 workers: the second web server, on $SITE2_URL"
 
 # ---- nginx -----------------------------------------------------------------------------------------
-# site_server PORT FPM_SOCKET: one web server of the site, WordPress's permalinks, PHP to that php-fpm.
+# site_server PORT PHP: one web server of the site, WordPress's permalinks, PHP to PHP (an nginx
+# fastcgi_pass target: unix:SOCKET, or a variable that chooses one per request).
 site_server() {
   cat <<EOS
     server {
@@ -342,7 +357,7 @@ site_server() {
 
         location ~ \.php\$ {
             try_files \$uri =404;
-            fastcgi_pass unix:$2;
+            fastcgi_pass $2;
             fastcgi_index index.php;
             include $SITE_SCRIPTS/fastcgi_params;
         }
@@ -387,10 +402,16 @@ http {
     uwsgi_temp_path $NGINX_DIR/tmp/uwsgi;
     scgi_temp_path $NGINX_DIR/tmp/scgi;
 
-$(site_server "$SITE_PORT" "$FPM_SOCK")
+    # Webhooks (wpf_action) and queue runners (crmhook_runner) to their own pool, pages to theirs.
+    map \$args \$crmhook_php {
+        "~(^|&)(wpf_action|crmhook_runner)(=|&|\$)" unix:$FPM_BG_SOCK;
+        default unix:$FPM_SOCK;
+    }
+
+$(site_server "$SITE_PORT" '$crmhook_php')
 
     # The second web server: the same site, served by the second php-fpm.
-$(site_server "$SITE2_PORT" "$FPM2_SOCK")
+$(site_server "$SITE2_PORT" "unix:$FPM2_SOCK")
 }
 EOF
 

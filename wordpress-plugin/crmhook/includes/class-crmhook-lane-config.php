@@ -107,7 +107,7 @@ final class CrmHook_Lane_Config {
 	/**
 	 * The lane's state on this server, for the settings screen.
 	 *
-	 * @return array{loaded: bool, enabled: bool, entry: string, entry_found: bool, entry_expected: string, config: string, config_written: bool, config_public: bool, prepend: ?string, switched_on: bool, active: bool, last_accepted: ?string, multisite: bool}
+	 * @return array{loaded: bool, enabled: bool, entry: string, entry_found: bool, entry_expected: string, pdo_mysql: bool, config: string, config_written: bool, config_public: bool, prepend: ?string, switched_on: bool, active: bool, last_accepted: ?string, multisite: bool}
 	 */
 	public static function status(): array {
 		global $wpdb;
@@ -131,12 +131,13 @@ final class CrmHook_Lane_Config {
 			'entry'          => (string) $ext['entry'],
 			'entry_found'    => (bool) $ext['entry_found'] && realpath( (string) $ext['entry'] ) === realpath( $expected ),
 			'entry_expected' => $expected,
+			'pdo_mysql'      => extension_loaded( 'pdo_mysql' ),
 			'config'         => (string) $ext['config'],
 			'config_written' => $written,
 			'config_public'  => '' !== $dir && str_starts_with( $dir . '/', $root ),
 			'prepend'        => $ext['prepend'],
 			'switched_on'    => $on,
-			'active'         => $on && $ext['enabled'] && $ext['entry_found'] && $written && ! is_multisite(),
+			'active'         => $on && $ext['enabled'] && extension_loaded( 'pdo_mysql' ) && $ext['entry_found'] && $written && ! is_multisite(),
 			'last_accepted'  => null === $last ? null : (string) $last,
 			'multisite'      => is_multisite(),
 		);

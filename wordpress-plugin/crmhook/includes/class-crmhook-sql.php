@@ -1,7 +1,7 @@
 <?php
 /**
  * The statements that both ways into the queue run: WordPress (through $wpdb) and the fast lane
- * (through mysqli, before WordPress loads). One text each, so the two can never store a job, book
+ * (through PDO, before WordPress loads). One text each, so the two can never store a job, book
  * a runner's start or count a wrong key differently.
  *
  * WordPress-free on purpose: the fast lane loads this file without WordPress.
@@ -15,7 +15,7 @@ defined( 'ABSPATH' ) || defined( 'CRMHOOK_LANE' ) || exit;
 
 /**
  * SQL text builders. Values are quoted by the caller's `$quote` (a `$wpdb->prepare( '%s', … )`
- * or a mysqli `real_escape_string` wrapper), numbers are cast here.
+ * or `PDO::quote`), numbers are cast here.
  */
 final class CrmHook_Sql {
 
@@ -95,6 +95,24 @@ final class CrmHook_Sql {
 	}
 
 	/**
+	 * The fast lane's one read before it accepts: the plugin's options (the settings, the key as
+	 * saved this instant, whether the plugin is active, its tables' version), each row carrying
+	 * two flags from the budget table — `lane_stale`: the `_lane` stamp is a second old or missing;
+	 * `kick_due`: the `_kick` booking is free or missing. So a burst's webhooks stamp and try to
+	 * start a runner once a second, not each with statements of its own. Scalar subqueries, not a
+	 * UNION: the options table of an older site may have another collation than the plugin's.
+	 *
+	 * @param string $options The options table.
+	 * @param string $budget  The budget table.
+	 */
+	public static function lane_read( string $options, string $budget ): string {
+		return "SELECT option_name, option_value,
+			   (SELECT next_at <= UTC_TIMESTAMP(6) - INTERVAL 1 SECOND FROM {$budget} WHERE crm = '_lane') AS lane_stale,
+			   (SELECT next_at <= UTC_TIMESTAMP(6) FROM {$budget} WHERE crm = '_kick') AS kick_due
+			 FROM {$options} WHERE option_name IN ('crmhook_settings', 'active_plugins', 'crmhook_db_version')";
+	}
+
+	/**
 	 * Records when the fast lane last accepted a webhook (the `_lane` row of the budget table),
 	 * for the settings screen.
 	 */
@@ -160,17 +178,31 @@ final class CrmHook_Sql {
 	}
 
 	/**
+	 * A log row's value that is the id the statement before it stored (the fast lane sends a job
+	 * and its log row together: see log_row()).
+	 *
+	 * @return array{sql: string}
+	 */
+	public static function last_insert_id(): array {
+		return array( 'sql' => 'LAST_INSERT_ID()' );
+	}
+
+	/**
 	 * One row of the webhook log (CrmHook_Log: the fast lane writes its rows with this).
 	 *
-	 * @param string                          $table The log table.
-	 * @param array<string, int|string|null>  $row   Column => value; integers are written as numbers.
-	 * @param callable(string): string        $quote Quotes a text value.
+	 * @param string                                      $table The log table.
+	 * @param array<string, int|string|null|array{sql: string}> $row Column => value; integers are
+	 *        written as numbers, last_insert_id() as itself.
+	 * @param callable(string): string                    $quote Quotes a text value.
 	 */
 	public static function log_row( string $table, array $row, callable $quote ): string {
 		$values = array_map(
 			static function ( $value ) use ( $quote ): string {
 				if ( null === $value ) {
 					return 'NULL';
+				}
+				if ( is_array( $value ) ) {
+					return self::last_insert_id() === $value ? $value['sql'] : 'NULL';
 				}
 				return is_int( $value ) ? (string) $value : $quote( (string) $value );
 			},

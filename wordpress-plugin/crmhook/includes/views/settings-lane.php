@@ -32,6 +32,8 @@ $crmhook_ini  = array(
 				<strong><?php esc_html_e( 'Not available on a multisite network: webhooks take the normal path.', 'crmhook' ); ?></strong>
 			<?php elseif ( ! $crmhook_lane['enabled'] ) : ?>
 				<strong><?php esc_html_e( 'Not turned on in this server\'s PHP.', 'crmhook' ); ?></strong>
+			<?php elseif ( ! $crmhook_lane['pdo_mysql'] ) : ?>
+				<strong><?php esc_html_e( 'Turned on, but this server\'s PHP has no PDO MySQL driver (pdo_mysql), which the lane uses to reach the database.', 'crmhook' ); ?></strong>
 			<?php elseif ( ! $crmhook_lane['entry_found'] ) : ?>
 				<strong><?php esc_html_e( 'Turned on, but crmhook.lane_entry does not name this plugin\'s lane.php.', 'crmhook' ); ?></strong>
 			<?php elseif ( ! $crmhook_lane['config_written'] ) : ?>
@@ -55,6 +57,11 @@ $crmhook_ini  = array(
 		<?php endif; ?>
 		<p class="description"><?php esc_html_e( 'A webhook whose URL carries wpf_action is then checked by the extension, queued and answered 202 in about a millisecond, without loading WordPress, so a burst from the CRM does not slow the site. Add these lines to the PHP of every web server (php.ini, or the php-fpm pool as php_admin_value[…]), make the folder of the last one (outside the web root, writable by PHP), restart php-fpm, then save this page:', 'crmhook' ); ?></p>
 		<pre class="crmhook-lane-ini"><?php echo esc_html( implode( "\n", $crmhook_ini ) ); ?></pre>
+		<details class="crmhook-lane-pool">
+			<summary><?php esc_html_e( 'For the largest bursts: a php-fpm pool of their own for webhooks', 'crmhook' ); ?></summary>
+			<p class="description"><?php esc_html_e( 'Webhooks then never make visitors\' pages wait. Copy the site\'s php-fpm pool under another name and socket, with the lines above and process.priority = 5, and send requests whose query string has wpf_action or crmhook_runner (the queue runner) to it. With nginx, in the http block, and fastcgi_pass $crmhook_php; in the site\'s PHP location:', 'crmhook' ); ?></p>
+			<pre class="crmhook-lane-pool-nginx"><?php echo esc_html( "map \$args \$crmhook_php {\n    \"~(^|&)(wpf_action|crmhook_runner)(=|&|\$)\" unix:/run/php/php-fpm-webhooks.sock;\n    default unix:/run/php/php-fpm.sock;\n}" ); ?></pre>
+		</details>
 		<p class="description"><?php esc_html_e( 'With the lane on, automatic mode queues every webhook (a lone webhook is answered 202 too, and a runner starts at once); async=false and "always immediately" still run through WordPress. Webhooks that carry wpf_action only in their body (Keap, FunnelKit form data) take the normal path.', 'crmhook' ); ?></p>
 	</td>
 </tr>
