@@ -203,6 +203,9 @@ final class LaneTest extends E2ETestCase
         $this->assertStringContainsString('Active on this server.', $page);
         $this->assertStringContainsString('Last webhook accepted by the fast lane:', $page);
         $this->assertStringContainsString('crmhook.lane_entry = ' . dirname(__DIR__, 2) . '/wordpress-plugin/crmhook/lane.php', $page);
+        // How to give webhooks and runners a php-fpm pool of their own (as this harness does).
+        $this->assertStringContainsString('(wpf_action|crmhook_runner)(=|&amp;|$)', $page);
+        $this->assertStringContainsString('fastcgi_pass $crmhook_php;', $page);
         $config = (string) file_get_contents(self::$runDir . '/lane/lane.json');
         $this->assertStringNotContainsString(self::$key, $config, 'the key is never in the lane\'s file');
         $this->assertSame('600', substr(sprintf('%o', fileperms(self::$runDir . '/lane/lane.json')), -3));
