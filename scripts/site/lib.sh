@@ -30,7 +30,7 @@ DB_PID="$DB_DIR/mariadbd.pid"
 FPM_DIR="$RUN_DIR/php-fpm"
 FPM_CONF="$FPM_DIR/php-fpm.conf"
 FPM_SOCK="$FPM_DIR/php-fpm.sock"
-# The pool of webhooks and queue runners (docs/fast-lane.md, "A pool of their own").
+# The pool of webhooks and queue runners (docs/fast-lane.md, "A php-fpm pool of its own").
 FPM_BG_SOCK="$FPM_DIR/php-fpm-webhooks.sock"
 FPM_PID="$FPM_DIR/php-fpm.pid"
 FPM2_CONF="$FPM_DIR/php-fpm-b.conf"

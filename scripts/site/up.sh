@@ -264,38 +264,27 @@ if ((AS_ROOT)); then
 fi
 mkdir -p "$(dirname "$LANE_CONFIG")"
 chmod 700 "$(dirname "$LANE_CONFIG")"
-cat >"$FPM_CONF" <<EOF
-; Written by scripts/site/up.sh. php-fpm of the crmhook harness, run as $RUN_USER.
-[global]
-pid = $FPM_PID
-error_log = $LOG_DIR/php-fpm.log
-daemonize = yes
-
-[crmhook]
-$fpm_user
-listen = $FPM_SOCK
-listen.mode = 0600
-; static: every worker exists from the start (concurrency tests need at least 8 at once).
-pm = static
-pm.max_children = 8
-catch_workers_output = yes
-decorate_workers_output = no
-; error_log and log_errors come from 90-crmhook-site.ini, as plain settings: WordPress may redirect them.
-
-; Webhooks and queue runners (nginx sends every request whose query names wpf_action or
-; crmhook_runner here): a burst of webhooks queues for these workers, never in front of a visitor's
-; page, and at a lower CPU priority (nice 5), so pages keep the CPU while a burst is accepted and
-; drained. docs/fast-lane.md, "A pool of their own".
-[crmhook-webhooks]
-$fpm_user
-listen = $FPM_BG_SOCK
-listen.mode = 0600
-pm = static
-pm.max_children = 8
-process.priority = 5
-catch_workers_output = yes
-decorate_workers_output = no
-EOF
+# fpm_global PID: a php-fpm master's [global] section. fpm_pool NAME SOCKET WORKERS [EXTRA]: a pool,
+# static (every worker exists from the start), its workers' output to the master's log; error_log and
+# log_errors come from 90-crmhook-site.ini, as plain settings: WordPress may redirect them.
+fpm_global() {
+  printf '[global]\npid = %s\nerror_log = %s\ndaemonize = yes\n' "$1" "$LOG_DIR/php-fpm.log"
+}
+fpm_pool() {
+  printf '\n[%s]\n%s\nlisten = %s\nlisten.mode = 0600\npm = static\npm.max_children = %s\n' "$1" "$fpm_user" "$2" "$3"
+  printf 'catch_workers_output = yes\ndecorate_workers_output = no\n%s\n' "${4:-}"
+}
+{
+  echo "; Written by scripts/site/up.sh. php-fpm of the crmhook harness, run as $RUN_USER."
+  fpm_global "$FPM_PID"
+  # Pages (and everything else): 8 workers, as concurrency tests need at least 8 at once.
+  fpm_pool crmhook "$FPM_SOCK" 8
+  # Webhooks and queue runners (nginx sends every request whose query names wpf_action or
+  # crmhook_runner here): a burst of webhooks queues for these workers, never in front of a
+  # visitor's page, and at a lower CPU priority (nice 5), so pages keep the CPU while a burst is
+  # accepted and drained. docs/fast-lane.md, "A php-fpm pool of its own".
+  fpm_pool crmhook-webhooks "$FPM_BG_SOCK" 8 'process.priority = 5'
+} >"$FPM_CONF"
 # start_fpm NAME CONF PID SOCK WHAT: starts one php-fpm master on CONF, restarting it when its config
 # or the .so changed (a running php-fpm keeps the extension it loaded). NAME names its stamp file.
 start_fpm() {
@@ -322,22 +311,11 @@ start_fpm() {
 start_fpm php-fpm "$FPM_CONF" "$FPM_PID" "$FPM_SOCK" "8 workers for pages, 8 for webhooks, crmhook extension from $CRMHOOK_SO"
 
 # The second web server's php-fpm: its own master, pool and socket, the same PHP settings.
-cat >"$FPM2_CONF" <<EOF
-; Written by scripts/site/up.sh. The second php-fpm ("web server b") of the crmhook harness.
-[global]
-pid = $FPM2_PID
-error_log = $LOG_DIR/php-fpm.log
-daemonize = yes
-
-[crmhook-b]
-$fpm_user
-listen = $FPM2_SOCK
-listen.mode = 0600
-pm = static
-pm.max_children = 4
-catch_workers_output = yes
-decorate_workers_output = no
-EOF
+{
+  echo '; Written by scripts/site/up.sh. The second php-fpm ("web server b") of the crmhook harness.'
+  fpm_global "$FPM2_PID"
+  fpm_pool crmhook-b "$FPM2_SOCK" 4
+} >"$FPM2_CONF"
 start_fpm php-fpm-b "$FPM2_CONF" "$FPM2_PID" "$FPM2_SOCK" "4 workers: the second web server, on $SITE2_URL"
 
 # ---- nginx -----------------------------------------------------------------------------------------
