@@ -281,9 +281,9 @@ fpm_pool() {
   fpm_pool crmhook "$FPM_SOCK" 8
   # Webhooks and queue runners (nginx sends every request whose query names wpf_action or
   # crmhook_runner here): a burst of webhooks queues for these workers, never in front of a
-  # visitor's page, and at a lower CPU priority (nice 5), so pages keep the CPU while a burst is
+  # visitor's page, and at a lower CPU priority (nice 10), so pages keep the CPU while a burst is
   # accepted and drained. docs/fast-lane.md, "A php-fpm pool of its own".
-  fpm_pool crmhook-webhooks "$FPM_BG_SOCK" 8 'process.priority = 5'
+  fpm_pool crmhook-webhooks "$FPM_BG_SOCK" 8 'process.priority = 10'
 } >"$FPM_CONF"
 # start_fpm NAME CONF PID SOCK WHAT: starts one php-fpm master on CONF, restarting it when its config
 # or the .so changed (a running php-fpm keeps the extension it loaded). NAME names its stamp file.

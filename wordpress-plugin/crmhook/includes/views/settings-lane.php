@@ -59,7 +59,7 @@ $crmhook_ini  = array(
 		<pre class="crmhook-lane-ini"><?php echo esc_html( implode( "\n", $crmhook_ini ) ); ?></pre>
 		<details class="crmhook-lane-pool">
 			<summary><?php esc_html_e( 'For the largest bursts: a php-fpm pool of their own for webhooks', 'crmhook' ); ?></summary>
-			<p class="description"><?php esc_html_e( 'Webhooks then never make visitors\' pages wait. Copy the site\'s php-fpm pool under another name and socket, with the lines above and process.priority = 5, and send requests whose query string has wpf_action or crmhook_runner (the queue runner) to it. With nginx, in the http block, and fastcgi_pass $crmhook_php; in the site\'s PHP location:', 'crmhook' ); ?></p>
+			<p class="description"><?php esc_html_e( 'Webhooks then never make visitors\' pages wait. Copy the site\'s php-fpm pool under another name and socket, with the lines above and process.priority = 10, and send requests whose query string has wpf_action or crmhook_runner (the queue runner) to it. With nginx, in the http block, and fastcgi_pass $crmhook_php; in the site\'s PHP location:', 'crmhook' ); ?></p>
 			<pre class="crmhook-lane-pool-nginx"><?php echo esc_html( "map \$args \$crmhook_php {\n    \"~(^|&)(wpf_action|crmhook_runner)(=|&|\$)\" unix:/run/php/php-fpm-webhooks.sock;\n    default unix:/run/php/php-fpm.sock;\n}" ); ?></pre>
 		</details>
 		<p class="description"><?php esc_html_e( 'With the lane on, automatic mode queues every webhook (a lone webhook is answered 202 too, and a runner starts at once); async=false and "always immediately" still run through WordPress. Webhooks that carry wpf_action only in their body (Keap, FunnelKit form data) take the normal path.', 'crmhook' ); ?></p>
