@@ -12,6 +12,7 @@ use crate::access::generate_password;
 use crate::contact::Contact;
 use crate::error::{OptionError, WebhookError};
 use crate::login::{login_for, sanitize_login, survives_sanitize, UsernameFormat};
+use crate::text::trim;
 
 /// Length of generated passwords.
 pub const GENERATED_PASSWORD_LENGTH: usize = 24;
@@ -211,13 +212,13 @@ pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&Exist
             .iter()
             .filter(|(_, wp)| wp == target)
             .find_map(|(crm_field, _)| contact.field(crm_field))
-            .map(str::trim)
+            .map(trim)
             .filter(|v| !v.is_empty())
     };
 
-    let email = mapped("user_email").unwrap_or(contact.email.trim());
-    let first_name = mapped("first_name").unwrap_or(contact.first_name.trim());
-    let last_name = mapped("last_name").unwrap_or(contact.last_name.trim());
+    let email = mapped("user_email").unwrap_or(trim(&contact.email));
+    let first_name = mapped("first_name").unwrap_or(trim(&contact.first_name));
+    let last_name = mapped("last_name").unwrap_or(trim(&contact.last_name));
     let given_password = mapped("user_pass");
     let requested_role = options.requested_role.as_deref().or_else(|| mapped("role"));
 
@@ -254,7 +255,7 @@ pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&Exist
                 None => {
                     password_generated = true;
                     let p = Password(generate_password(GENERATED_PASSWORD_LENGTH).map_err(PlanError::Options)?);
-                    if let Some(field) = options.return_password_field.as_deref().filter(|f| !f.trim().is_empty()) {
+                    if let Some(field) = options.return_password_field.as_deref().filter(|f| !trim(f).is_empty()) {
                         notices.push(format!("generated password will be sent back to CRM field {field}"));
                         return_password = Some((field.to_owned(), p.clone()));
                     }
@@ -298,7 +299,7 @@ pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&Exist
 
     let mut meta: Vec<(String, String)> = Vec::new();
     for (crm_field, wp_key) in &options.field_map {
-        let wp_key = wp_key.trim();
+        let wp_key = trim(wp_key);
         if wp_key.is_empty() || USER_KEYS.contains(&wp_key) {
             continue;
         }
@@ -376,8 +377,8 @@ fn choose_login(
 
 /// The role to give: the requested one if allowed, else the default; never a dangerous one.
 fn grant_role(options: &PlanOptions, requested: Option<&str>, notices: &mut Vec<String>) -> String {
-    let default = options.default_role.trim();
-    if let Some(requested) = requested.map(str::trim).filter(|r| !r.is_empty()) {
+    let default = trim(&options.default_role);
+    if let Some(requested) = requested.map(trim).filter(|r| !r.is_empty()) {
         let allowed =
             if options.allowed_roles.is_empty() { requested == default } else { options.allowed_roles.iter().any(|r| r == requested) };
         let refusal = if !options.roles.exists(requested) {
