@@ -330,14 +330,20 @@ impl<'de: 'a, 'a> Deserialize<'de> for FieldValue<'a> {
 
 /// Splits a list of tag names or ids: trims each, drops empties and repeats, keeps order.
 pub(crate) fn clean_tags<'s>(tags: impl IntoIterator<Item = &'s str>) -> Vec<String> {
+    clean_tags_into(tags, str::to_owned)
+}
+
+/// [`clean_tags`], each kept tag made by `keep` from the trimmed text (a slice of the input):
+/// the plan borrows them, where a webhook copies them.
+pub(crate) fn clean_tags_into<'s, T>(tags: impl IntoIterator<Item = &'s str>, keep: impl Fn(&'s str) -> T) -> Vec<T> {
     let tags: Vec<&str> = tags.into_iter().map(trim).filter(|t| !t.is_empty()).collect();
     // A handful (the usual webhook) is cheaper to compare pairwise than to hash.
     const PAIRWISE_UP_TO: usize = 16;
-    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    let mut out: Vec<T> = Vec::with_capacity(tags.len());
     if tags.len() <= PAIRWISE_UP_TO {
         for (i, tag) in tags.iter().enumerate() {
             if !tags[..i].contains(tag) {
-                out.push((*tag).to_owned());
+                out.push(keep(tag));
             }
         }
         return out;
@@ -348,7 +354,7 @@ pub(crate) fn clean_tags<'s>(tags: impl IntoIterator<Item = &'s str>) -> Vec<Str
     let mut seen = std::collections::HashSet::with_capacity_and_hasher(tags.len(), foldhash::fast::RandomState::default());
     for tag in tags {
         if seen.insert(tag) {
-            out.push(tag.to_owned());
+            out.push(keep(tag));
         }
     }
     out

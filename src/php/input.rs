@@ -212,6 +212,25 @@ fn text_list<'a>(v: Option<&'a Zval>, at: At<'_>) -> Result<Vec<Cow<'a, str>>, F
     Ok(out)
 }
 
+/// A text PHP lent for the call, beside the value it came from: a result that holds the same
+/// text can then hold the same PHP string (a reference more) instead of a copy.
+pub(super) struct Lent<'a> {
+    pub(super) text: Cow<'a, str>,
+    pub(super) value: &'a Zval,
+}
+
+/// [`text_list`], each text kept with its value.
+fn lent_list<'a>(v: Option<&'a Zval>, at: At<'_>) -> Result<Vec<Lent<'a>>, Failure> {
+    let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    let list = v.array().ok_or_else(|| at.wrong_type("array", v))?;
+    let mut out = Vec::with_capacity(list.len());
+    for (i, value) in entries(list).values().enumerate() {
+        let text = scalar_text(value).map_err(|why| at.not_text(Some(Item::Index(i)), why, value))?;
+        out.push(Lent { text: text.unwrap_or_default(), value });
+    }
+    Ok(out)
+}
+
 fn owned_list(list: Vec<Cow<'_, str>>) -> Vec<String> {
     list.into_iter().map(Cow::into_owned).collect()
 }
@@ -300,12 +319,13 @@ pub(super) fn crm_config(arr: &ZendHashTable, param: &'static Param) -> Result<C
 }
 
 /// The contact, with only the fields the field map names: the plan reads no others, and a
-/// contact can carry hundreds.
-pub(super) fn contact_from(
-    arr: &ZendHashTable,
+/// contact can carry hundreds. Its tags are lent apart (`Contact::tags` stays empty), for
+/// `plan::map_contact_lent`.
+pub(super) fn contact_from<'a>(
+    arr: &'a ZendHashTable,
     param: &'static Param,
     field_map: &[(Cow<'_, str>, Cow<'_, str>)],
-) -> Result<Contact, Failure> {
+) -> Result<(Contact, Vec<Lent<'a>>), Failure> {
     let text = |key: Fixed| string_of(arr, key, param).map(|v| v.map(Cow::into_owned).unwrap_or_default());
     let mut fields = Vec::with_capacity(field_map.len());
     if let Some(all) = find(arr, Fixed::FIELDS).filter(|v| !v.is_null()) {
@@ -339,14 +359,15 @@ pub(super) fn contact_from(
             }
         }
     }
-    Ok(Contact {
+    let contact = Contact {
         id: text(Fixed::ID)?,
         email: text(Fixed::EMAIL)?,
         first_name: text(Fixed::FIRST_NAME)?,
         last_name: text(Fixed::LAST_NAME)?,
         fields,
-        tags: owned_list(text_list(find(arr, Fixed::TAGS), param.key("tags"))?),
-    })
+        tags: Vec::new(),
+    };
+    Ok((contact, lent_list(find(arr, Fixed::TAGS), param.key("tags"))?))
 }
 
 /// `$options['roles']`, read in place: slug → capabilities (`cap => true`, as `wp_roles()` keeps

@@ -4,6 +4,7 @@
 //! and the fixed keys and words are the interned ones of `super::interned`, so a result costs
 //! one string allocation per *payload* value and none per key.
 
+use std::borrow::Cow;
 use std::mem::ManuallyDrop;
 
 use ext_php_rs::boxed::ZBox;
@@ -12,6 +13,7 @@ use ext_php_rs::ffi::{
 };
 use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 
+use super::input::Lent;
 use super::interned::{interned, Fixed};
 use crate::contact::Contact;
 use crate::crm::ContactPage;
@@ -182,7 +184,37 @@ pub(super) fn webhook_array(hook: &Webhook, with_fields: bool) -> ZBox<ZendHashT
     array
 }
 
-pub(super) fn plan_array(plan: &UserPlan) -> ZBox<ZendHashTable> {
+/// A packed list of the plan's tags: each one that is a whole string PHP lent (a tag nothing was
+/// trimmed from) is that same string, shared; the others are copied. The plan keeps the lent
+/// tags' order, so one walk over them finds each.
+fn lent_list_array(items: &[Cow<'_, str>], lent: &[Lent<'_>]) -> ZBox<ZendHashTable> {
+    let mut array = new_array(items.len());
+    let mut from = 0;
+    for item in items {
+        let (start, end) = (item.as_ptr() as usize, item.as_ptr() as usize + item.len());
+        let mut shared = None;
+        if let Cow::Borrowed(_) = item {
+            // The lent text this tag is a slice of, if any.
+            if let Some(offset) = lent[from..].iter().position(|l| {
+                let at = l.text.as_ptr() as usize;
+                at <= start && end <= at + l.text.len()
+            }) {
+                let source = &lent[from + offset];
+                from += offset + 1;
+                // Only a string value itself (not a reference to one) holding exactly these bytes.
+                let whole = source.value.is_string()
+                    && source.value.zend_str().is_some_and(|s| s.as_bytes().as_ptr() as usize == start && s.len() == item.len());
+                if whole {
+                    shared = Some(source.value.shallow_clone());
+                }
+            }
+        }
+        push(&mut array, shared.unwrap_or_else(|| text_zval(item)));
+    }
+    array
+}
+
+pub(super) fn plan_array(plan: &UserPlan<'_>, lent_tags: &[Lent<'_>]) -> ZBox<ZendHashTable> {
     let u = &plan.user;
     let mut user = new_array(8);
     if let Some(id) = u.id {
@@ -208,7 +240,7 @@ pub(super) fn plan_array(plan: &UserPlan) -> ZBox<ZendHashTable> {
     add(&mut array, Fixed::OP, if plan.op == Op::Create { Fixed::CREATE } else { Fixed::UPDATE }.zval());
     add(&mut array, Fixed::USER, array_zval(user));
     add(&mut array, Fixed::META, array_zval(pairs_array(&plan.meta)));
-    add(&mut array, Fixed::TAGS, array_zval(list_array(&plan.tags)));
+    add(&mut array, Fixed::TAGS, array_zval(lent_list_array(&plan.tags, lent_tags)));
     add(&mut array, Fixed::PASSWORD_GENERATED, bool_zval(plan.password_generated));
     let returned = plan.return_password.as_ref().map(|(field, password)| {
         let mut ret = new_array(2);
