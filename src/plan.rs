@@ -206,7 +206,9 @@ pub struct UserPlan<'t> {
 
 /// Builds the plan. Fails when a new user cannot be made (no email) or the options are off.
 pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&ExistingUser>) -> Result<UserPlan<'static>, PlanError> {
-    plan_with_tags(contact, options, user, || crate::crm::clean_tags_into(contact.tags.iter().map(String::as_str), |t| Cow::Owned(t.to_owned())))
+    plan_with_tags(contact, options, user, || {
+        crate::crm::clean_tags_into(contact.tags.iter().map(String::as_str), |t| Cow::Owned(t.to_owned()))
+    })
 }
 
 /// [`map_contact`] with the contact's tags lent apart from it (`contact.tags` is not read): the
@@ -336,15 +338,7 @@ fn plan_with_tags<'t>(
         }
     }
 
-    Ok(UserPlan {
-        op,
-        user: fields,
-        meta,
-        tags: tags(),
-        password_generated,
-        return_password,
-        notices,
-    })
+    Ok(UserPlan { op, user: fields, meta, tags: tags(), password_generated, return_password, notices })
 }
 
 /// Why no plan could be made.

@@ -11,7 +11,7 @@ use crate::access::verify_access_key;
 use crate::crm::{Crm, JsonBody, Payload};
 use crate::error::WebhookError;
 use crate::form::{Form, FormError};
-use crate::text::{check_contact_id, check_email, check_no_nul, check_role, echo, parse_bool, trim};
+use crate::text::{check_contact_id, check_email, check_no_nul, check_role, echo, has_nul, parse_bool, trim};
 
 /// Default limit on the request body: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -285,7 +285,7 @@ fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>, with_fiel
             .map_err(|_| WebhookError::invalid("field", format!("\"{}\" contains a NUL byte", echo(key))))?;
     }
     if let Some(tags) = &payload.tags {
-        if tags.iter().any(|t| t.contains('\0')) {
+        if tags.iter().any(|t| has_nul(t)) {
             return Err(WebhookError::invalid("tags", "a tag contains a NUL byte"));
         }
     }

@@ -362,12 +362,19 @@ pub(crate) fn clean_tags_into<'s, T>(tags: impl IntoIterator<Item = &'s str>, ke
 
 /// [`clean_tags`] of a comma-separated list (ActiveCampaign's `contact[tags]`).
 pub(crate) fn clean_tag_list(list: &str) -> Vec<String> {
-    // Split on the byte: `str::split(',')` goes through the char-pattern machinery per piece.
-    let mut start = 0;
-    let pieces = list.as_bytes().split(|&b| b == b',').map(move |piece| {
-        let text = list.get(start..start + piece.len()).unwrap_or_default();
-        start += piece.len() + 1;
-        text
+    // Split at the commas found eight bytes at a time: `str::split(',')` goes through the
+    // char-pattern machinery per piece, a byte-by-byte split costs 4 instructions a byte, and
+    // memchr's set-up outweighs the dozen bytes between two tags.
+    let mut rest = Some(list);
+    let pieces = std::iter::from_fn(move || {
+        let text = rest?;
+        match crate::form::find_byte(b',', text.as_bytes()) {
+            Some(comma) => {
+                rest = text.get(comma + 1..);
+                text.get(..comma)
+            }
+            None => rest.take(),
+        }
     });
     clean_tags(pieces)
 }
