@@ -113,11 +113,13 @@ impl<'a> Form<'a> {
 /// assert_eq!(split_key("odd[key"), ("odd[key", vec![]));
 /// ```
 pub fn split_key(key: &str) -> (&str, Vec<&str>) {
-    let Some(open) = key.find('[') else { return (key, Vec::new()) };
+    // Brackets are ASCII: found as bytes, without `str::find`'s char-pattern machinery.
+    let find = |text: &str, b: u8| text.as_bytes().iter().position(|&c| c == b);
+    let Some(open) = find(key, b'[') else { return (key, Vec::new()) };
     let (base, mut rest) = key.split_at(open);
-    let mut segments = Vec::new();
+    let mut segments = Vec::with_capacity(2);
     while let Some(inner) = rest.strip_prefix('[') {
-        match inner.find(']') {
+        match find(inner, b']') {
             Some(close) => {
                 segments.push(&inner[..close]);
                 rest = &inner[close + 1..];
@@ -141,6 +143,7 @@ const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 /// The bytes of `word` that are zero, as their high bits; the lowest one set marks the first
 /// zero byte exactly (a borrow can only mark bytes after it).
+#[inline]
 fn zero_bytes(word: u64) -> u64 {
     word.wrapping_sub(LOW_BITS) & !word & HIGH_BITS
 }
@@ -148,6 +151,7 @@ fn zero_bytes(word: u64) -> u64 {
 /// The first byte of `haystack` for which `marks` (of the word read little-endian) sets a high
 /// bit: eight bytes at a time for the first [`SHORT`] bytes, where the next delimiter or escape
 /// usually is (a tag list has a comma every dozen bytes), then memchr's vector scan via `far`.
+#[inline]
 fn find_by_words(haystack: &[u8], marks: impl Fn(u64) -> u64, far: impl Fn(&[u8]) -> Option<usize>) -> Option<usize> {
     let mut at = 0;
     while at < SHORT {
@@ -175,6 +179,7 @@ fn find_by_words(haystack: &[u8], marks: impl Fn(u64) -> u64, far: impl Fn(&[u8]
 }
 
 /// The first `needle` in `haystack`.
+#[inline]
 pub(crate) fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
     let repeated = u64::from(needle) * LOW_BITS;
     find_by_words(haystack, |word| zero_bytes(word ^ repeated), |rest| memchr::memchr(needle, rest))
@@ -218,13 +223,46 @@ fn decode_text(raw: &str) -> Result<Cow<'_, str>, std::str::Utf8Error> {
 /// found with [`find_byte`]: a list of 1,000 tags took 15 instructions a byte decoded one byte
 /// at a time. The output never grows past its first allocation (decoding only shortens).
 fn decode_from(raw: &[u8], first: usize) -> Vec<u8> {
+    if raw.len() < SHORT {
+        decode_short_from(raw, first)
+    } else {
+        decode_runs_from(raw, first)
+    }
+}
+
+/// [`decode_from`] of a short name (`contact%5Bid%5D`): byte by byte is cheaper than a search
+/// per escape.
+fn decode_short_from(raw: &[u8], first: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
-    let copy_run = |out: &mut Vec<u8>, run: &[u8]| out.extend(run.iter().map(|&b| if b == b'+' { b' ' } else { b }));
     out.extend_from_slice(&raw[..first]);
+    let digit = |at: usize| raw.get(at).map_or(0xFF, |&b| HEX[usize::from(b)]);
+    {
+        let mut at = first;
+        while let Some(&b) = raw.get(at) {
+            at += 1;
+            let byte = match b {
+                b'+' => b' ',
+                b'%' if digit(at) < 16 && digit(at + 1) < 16 => {
+                    at += 2;
+                    digit(at - 2) << 4 | digit(at - 1)
+                }
+                other => other,
+            };
+            out.push(byte);
+        }
+    }
+    out
+}
+
+/// [`decode_from`] of a long value, a run between escapes at a time.
+fn decode_runs_from(raw: &[u8], first: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend_from_slice(&raw[..first]);
+    let digit = |at: usize| raw.get(at).map_or(0xFF, |&b| HEX[usize::from(b)]);
+    let copy_run = |out: &mut Vec<u8>, run: &[u8]| out.extend(run.iter().map(|&b| if b == b'+' { b' ' } else { b }));
     let mut run_start = first;
     while let Some(percent) = find_byte(b'%', &raw[run_start..]).map(|i| run_start + i) {
         copy_run(&mut out, &raw[run_start..percent]);
-        let digit = |at: usize| raw.get(at).map_or(0xFF, |&b| HEX[usize::from(b)]);
         let (high, low) = (digit(percent + 1), digit(percent + 2));
         if high < 16 && low < 16 {
             out.push(high << 4 | low);
