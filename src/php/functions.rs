@@ -203,7 +203,7 @@ pub fn crmhook_map_contact(contact: ArrayArg, options: ArrayArg, user: Option<Ar
         let options = options_from(options, &OPTIONS, &roles)?;
         let (contact, tags) = contact_from(contact, &CONTACT, &options.field_map)?;
         let user = user.map(|u| user_from(u, &USER)).transpose()?;
-        let plan = plan::map_contact_lent(&contact, tags.iter().map(|t| t.text.as_ref()), &options, user.as_ref())?;
+        let plan = plan::map_contact_lent(&contact, tags.items.iter().map(|t| t.text.as_ref()), &options, user.as_ref())?;
         Ok(plan_array(&plan, &tags))
     })
 }

@@ -219,16 +219,22 @@ pub(super) struct Lent<'a> {
     pub(super) value: &'a Zval,
 }
 
+/// A list of texts PHP lent, and the array value they came from.
+pub(super) struct LentList<'a> {
+    pub(super) items: Vec<Lent<'a>>,
+    pub(super) array: Option<&'a Zval>,
+}
+
 /// [`text_list`], each text kept with its value.
-fn lent_list<'a>(v: Option<&'a Zval>, at: At<'_>) -> Result<Vec<Lent<'a>>, Failure> {
-    let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+fn lent_list<'a>(v: Option<&'a Zval>, at: At<'_>) -> Result<LentList<'a>, Failure> {
+    let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(LentList { items: Vec::new(), array: None }) };
     let list = v.array().ok_or_else(|| at.wrong_type("array", v))?;
-    let mut out = Vec::with_capacity(list.len());
+    let mut items = Vec::with_capacity(list.len());
     for (i, value) in entries(list).values().enumerate() {
         let text = scalar_text(value).map_err(|why| at.not_text(Some(Item::Index(i)), why, value))?;
-        out.push(Lent { text: text.unwrap_or_default(), value });
+        items.push(Lent { text: text.unwrap_or_default(), value });
     }
-    Ok(out)
+    Ok(LentList { items, array: Some(v) })
 }
 
 fn owned_list(list: Vec<Cow<'_, str>>) -> Vec<String> {
@@ -325,7 +331,7 @@ pub(super) fn contact_from<'a>(
     arr: &'a ZendHashTable,
     param: &'static Param,
     field_map: &[(Cow<'_, str>, Cow<'_, str>)],
-) -> Result<(Contact, Vec<Lent<'a>>), Failure> {
+) -> Result<(Contact, LentList<'a>), Failure> {
     let text = |key: Fixed| string_of(arr, key, param).map(|v| v.map(Cow::into_owned).unwrap_or_default());
     let mut fields = Vec::with_capacity(field_map.len());
     if let Some(all) = find(arr, Fixed::FIELDS).filter(|v| !v.is_null()) {

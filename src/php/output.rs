@@ -9,11 +9,11 @@ use std::mem::ManuallyDrop;
 
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::ffi::{
-    _zend_new_array, zend_hash_add_new, zend_hash_index_update, zend_hash_next_index_insert, zend_hash_str_update, zend_ulong,
+    _zend_new_array, zend_hash_add_new, zend_hash_index_update, zend_hash_next_index_insert, zend_hash_str_update, zend_ulong, HashPosition,
 };
 use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 
-use super::input::Lent;
+use super::input::{Lent, LentList};
 use super::interned::{interned, Fixed};
 use crate::contact::Contact;
 use crate::crm::ContactPage;
@@ -184,10 +184,47 @@ pub(super) fn webhook_array(hook: &Webhook, with_fields: bool) -> ZBox<ZendHashT
     array
 }
 
-/// A packed list of the plan's tags: each one that is a whole string PHP lent (a tag nothing was
-/// trimmed from) is that same string, shared; the others are copied. The plan keeps the lent
-/// tags' order, so one walk over them finds each.
-fn lent_list_array(items: &[Cow<'_, str>], lent: &[Lent<'_>]) -> ZBox<ZendHashTable> {
+extern "C" {
+    /// `Zend/zend_hash.h`: where the array's internal pointer (what `current()` reads) stands, as
+    /// a position of `zend_hash_get_current_data_ex`. (`ZEND_FASTCALL` is empty but on 32-bit x86.)
+    fn zend_hash_get_current_pos(ht: *const ZendHashTable) -> HashPosition;
+}
+
+/// True when the array's internal pointer is at its first slot, where a new array's would be.
+fn pointer_at_start(array: &ZendHashTable) -> bool {
+    // SAFETY: a live array, only read; the function reads the pointer and skips deleted slots.
+    array.is_empty() || unsafe { zend_hash_get_current_pos(array) } == 0
+}
+
+/// True when `item` is exactly the PHP string `lent` holds (its bytes, not a copy or a slice).
+fn is_whole(item: &str, lent: &Lent<'_>) -> bool {
+    // Only a string value itself (not a reference to one) can be handed back as it is.
+    lent.value.is_string() && lent.value.zend_str().is_some_and(|s| s.as_bytes().as_ptr() == item.as_ptr() && s.len() == item.len())
+}
+
+/// The plan's tags as PHP sees them. When the plan kept every lent tag whole and in place, and
+/// the lent array is a list (its values are found at 0, 1, … in the order `foreach` gave them),
+/// the answer is that very array, shared: what `$plan['tags'] = $contact['tags']` would do.
+/// Otherwise a packed list in which each whole tag is the lent string, shared, and only trimmed
+/// ones are copied; the plan keeps the lent order, so one walk over them finds each.
+fn tags_zval(items: &[Cow<'_, str>], lent: &LentList<'_>) -> Zval {
+    if let Some(source) = lent.array.filter(|a| a.is_array()) {
+        let unchanged = items.len() == lent.items.len()
+            && items.iter().zip(&lent.items).all(|(item, l)| matches!(item, Cow::Borrowed(_)) && is_whole(item, l));
+        let list =
+            source.array().is_some_and(|array| {
+                // A shared array shares its internal pointer too: only one `current()` would read as
+                // a new array's.
+                pointer_at_start(array)
+                    && array.len() == lent.items.len()
+                    && lent.items.iter().enumerate().all(|(i, l)| {
+                        i64::try_from(i).ok().and_then(|i| array.get_index(i)).is_some_and(|found| std::ptr::eq(found, l.value))
+                    })
+            });
+        if unchanged && list {
+            return source.shallow_clone();
+        }
+    }
     let mut array = new_array(items.len());
     let mut from = 0;
     for item in items {
@@ -195,26 +232,23 @@ fn lent_list_array(items: &[Cow<'_, str>], lent: &[Lent<'_>]) -> ZBox<ZendHashTa
         let mut shared = None;
         if let Cow::Borrowed(_) = item {
             // The lent text this tag is a slice of, if any.
-            if let Some(offset) = lent[from..].iter().position(|l| {
+            if let Some(offset) = lent.items[from..].iter().position(|l| {
                 let at = l.text.as_ptr() as usize;
                 at <= start && end <= at + l.text.len()
             }) {
-                let source = &lent[from + offset];
+                let source = &lent.items[from + offset];
                 from += offset + 1;
-                // Only a string value itself (not a reference to one) holding exactly these bytes.
-                let whole = source.value.is_string()
-                    && source.value.zend_str().is_some_and(|s| s.as_bytes().as_ptr() as usize == start && s.len() == item.len());
-                if whole {
+                if is_whole(item, source) {
                     shared = Some(source.value.shallow_clone());
                 }
             }
         }
         push(&mut array, shared.unwrap_or_else(|| text_zval(item)));
     }
-    array
+    array_zval(array)
 }
 
-pub(super) fn plan_array(plan: &UserPlan<'_>, lent_tags: &[Lent<'_>]) -> ZBox<ZendHashTable> {
+pub(super) fn plan_array(plan: &UserPlan<'_>, lent_tags: &LentList<'_>) -> ZBox<ZendHashTable> {
     let u = &plan.user;
     let mut user = new_array(8);
     if let Some(id) = u.id {
@@ -240,7 +274,7 @@ pub(super) fn plan_array(plan: &UserPlan<'_>, lent_tags: &[Lent<'_>]) -> ZBox<Ze
     add(&mut array, Fixed::OP, if plan.op == Op::Create { Fixed::CREATE } else { Fixed::UPDATE }.zval());
     add(&mut array, Fixed::USER, array_zval(user));
     add(&mut array, Fixed::META, array_zval(pairs_array(&plan.meta)));
-    add(&mut array, Fixed::TAGS, array_zval(lent_list_array(&plan.tags, lent_tags)));
+    add(&mut array, Fixed::TAGS, tags_zval(&plan.tags, lent_tags));
     add(&mut array, Fixed::PASSWORD_GENERATED, bool_zval(plan.password_generated));
     let returned = plan.return_password.as_ref().map(|(field, password)| {
         let mut ret = new_array(2);
