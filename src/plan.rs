@@ -268,7 +268,7 @@ fn plan_with_tags<'t>(
                 ("", "") => fields.login.clone().unwrap_or_default(),
                 (f, "") => f.to_owned(),
                 ("", l) => l.to_owned(),
-                (f, l) => format!("{f} {l}"),
+                (f, l) => [f, " ", l].concat(),
             });
             fields.password = Some(match given_password {
                 Some(p) => {
@@ -279,7 +279,8 @@ fn plan_with_tags<'t>(
                     password_generated = true;
                     let p = Password(generate_password(GENERATED_PASSWORD_LENGTH).map_err(PlanError::Options)?);
                     if let Some(field) = options.return_password_field.as_deref().filter(|f| !trim(f).is_empty()) {
-                        notices.push(format!("generated password will be sent back to CRM field {field}"));
+                        // Concatenated, not `format!`: this line is in every plan of a site that returns passwords.
+                        notices.push(["generated password will be sent back to CRM field ", field].concat());
                         return_password = Some((field.to_owned(), p.clone()));
                     }
                     p
