@@ -5,8 +5,8 @@
 
 use std::borrow::Cow;
 
-use ext_php_rs::ffi::{zend_hash_get_current_data_ex, zend_hash_move_forward_ex, zend_string, zend_ulong, HashPosition};
-use ext_php_rs::types::{ZendHashTable, ZendStr, Zval};
+use ext_php_rs::ffi::{zend_hash_get_current_data_ex, zend_hash_get_current_key_zval_ex, zend_hash_move_forward_ex, HashPosition};
+use ext_php_rs::types::{ZendHashTable, Zval};
 
 use super::args::{At, Item, NotText, Param};
 use super::exceptions::Failure;
@@ -75,40 +75,23 @@ impl<'a> Entries<'a> {
     }
 }
 
-extern "C" {
-    /// `Zend/zend_hash.h`: the key at a position, without a zval or a reference taken (the
-    /// string stays the array's): 1 a string key in `str_index`, 2 an integer in `num_index`,
-    /// 3 past the end. (`ZEND_FASTCALL` is empty but on 32-bit x86.)
-    fn zend_hash_get_current_key_ex(
-        ht: *const ZendHashTable,
-        str_index: *mut *mut zend_string,
-        num_index: *mut zend_ulong,
-        pos: *const HashPosition,
-    ) -> std::ffi::c_int;
-}
-
 impl<'a> Iterator for Entries<'a> {
     type Item = (Key<'a>, &'a Zval);
 
     fn next(&mut self) -> Option<Self::Item> {
-        const STRING_KEY: std::ffi::c_int = 1;
         let value = self.current()?;
-        let mut name: *mut zend_string = std::ptr::null_mut();
-        let mut number: zend_ulong = 0;
-        // SAFETY: as in `current`; the engine writes the key at the position into our two
-        // locals, lending the array's own key string (no reference is taken, none is given back).
-        let kind = unsafe { zend_hash_get_current_key_ex(self.array, &raw mut name, &raw mut number, &raw const self.position) };
-        // SAFETY: for a string key `name` is the array's key, which lives, unchanged, as long as
-        // the array we borrow for 'a (no PHP code runs meanwhile).
-        let key = match (kind, unsafe { name.cast::<ZendStr>().as_ref() }) {
-            (STRING_KEY, Some(name)) => {
+        let mut key_zval = Zval::new();
+        // SAFETY: as in `current`; the engine writes the key at the position into our zval,
+        // taking a reference on a string key, which dropping `key_zval` gives back.
+        unsafe { zend_hash_get_current_key_zval_ex(self.array, &raw mut key_zval, &raw const self.position) };
+        let key = match key_zval.zend_str() {
+            Some(name) => {
                 let bytes = name.as_bytes();
-                // SAFETY: as above: the bytes live as long as the array, for 'a.
+                // SAFETY: the array holds its own reference to its key for as long as it lives
+                // unchanged, which is all of 'a (we borrow it, and no PHP code runs meanwhile).
                 Key::Str(unsafe { std::slice::from_raw_parts(bytes.as_ptr(), bytes.len()) })
             }
-            // The engine's `zend_ulong` holds the integer key's bits, as PHP's own hash of it.
-            #[allow(clippy::cast_possible_wrap)]
-            _ => Key::Int(number as i64),
+            None => Key::Int(key_zval.long().unwrap_or_default()),
         };
         self.advance();
         Some((key, value))

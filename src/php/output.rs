@@ -9,7 +9,7 @@ use std::mem::ManuallyDrop;
 
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::ffi::{
-    _zend_new_array, zend_hash_add_new, zend_hash_index_update, zend_hash_next_index_insert, zend_hash_str_update, zend_ulong, HashPosition,
+    _zend_new_array, zend_hash_add_new, zend_hash_index_update, zend_hash_next_index_insert, zend_hash_str_update, zend_ulong,
 };
 use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 
@@ -184,16 +184,11 @@ pub(super) fn webhook_array(hook: &Webhook, with_fields: bool) -> ZBox<ZendHashT
     array
 }
 
-extern "C" {
-    /// `Zend/zend_hash.h`: where the array's internal pointer (what `current()` reads) stands, as
-    /// a position of `zend_hash_get_current_data_ex`. (`ZEND_FASTCALL` is empty but on 32-bit x86.)
-    fn zend_hash_get_current_pos(ht: *const ZendHashTable) -> HashPosition;
-}
-
-/// True when the array's internal pointer is at its first slot, where a new array's would be.
+/// True when the array's internal pointer (what `current()` reads) is at its first slot, as a
+/// new array's is. Read from the engine's own struct, as `zend_hash.h` declares it: the
+/// engine function that reports it is not among those `cargo php stubs` can load with us.
 fn pointer_at_start(array: &ZendHashTable) -> bool {
-    // SAFETY: a live array, only read; the function reads the pointer and skips deleted slots.
-    array.is_empty() || unsafe { zend_hash_get_current_pos(array) } == 0
+    array.nInternalPointer == 0
 }
 
 /// True when `item` is exactly the PHP string `lent` holds (its bytes, not a copy or a slice).
