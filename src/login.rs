@@ -27,7 +27,7 @@ impl UsernameFormat {
 
     /// Reads `email`, `flname` or `fnamenum` (empty is the default, `email`).
     pub fn parse(raw: &str) -> Option<UsernameFormat> {
-        let raw = raw.trim();
+        let raw = crate::text::trim(raw);
         if raw.is_empty() {
             return Some(UsernameFormat::default());
         }
@@ -84,7 +84,7 @@ impl UsernameFormat {
 /// assert_eq!(login_for(UsernameFormat::FirstLastName, "a@b.co", "José", "Núñez"), "josenunez");
 /// ```
 pub fn login_for(format: UsernameFormat, email: &str, first_name: &str, last_name: &str) -> String {
-    let email = email.trim().to_lowercase();
+    let email = crate::text::trim(email).to_lowercase();
     let from_names = match format {
         UsernameFormat::Email => None,
         UsernameFormat::FirstLastName => Some(fold_name(&format!("{first_name}{last_name}"))),
@@ -110,7 +110,7 @@ pub fn login_for(format: UsernameFormat, email: &str, first_name: &str, last_nam
 pub fn survives_sanitize(login: &str) -> bool {
     !login.is_empty()
         && login.chars().count() <= MAX_LOGIN_CHARS
-        && login == login.trim()
+        && login == crate::text::trim(login)
         && !login.contains("  ")
         && login.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'_' | b'.' | b'-' | b'@'))
 }

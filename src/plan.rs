@@ -12,6 +12,7 @@ use crate::access::generate_password;
 use crate::contact::Contact;
 use crate::error::{OptionError, WebhookError};
 use crate::login::{login_for, sanitize_login, survives_sanitize, UsernameFormat};
+use crate::text::trim;
 
 /// Length of generated passwords.
 pub const GENERATED_PASSWORD_LENGTH: usize = 24;
@@ -183,17 +184,18 @@ pub struct UserFields {
     pub role: Option<String>,
 }
 
-/// What WordPress should do for this contact.
+/// What WordPress should do for this contact. The tags borrow from the caller's when it lent
+/// them ([`map_contact_lent`]): 1,000 tags are then never copied on the way through.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserPlan {
+pub struct UserPlan<'t> {
     /// Create or update.
     pub op: Op,
     /// User fields.
     pub user: UserFields,
     /// Meta key → value, from the field map.
     pub meta: Vec<(String, String)>,
-    /// The contact's tags.
-    pub tags: Vec<String>,
+    /// The contact's tags, trimmed, without empties and repeats, in order.
+    pub tags: Vec<Cow<'t, str>>,
     /// True when the password was generated here.
     pub password_generated: bool,
     /// CRM field and password to send back, when configured.
@@ -203,7 +205,29 @@ pub struct UserPlan {
 }
 
 /// Builds the plan. Fails when a new user cannot be made (no email) or the options are off.
-pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&ExistingUser>) -> Result<UserPlan, PlanError> {
+pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&ExistingUser>) -> Result<UserPlan<'static>, PlanError> {
+    plan_with_tags(contact, options, user, || {
+        crate::crm::clean_tags_into(contact.tags.iter().map(String::as_str), |t| Cow::Owned(t.to_owned()))
+    })
+}
+
+/// [`map_contact`] with the contact's tags lent apart from it (`contact.tags` is not read): the
+/// plan's tags are slices of the lent ones, so the binding hands PHP's own strings back.
+pub fn map_contact_lent<'t>(
+    contact: &Contact,
+    tags: impl IntoIterator<Item = &'t str>,
+    options: &PlanOptions,
+    user: Option<&ExistingUser>,
+) -> Result<UserPlan<'t>, PlanError> {
+    plan_with_tags(contact, options, user, || crate::crm::clean_tags_into(tags, Cow::Borrowed))
+}
+
+fn plan_with_tags<'t>(
+    contact: &Contact,
+    options: &PlanOptions,
+    user: Option<&ExistingUser>,
+    tags: impl FnOnce() -> Vec<Cow<'t, str>>,
+) -> Result<UserPlan<'t>, PlanError> {
     let mut notices = Vec::new();
     let mapped = |target: &str| -> Option<&str> {
         options
@@ -211,13 +235,13 @@ pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&Exist
             .iter()
             .filter(|(_, wp)| wp == target)
             .find_map(|(crm_field, _)| contact.field(crm_field))
-            .map(str::trim)
+            .map(trim)
             .filter(|v| !v.is_empty())
     };
 
-    let email = mapped("user_email").unwrap_or(contact.email.trim());
-    let first_name = mapped("first_name").unwrap_or(contact.first_name.trim());
-    let last_name = mapped("last_name").unwrap_or(contact.last_name.trim());
+    let email = mapped("user_email").unwrap_or(trim(&contact.email));
+    let first_name = mapped("first_name").unwrap_or(trim(&contact.first_name));
+    let last_name = mapped("last_name").unwrap_or(trim(&contact.last_name));
     let given_password = mapped("user_pass");
     let requested_role = options.requested_role.as_deref().or_else(|| mapped("role"));
 
@@ -244,7 +268,7 @@ pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&Exist
                 ("", "") => fields.login.clone().unwrap_or_default(),
                 (f, "") => f.to_owned(),
                 ("", l) => l.to_owned(),
-                (f, l) => format!("{f} {l}"),
+                (f, l) => [f, " ", l].concat(),
             });
             fields.password = Some(match given_password {
                 Some(p) => {
@@ -254,8 +278,9 @@ pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&Exist
                 None => {
                     password_generated = true;
                     let p = Password(generate_password(GENERATED_PASSWORD_LENGTH).map_err(PlanError::Options)?);
-                    if let Some(field) = options.return_password_field.as_deref().filter(|f| !f.trim().is_empty()) {
-                        notices.push(format!("generated password will be sent back to CRM field {field}"));
+                    if let Some(field) = options.return_password_field.as_deref().filter(|f| !trim(f).is_empty()) {
+                        // Concatenated, not `format!`: this line is in every plan of a site that returns passwords.
+                        notices.push(["generated password will be sent back to CRM field ", field].concat());
                         return_password = Some((field.to_owned(), p.clone()));
                     }
                     p
@@ -298,7 +323,7 @@ pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&Exist
 
     let mut meta: Vec<(String, String)> = Vec::new();
     for (crm_field, wp_key) in &options.field_map {
-        let wp_key = wp_key.trim();
+        let wp_key = trim(wp_key);
         if wp_key.is_empty() || USER_KEYS.contains(&wp_key) {
             continue;
         }
@@ -314,15 +339,7 @@ pub fn map_contact(contact: &Contact, options: &PlanOptions, user: Option<&Exist
         }
     }
 
-    Ok(UserPlan {
-        op,
-        user: fields,
-        meta,
-        tags: crate::crm::clean_tags(contact.tags.iter().map(String::as_str)),
-        password_generated,
-        return_password,
-        notices,
-    })
+    Ok(UserPlan { op, user: fields, meta, tags: tags(), password_generated, return_password, notices })
 }
 
 /// Why no plan could be made.
@@ -376,8 +393,8 @@ fn choose_login(
 
 /// The role to give: the requested one if allowed, else the default; never a dangerous one.
 fn grant_role(options: &PlanOptions, requested: Option<&str>, notices: &mut Vec<String>) -> String {
-    let default = options.default_role.trim();
-    if let Some(requested) = requested.map(str::trim).filter(|r| !r.is_empty()) {
+    let default = trim(&options.default_role);
+    if let Some(requested) = requested.map(trim).filter(|r| !r.is_empty()) {
         let allowed =
             if options.allowed_roles.is_empty() { requested == default } else { options.allowed_roles.iter().any(|r| r == requested) };
         let refusal = if !options.roles.exists(requested) {

@@ -26,6 +26,10 @@ pub(crate) fn payload_from_form(form: &Form<'_>) -> Result<Payload, WebhookError
             payload.initiated_from = Some(value.to_owned());
             continue;
         }
+        // Only `contact[…]` keys say anything of the contact (`type`, `date_time`, … do not).
+        if !key.starts_with("contact[") {
+            continue;
+        }
         let (base, segments) = split_key(key);
         if base != "contact" {
             continue;

@@ -47,7 +47,7 @@ pub(crate) fn payload_from_json_with(body: JsonBody<'_>, with_fields: bool) -> R
         for (key, value) in values.0 {
             if with_fields {
                 payload.field(&key, &value);
-            } else if key.contains('\0') || value.contains('\0') {
+            } else if crate::text::has_nul(&key) || crate::text::has_nul(&value) {
                 payload.field(&key, &value);
                 return Ok(payload);
             }

@@ -201,10 +201,10 @@ pub fn crmhook_map_contact(contact: ArrayArg, options: ArrayArg, user: Option<Ar
         };
         let roles = roles_of(options, &OPTIONS)?;
         let options = options_from(options, &OPTIONS, &roles)?;
-        let contact = contact_from(contact, &CONTACT, &options.field_map)?;
+        let (contact, tags) = contact_from(contact, &CONTACT, &options.field_map)?;
         let user = user.map(|u| user_from(u, &USER)).transpose()?;
-        let plan = plan::map_contact(&contact, &options, user.as_ref())?;
-        Ok(plan_array(&plan))
+        let plan = plan::map_contact_lent(&contact, tags.items.iter().map(|t| t.text.as_ref()), &options, user.as_ref())?;
+        Ok(plan_array(&plan, &tags))
     })
 }
 

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use ext_php_rs::ffi::{zend_hash_get_current_data_ex, zend_hash_get_current_key_zval_ex, zend_hash_move_forward_ex, HashPosition};
-use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use ext_php_rs::types::{ZendHashTable, Zval};
 
 use super::args::{At, Item, NotText, Param};
 use super::exceptions::Failure;
@@ -212,6 +212,31 @@ fn text_list<'a>(v: Option<&'a Zval>, at: At<'_>) -> Result<Vec<Cow<'a, str>>, F
     Ok(out)
 }
 
+/// A text PHP lent for the call, beside the value it came from: a result that holds the same
+/// text can then hold the same PHP string (a reference more) instead of a copy.
+pub(super) struct Lent<'a> {
+    pub(super) text: Cow<'a, str>,
+    pub(super) value: &'a Zval,
+}
+
+/// A list of texts PHP lent, and the array value they came from.
+pub(super) struct LentList<'a> {
+    pub(super) items: Vec<Lent<'a>>,
+    pub(super) array: Option<&'a Zval>,
+}
+
+/// [`text_list`], each text kept with its value.
+fn lent_list<'a>(v: Option<&'a Zval>, at: At<'_>) -> Result<LentList<'a>, Failure> {
+    let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(LentList { items: Vec::new(), array: None }) };
+    let list = v.array().ok_or_else(|| at.wrong_type("array", v))?;
+    let mut items = Vec::with_capacity(list.len());
+    for (i, value) in entries(list).values().enumerate() {
+        let text = scalar_text(value).map_err(|why| at.not_text(Some(Item::Index(i)), why, value))?;
+        items.push(Lent { text: text.unwrap_or_default(), value });
+    }
+    Ok(LentList { items, array: Some(v) })
+}
+
 fn owned_list(list: Vec<Cow<'_, str>>) -> Vec<String> {
     list.into_iter().map(Cow::into_owned).collect()
 }
@@ -250,14 +275,20 @@ pub(super) fn text_pairs_of(arr: &ZendHashTable, param: &'static Param) -> Resul
 }
 
 /// Refuses a key the function does not read: a misspelt one (`default_rol`, `apikey`) would
-/// otherwise be ignored without a word.
-fn only_known_keys(arr: &ZendHashTable, what: &str, known: &[&str]) -> Result<(), Failure> {
+/// otherwise be ignored without a word. The known keys are counted through their precomputed
+/// hashes first: when they account for every entry there is nothing to refuse, and the array's
+/// keys need not be read one by one.
+fn only_known_keys(arr: &ZendHashTable, what: &str, known: &[Fixed]) -> Result<(), Failure> {
+    if known.iter().filter(|&&key| find(arr, key).is_some()).count() == arr.len() {
+        return Ok(());
+    }
     for (key, _) in entries(arr) {
-        if !matches!(key, Key::Str(name) if known.iter().any(|k| k.as_bytes() == name)) {
+        if !matches!(key, Key::Str(name) if known.iter().any(|k| k.text().as_bytes() == name)) {
+            let names: Vec<&str> = known.iter().map(|k| k.text()).collect();
             return Err(Failure::Value(format!(
                 "unknown key \"{}\" in {what}: the known ones are {}",
                 crate::text::echo(&key.text()),
-                known.join(", ")
+                names.join(", ")
             )));
         }
     }
@@ -265,19 +296,19 @@ fn only_known_keys(arr: &ZendHashTable, what: &str, known: &[&str]) -> Result<()
 }
 
 /// The keys of `$crm`.
-const CRM_KEYS: [&str; 6] = ["crm", "api_url", "api_key", "api_secret", "username", "password"];
+const CRM_KEYS: [Fixed; 6] = [Fixed::CRM, Fixed::API_URL, Fixed::API_KEY, Fixed::API_SECRET, Fixed::USERNAME, Fixed::PASSWORD];
 
 /// The keys of `crmhook_map_contact`'s `$options`.
-const OPTION_KEYS: [&str; 9] = [
-    "field_map",
-    "username_format",
-    "default_role",
-    "allowed_roles",
-    "requested_role",
-    "return_password_field",
-    "roles",
-    "privileged_capabilities",
-    "update_existing_passwords",
+const OPTION_KEYS: [Fixed; 9] = [
+    Fixed::FIELD_MAP,
+    Fixed::USERNAME_FORMAT,
+    Fixed::DEFAULT_ROLE,
+    Fixed::ALLOWED_ROLES,
+    Fixed::REQUESTED_ROLE,
+    Fixed::RETURN_PASSWORD_FIELD,
+    Fixed::ROLES,
+    Fixed::PRIVILEGED_CAPABILITIES,
+    Fixed::UPDATE_EXISTING_PASSWORDS,
 ];
 
 pub(super) fn crm_config(arr: &ZendHashTable, param: &'static Param) -> Result<CrmConfig, Failure> {
@@ -294,12 +325,13 @@ pub(super) fn crm_config(arr: &ZendHashTable, param: &'static Param) -> Result<C
 }
 
 /// The contact, with only the fields the field map names: the plan reads no others, and a
-/// contact can carry hundreds.
-pub(super) fn contact_from(
-    arr: &ZendHashTable,
+/// contact can carry hundreds. Its tags are lent apart (`Contact::tags` stays empty), for
+/// `plan::map_contact_lent`.
+pub(super) fn contact_from<'a>(
+    arr: &'a ZendHashTable,
     param: &'static Param,
     field_map: &[(Cow<'_, str>, Cow<'_, str>)],
-) -> Result<Contact, Failure> {
+) -> Result<(Contact, LentList<'a>), Failure> {
     let text = |key: Fixed| string_of(arr, key, param).map(|v| v.map(Cow::into_owned).unwrap_or_default());
     let mut fields = Vec::with_capacity(field_map.len());
     if let Some(all) = find(arr, Fixed::FIELDS).filter(|v| !v.is_null()) {
@@ -310,15 +342,18 @@ pub(super) fn contact_from(
         };
         if all.len() <= field_map.len() {
             // Fewer fields than mapped ones (the usual webhook): walk the fields once and match
-            // their keys against the map, instead of one hash lookup per map entry.
-            let wanted: Vec<(ArrayKey<'_>, &str)> = field_map.iter().map(|(f, _)| (ArrayKey::from(f.as_ref()), f.as_ref())).collect();
+            // their keys against the map, instead of one hash lookup per map entry. An integer
+            // key matches the map's decimal spelling of it, the one PHP stores as that integer.
             for (key, item) in entries(all) {
-                let matches = |w: &ArrayKey<'_>| match (key, w) {
-                    (Key::Int(n), ArrayKey::Long(m)) => n == *m,
-                    (Key::Str(name), ArrayKey::Str(m)) => name == m.as_bytes(),
-                    _ => false,
+                let number;
+                let name = match key {
+                    Key::Str(name) => name,
+                    Key::Int(n) => {
+                        number = n.to_string();
+                        number.as_bytes()
+                    }
                 };
-                if let Some((_, crm_field)) = wanted.iter().find(|(w, _)| matches(w)) {
+                if let Some((crm_field, _)) = field_map.iter().find(|(f, _)| f.as_bytes() == name) {
                     keep(crm_field, item)?;
                 }
             }
@@ -330,14 +365,15 @@ pub(super) fn contact_from(
             }
         }
     }
-    Ok(Contact {
+    let contact = Contact {
         id: text(Fixed::ID)?,
         email: text(Fixed::EMAIL)?,
         first_name: text(Fixed::FIRST_NAME)?,
         last_name: text(Fixed::LAST_NAME)?,
         fields,
-        tags: owned_list(text_list(find(arr, Fixed::TAGS), param.key("tags"))?),
-    })
+        tags: Vec::new(),
+    };
+    Ok((contact, lent_list(find(arr, Fixed::TAGS), param.key("tags"))?))
 }
 
 /// `$options['roles']`, read in place: slug → capabilities (`cap => true`, as `wp_roles()` keeps
@@ -381,8 +417,8 @@ pub(super) fn options_from<'a>(arr: &'a ZendHashTable, param: &'static Param, ro
         username_format,
         default_role: text(Fixed::DEFAULT_ROLE)?.unwrap_or(Cow::Borrowed("subscriber")),
         allowed_roles: text_list(find(arr, Fixed::ALLOWED_ROLES), param.key("allowed_roles"))?,
-        requested_role: text(Fixed::REQUESTED_ROLE)?.filter(|r| !r.trim().is_empty()),
-        return_password_field: text(Fixed::RETURN_PASSWORD_FIELD)?.filter(|r| !r.trim().is_empty()),
+        requested_role: text(Fixed::REQUESTED_ROLE)?.filter(|r| !crate::text::trim(r).is_empty()),
+        return_password_field: text(Fixed::RETURN_PASSWORD_FIELD)?.filter(|r| !crate::text::trim(r).is_empty()),
         roles,
         privileged_capabilities: owned_list(text_list(find(arr, Fixed::PRIVILEGED_CAPABILITIES), param.key("privileged_capabilities"))?),
         update_existing_passwords: flag_of(arr, Fixed::UPDATE_EXISTING_PASSWORDS),

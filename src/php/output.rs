@@ -4,6 +4,7 @@
 //! and the fixed keys and words are the interned ones of `super::interned`, so a result costs
 //! one string allocation per *payload* value and none per key.
 
+use std::borrow::Cow;
 use std::mem::ManuallyDrop;
 
 use ext_php_rs::boxed::ZBox;
@@ -12,6 +13,7 @@ use ext_php_rs::ffi::{
 };
 use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 
+use super::input::{Lent, LentList};
 use super::interned::{interned, Fixed};
 use crate::contact::Contact;
 use crate::crm::ContactPage;
@@ -182,7 +184,66 @@ pub(super) fn webhook_array(hook: &Webhook, with_fields: bool) -> ZBox<ZendHashT
     array
 }
 
-pub(super) fn plan_array(plan: &UserPlan) -> ZBox<ZendHashTable> {
+/// True when the array's internal pointer (what `current()` reads) is at its first slot, as a
+/// new array's is. Read from the engine's own struct, as `zend_hash.h` declares it: the
+/// engine function that reports it is not among those `cargo php stubs` can load with us.
+fn pointer_at_start(array: &ZendHashTable) -> bool {
+    array.nInternalPointer == 0
+}
+
+/// True when `item` is exactly the PHP string `lent` holds (its bytes, not a copy or a slice).
+fn is_whole(item: &str, lent: &Lent<'_>) -> bool {
+    // Only a string value itself (not a reference to one) can be handed back as it is.
+    lent.value.is_string() && lent.value.zend_str().is_some_and(|s| s.as_bytes().as_ptr() == item.as_ptr() && s.len() == item.len())
+}
+
+/// The plan's tags as PHP sees them. When the plan kept every lent tag whole and in place, and
+/// the lent array is a list (its values are found at 0, 1, … in the order `foreach` gave them),
+/// the answer is that very array, shared: what `$plan['tags'] = $contact['tags']` would do.
+/// Otherwise a packed list in which each whole tag is the lent string, shared, and only trimmed
+/// ones are copied; the plan keeps the lent order, so one walk over them finds each.
+fn tags_zval(items: &[Cow<'_, str>], lent: &LentList<'_>) -> Zval {
+    if let Some(source) = lent.array.filter(|a| a.is_array()) {
+        let unchanged = items.len() == lent.items.len()
+            && items.iter().zip(&lent.items).all(|(item, l)| matches!(item, Cow::Borrowed(_)) && is_whole(item, l));
+        let list =
+            source.array().is_some_and(|array| {
+                // A shared array shares its internal pointer too: only one `current()` would read as
+                // a new array's.
+                pointer_at_start(array)
+                    && array.len() == lent.items.len()
+                    && lent.items.iter().enumerate().all(|(i, l)| {
+                        i64::try_from(i).ok().and_then(|i| array.get_index(i)).is_some_and(|found| std::ptr::eq(found, l.value))
+                    })
+            });
+        if unchanged && list {
+            return source.shallow_clone();
+        }
+    }
+    let mut array = new_array(items.len());
+    let mut from = 0;
+    for item in items {
+        let (start, end) = (item.as_ptr() as usize, item.as_ptr() as usize + item.len());
+        let mut shared = None;
+        if let Cow::Borrowed(_) = item {
+            // The lent text this tag is a slice of, if any.
+            if let Some(offset) = lent.items[from..].iter().position(|l| {
+                let at = l.text.as_ptr() as usize;
+                at <= start && end <= at + l.text.len()
+            }) {
+                let source = &lent.items[from + offset];
+                from += offset + 1;
+                if is_whole(item, source) {
+                    shared = Some(source.value.shallow_clone());
+                }
+            }
+        }
+        push(&mut array, shared.unwrap_or_else(|| text_zval(item)));
+    }
+    array_zval(array)
+}
+
+pub(super) fn plan_array(plan: &UserPlan<'_>, lent_tags: &LentList<'_>) -> ZBox<ZendHashTable> {
     let u = &plan.user;
     let mut user = new_array(8);
     if let Some(id) = u.id {
@@ -208,7 +269,7 @@ pub(super) fn plan_array(plan: &UserPlan) -> ZBox<ZendHashTable> {
     add(&mut array, Fixed::OP, if plan.op == Op::Create { Fixed::CREATE } else { Fixed::UPDATE }.zval());
     add(&mut array, Fixed::USER, array_zval(user));
     add(&mut array, Fixed::META, array_zval(pairs_array(&plan.meta)));
-    add(&mut array, Fixed::TAGS, array_zval(list_array(&plan.tags)));
+    add(&mut array, Fixed::TAGS, tags_zval(&plan.tags, lent_tags));
     add(&mut array, Fixed::PASSWORD_GENERATED, bool_zval(plan.password_generated));
     let returned = plan.return_password.as_ref().map(|(field, password)| {
         let mut ret = new_array(2);
