@@ -366,6 +366,11 @@ pub(crate) fn clean_tags<'s>(tags: impl IntoIterator<Item = &'s str>) -> Vec<Str
 /// the plan borrows them, where a webhook copies them.
 pub(crate) fn clean_tags_into<'s, T>(tags: impl IntoIterator<Item = &'s str>, keep: impl Fn(&'s str) -> T) -> Vec<T> {
     let tags: Vec<&str> = tags.into_iter().map(trim).filter(|t| !t.is_empty()).collect();
+    distinct_into(tags, keep)
+}
+
+/// Trimmed, non-empty tags without their repeats, in order, each made by `keep`.
+fn distinct_into<'s, T>(tags: Vec<&'s str>, keep: impl Fn(&'s str) -> T) -> Vec<T> {
     // A handful (the usual webhook) is cheaper to compare pairwise than to hash.
     const PAIRWISE_UP_TO: usize = 16;
     let mut out: Vec<T> = Vec::with_capacity(tags.len());
@@ -400,19 +405,26 @@ pub(crate) fn clean_tag_list(list: &str) -> Vec<String> {
 pub(crate) fn clean_tag_list_lent(list: &str) -> Vec<Cow<'_, str>> {
     // Split at the commas found eight bytes at a time: `str::split(',')` goes through the
     // char-pattern machinery per piece, a byte-by-byte split costs 4 instructions a byte, and
-    // memchr's set-up outweighs the dozen bytes between two tags.
-    let mut rest = Some(list);
-    let pieces = std::iter::from_fn(move || {
-        let text = rest?;
-        match crate::form::find_byte(b',', text.as_bytes()) {
-            Some(comma) => {
-                rest = text.get(comma + 1..);
-                text.get(..comma)
-            }
-            None => rest.take(),
+    // memchr's set-up outweighs the dozen bytes between two tags. Each piece is trimmed and
+    // kept in the same loop: through an iterator of pieces, then `map` and `filter`, the
+    // adapters cost more than the trim (callgrind, 1,000 tags).
+    let mut tags = Vec::with_capacity(list.len() / 16 + 1);
+    let mut rest = list;
+    loop {
+        let (piece, next) = match crate::form::find_byte(b',', rest.as_bytes()) {
+            Some(comma) => (rest.get(..comma).unwrap_or_default(), rest.get(comma + 1..)),
+            None => (rest, None),
+        };
+        let piece = trim(piece);
+        if !piece.is_empty() {
+            tags.push(piece);
         }
-    });
-    clean_tags_into(pieces, Cow::Borrowed)
+        match next {
+            Some(next) => rest = next,
+            None => break,
+        }
+    }
+    distinct_into(tags, Cow::Borrowed)
 }
 
 // ---------------------------------------------------------------------------------------
