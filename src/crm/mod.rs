@@ -365,8 +365,18 @@ pub(crate) fn clean_tags<'s>(tags: impl IntoIterator<Item = &'s str>) -> Vec<Str
 /// [`clean_tags`], each kept tag made by `keep` from the trimmed text (a slice of the input):
 /// the plan borrows them, where a webhook copies them.
 pub(crate) fn clean_tags_into<'s, T>(tags: impl IntoIterator<Item = &'s str>, keep: impl Fn(&'s str) -> T) -> Vec<T> {
-    let tags: Vec<&str> = tags.into_iter().map(trim).filter(|t| !t.is_empty()).collect();
-    distinct_into(tags, keep)
+    // A plain loop into a Vec sized once (a list of lent PHP strings knows its length): the
+    // `map(trim).filter(…).collect()` it replaces grew from nothing, and whether the trim was
+    // inlined into it changed from build to build (callgrind: 50 to 85 instructions a tag).
+    let tags = tags.into_iter();
+    let mut trimmed = Vec::with_capacity(tags.size_hint().0);
+    for tag in tags {
+        let tag = trim(tag);
+        if !tag.is_empty() {
+            trimmed.push(tag);
+        }
+    }
+    distinct_into(trimmed, keep)
 }
 
 /// Trimmed, non-empty tags without their repeats, in order, each made by `keep`.
