@@ -117,8 +117,11 @@ impl Action {
 }
 
 /// A parsed, authenticated webhook.
+///
+/// The tags are `T`: owned `String`s from [`parse_webhook`], `Cow`s lent from the decoded
+/// request by [`parse_webhook_lent`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Webhook {
+pub struct Webhook<T = String> {
     /// What to do.
     pub action: Action,
     /// The CRM it came from.
@@ -128,7 +131,7 @@ pub struct Webhook {
     /// The contact's email, from the `email` parameter or the payload.
     pub email: Option<String>,
     /// Tags carried by the payload (`None` when the payload has none; then they are loaded).
-    pub tags: Option<Vec<String>>,
+    pub tags: Option<Vec<T>>,
     /// Contact fields present in the payload.
     pub fields: Vec<(String, String)>,
     /// The requested role (whether it may be granted is the plan's decision).
@@ -177,7 +180,53 @@ pub fn parse_webhook(request: &Request<'_>, settings: &Settings<'_>) -> Result<W
 /// always but not copied into [`Webhook::fields`] (which may then be empty): the plugin reads
 /// none, and FluentCRM can send hundreds. Every other answer, and every refusal, is the same.
 pub fn parse_webhook_with_fields(request: &Request<'_>, settings: &Settings<'_>, with_fields: bool) -> Result<Webhook, WebhookError> {
-    parse_authenticated(request, settings, with_fields).map_err(|e| e.redact(settings.access_key))
+    parse_webhook_lent(request, settings, with_fields, |hook| hook.into_owned())
+}
+
+/// [`parse_webhook_with_fields`], the webhook handed to `answer` while the decoded request is
+/// still alive: its tags may be slices of it, so a list of 1,000 is read without a copy per
+/// tag. The answer, or the same refusal as [`parse_webhook_with_fields`]'s.
+///
+/// ```
+/// use crmhook::crm::Crm;
+/// use crmhook::webhook::{parse_webhook_lent, Request, Settings};
+///
+/// let request = Request {
+///     method: "POST",
+///     query: b"wpf_action=update_tags&access_key=s3cret",
+///     body: b"contact[id]=7&contact[tags]=VIP%2C+Gold",
+///     content_type: "application/x-www-form-urlencoded",
+///     ..Request::default()
+/// };
+/// let settings = Settings { crm: Crm::ActiveCampaign, access_key: "s3cret", max_body_bytes: 1 << 20 };
+/// let tags = parse_webhook_lent(&request, &settings, false, |hook| hook.tags.map(|t| t.join("|"))).unwrap();
+/// assert_eq!(tags.as_deref(), Some("VIP|Gold"));
+/// ```
+pub fn parse_webhook_lent<R>(
+    request: &Request<'_>,
+    settings: &Settings<'_>,
+    with_fields: bool,
+    answer: impl for<'p> FnOnce(Webhook<Cow<'p, str>>) -> R,
+) -> Result<R, WebhookError> {
+    parse_authenticated(request, settings, with_fields, answer).map_err(|e| e.redact(settings.access_key))
+}
+
+impl Webhook<Cow<'_, str>> {
+    /// The same webhook with its tags copied out.
+    pub fn into_owned(self) -> Webhook {
+        Webhook {
+            action: self.action,
+            crm: self.crm,
+            contact_id: self.contact_id,
+            email: self.email,
+            tags: self.tags.map(|tags| tags.into_iter().map(Cow::into_owned).collect()),
+            fields: self.fields,
+            role: self.role,
+            send_notification: self.send_notification,
+            run_async: self.run_async,
+            initiated_from: self.initiated_from,
+        }
+    }
 }
 
 /// A decoded text as bytes, still borrowed when it was.
@@ -197,7 +246,12 @@ fn form_key<'p>(parsed: &'p Result<Form<'_>, FormError>, raw: &'p [u8]) -> Optio
     }
 }
 
-fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>, with_fields: bool) -> Result<Webhook, WebhookError> {
+fn parse_authenticated<R>(
+    request: &Request<'_>,
+    settings: &Settings<'_>,
+    with_fields: bool,
+    answer: impl for<'p> FnOnce(Webhook<Cow<'p, str>>) -> R,
+) -> Result<R, WebhookError> {
     if trim(settings.access_key).is_empty() {
         return Err(WebhookError::NoAccessKeyConfigured);
     }
@@ -249,7 +303,7 @@ fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>, with_fiel
         return Err(WebhookError::ActionNotForCrm { action: action.as_str(), crm });
     }
     if action == Action::Test {
-        return Ok(Webhook {
+        return Ok(answer(Webhook {
             action,
             crm,
             contact_id: None,
@@ -260,7 +314,7 @@ fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>, with_fiel
             send_notification: false,
             run_async: None,
             initiated_from: None,
-        });
+        }));
     }
 
     let contract_id = params.get("contact_id").or_else(|| params.get("contactId")).map(Cow::into_owned);
@@ -271,7 +325,7 @@ fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>, with_fiel
 
     let mut payload = match (&body_form, json) {
         (Some(form), _) => crm.payload_from_form(form)?,
-        (None, Some(json)) => crm.payload_from_json(json, with_fields)?,
+        (None, Some(json)) => crm.payload_from_json(json, with_fields)?.lent(),
         (None, None) => Payload::default(),
     };
 
@@ -290,7 +344,7 @@ fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>, with_fiel
         }
     }
 
-    Ok(Webhook {
+    Ok(answer(Webhook {
         action,
         crm,
         contact_id: Some(contact_id),
@@ -301,7 +355,7 @@ fn parse_authenticated(request: &Request<'_>, settings: &Settings<'_>, with_fiel
         send_notification,
         run_async,
         initiated_from: payload.initiated_from,
-    })
+    }))
 }
 
 /// The URL contract's parameters, looked up in the query string, then the body.

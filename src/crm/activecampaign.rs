@@ -5,6 +5,7 @@
 //! `contact[phone]`, `contact[tags]` (tag *names* joined by `", "`), `contact[fields][<id>]`,
 //! plus `type`, `date_time`, `initiated_by`, `initiated_from`. Tags are stored as names.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -13,13 +14,20 @@ use serde::Deserialize;
 use ureq::http::Method;
 
 use super::api::{Api, CrmError, CrmFailure, Loose};
-use super::{clean_tag_list, next_offset, ContactPage, ListedContact, Payload};
+use super::{clean_tag_list_lent, next_offset, ContactPage, ListedContact, Payload};
 use crate::contact::Contact;
 use crate::error::WebhookError;
 use crate::form::{split_key, Form};
 
-/// Reads the contact out of an ActiveCampaign webhook form.
-pub(crate) fn payload_from_form(form: &Form<'_>) -> Result<Payload, WebhookError> {
+/// Reads the contact out of an ActiveCampaign webhook form, the tags copied out of it.
+#[cfg(test)]
+fn payload_from_form(form: &Form<'_>) -> Result<Payload, WebhookError> {
+    payload_lent_from_form(form).map(Payload::into_owned)
+}
+
+/// Reads the contact out of an ActiveCampaign webhook form; the tags are slices of the form's
+/// decoded `contact[tags]`.
+pub(crate) fn payload_lent_from_form<'f>(form: &'f Form<'_>) -> Result<Payload<Cow<'f, str>>, WebhookError> {
     let mut payload = Payload::default();
     for (key, value) in form.iter() {
         if key == "initiated_from" {
@@ -38,7 +46,7 @@ pub(crate) fn payload_from_form(form: &Form<'_>) -> Result<Payload, WebhookError
             ["id"] => payload.contact_id = Some(value.to_owned()),
             ["email"] => payload.email = Some(value.to_owned()),
             [name @ ("first_name" | "last_name" | "phone")] => set_field(&mut payload, name, value),
-            ["tags"] => payload.tags = Some(clean_tag_list(value)),
+            ["tags"] => payload.tags = Some(clean_tag_list_lent(value)),
             ["fields", id] if !id.is_empty() => set_field(&mut payload, id, value),
             _ => {}
         }
@@ -47,7 +55,7 @@ pub(crate) fn payload_from_form(form: &Form<'_>) -> Result<Payload, WebhookError
 }
 
 /// A repeated key's last value wins, as PHP's `parse_str` has it.
-fn set_field(payload: &mut Payload, key: &str, value: &str) {
+fn set_field<T>(payload: &mut Payload<T>, key: &str, value: &str) {
     match payload.fields.iter_mut().find(|(k, _)| k == key) {
         Some(slot) => slot.1 = value.to_owned(),
         None => payload.field(key, value),

@@ -149,7 +149,7 @@ pub(super) fn contact_page_array(page: &ContactPage) -> ZBox<ZendHashTable> {
 
 /// The parsed webhook; `fields` only when the caller asked for them (`$settings['fields']`):
 /// a payload can carry hundreds, and the plugin reads none.
-pub(super) fn webhook_array(hook: &Webhook, with_fields: bool) -> ZBox<ZendHashTable> {
+pub(super) fn webhook_array<S: AsRef<str>>(hook: &Webhook<S>, with_fields: bool) -> ZBox<ZendHashTable> {
     use crate::crm::Crm;
     use crate::webhook::Action;
     let mut array = new_array(if with_fields { 10 } else { 9 });
