@@ -109,18 +109,15 @@ final class CrmHook_Lane {
 		$options = array();
 		// One query: the settings (the key as saved this instant), whether the plugin is active,
 		// whether its tables are the version this code writes, and what is due after the answer.
-		$due    = array(
-			'lane_stale' => true,
-			'kick_due'   => true,
-		);
-		$result = $db->query( CrmHook_Sql::lane_read( $prefix . 'options', $prefix . 'crmhook_budget' ) );
-		foreach ( $result->fetchAll( PDO::FETCH_NUM ) as [ $name, $value, $lane_stale, $kick_due ] ) {
+		$rows = $db->query( CrmHook_Sql::lane_read( $prefix . 'options', $prefix . 'crmhook_budget' ) )->fetchAll( PDO::FETCH_NUM );
+		foreach ( $rows as [ $name, $value ] ) {
 			$options[ $name ] = $value;
-			$due              = array(
-				'lane_stale' => '0' !== (string) $lane_stale,
-				'kick_due'   => '0' !== (string) $kick_due,
-			);
 		}
+		// Every row carries the same two flags (NULL when the budget row is missing: due).
+		$due = array(
+			'lane_stale' => '0' !== (string) ( $rows[0][2] ?? '' ),
+			'kick_due'   => '0' !== (string) ( $rows[0][3] ?? '' ),
+		);
 		$settings = @unserialize( (string) ( $options['crmhook_settings'] ?? '' ), array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions -- the site's own option, no objects.
 		$active   = @unserialize( (string) ( $options['active_plugins'] ?? '' ), array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions
 		if ( ! is_array( $settings ) || empty( $settings['fast_lane'] ) || ! is_array( $active ) || ! in_array( $config['plugin'], $active, true )
@@ -164,7 +161,6 @@ final class CrmHook_Lane {
 		if ( false === $hook['async'] ) {
 			return null; // async=false: run it now, which needs WordPress.
 		}
-		$quote   = static fn( string $text ): string => (string) $db->quote( $text );
 		$runners = (int) ( $settings['queue_runners'] ?? 0 );
 		return array(
 			'status'     => 202,
@@ -176,7 +172,7 @@ final class CrmHook_Lane {
 			'job'        => null, // store() fills it in.
 			'message'    => 'Accepted: the webhook runs in the background.',
 			'runners'    => $runners > 0 ? $runners : 3,
-			'enqueue'    => CrmHook_Sql::enqueue( $prefix . 'crmhook_queue', $hook, $quote ),
+			'enqueue'    => CrmHook_Sql::enqueue( $prefix . 'crmhook_queue', $hook, self::quoter( $db ) ),
 		) + $due;
 	}
 
@@ -234,7 +230,7 @@ final class CrmHook_Lane {
 		$started  = (float) ( $_SERVER['REQUEST_TIME_FLOAT'] ?? microtime( true ) ); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput
 		$duration = (int) round( ( microtime( true ) - $started ) * 1000 );
 		$address  = (string) ( $_SERVER['REMOTE_ADDR'] ?? '' ); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput
-		$quote    = static fn( string $text ): string => (string) $db->quote( $text );
+		$quote    = self::quoter( $db );
 		$log      = self::$log;
 		if ( ! empty( $log['bad_key'] ) ) {
 			return CrmHook_Sql::log_bad_key( $table, CrmHook_Sql::log_network( $address ), $status, (string) $outcome['message'], (string) $log['action'], (string) $log['crm'], $duration, $quote );
@@ -302,7 +298,7 @@ final class CrmHook_Lane {
 		$address = (string) ( $_SERVER['REMOTE_ADDR'] ?? '' ); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput
 		$bucket  = CrmHook_Sql::bad_key_bucket( $address );
 		$minute  = intdiv( time(), 60 );
-		$quote   = static fn( string $text ): string => (string) $db->quote( $text );
+		$quote   = self::quoter( $db );
 		$bumped  = $db->exec( CrmHook_Sql::bad_key_bump( $table, $bucket, $minute, $address, $quote ) );
 		$now     = 1 === $bumped ? 1 : (int) $db->lastInsertId();
 		if ( 1 === $now ) {
@@ -341,6 +337,15 @@ final class CrmHook_Lane {
 				PDO::ATTR_EMULATE_PREPARES => true,
 			)
 		);
+	}
+
+	/**
+	 * Quotes a text value as an SQL literal on this connection, for CrmHook_Sql's builders.
+	 *
+	 * @return callable(string): string
+	 */
+	private static function quoter( PDO $db ): callable {
+		return static fn( string $text ): string => (string) $db->quote( $text );
 	}
 
 	/**
