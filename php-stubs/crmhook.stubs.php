@@ -74,6 +74,24 @@ namespace {
     function crmhook_generate_password(int $length = 24): string {}
 
     /**
+     * The fast lane's memo for this site in this PHP process (keyed by `crmhook.lane_config`), or
+     * null when there is none: what the lane entry last read from the site's database, kept from one
+     * webhook to the next. Only the lane entry uses it; see docs/fast-lane.md.
+     *
+     * @return string|null
+     */
+    function crmhook_lane_memo(): ?string {}
+
+    /**
+     * Keeps `$memo` as the fast lane's memo for this site in this PHP process (an empty string
+     * forgets it). False when `crmhook.lane_config` is not set or the memo is over 64 KiB.
+     *
+     * @param string $memo
+     * @return bool
+     */
+    function crmhook_lane_remember(string $memo): bool {}
+
+    /**
      * The fast lane as this PHP sees it (docs/fast-lane.md): `enabled` (`crmhook.lane`), `entry`
      * (`crmhook.lane_entry`) and `entry_found`, `config` (`crmhook.lane_config`), `this_request`
      * (this request was handed to the lane entry) and `prepend` (the site's own `auto_prepend_file`,

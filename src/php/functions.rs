@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use ext_php_rs::args::Arg;
+use ext_php_rs::binary::Binary;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::builders::FunctionBuilder;
 use ext_php_rs::flags::DataType;
@@ -370,6 +371,22 @@ pub fn crmhook_lane_status() -> PhpResultOf<ZBox<ZendHashTable>> {
     run(|| Ok(super::lane::status()))
 }
 
+/// The fast lane's memo for this site in this PHP process (keyed by `crmhook.lane_config`), or
+/// null when there is none: what the lane entry last read from the site's database, kept from one
+/// webhook to the next. Only the lane entry uses it; see docs/fast-lane.md.
+#[php_function]
+pub fn crmhook_lane_memo() -> PhpResultOf<Option<Binary<u8>>> {
+    run(|| Ok(super::lane::memo().map(Binary::from)))
+}
+
+/// Keeps `$memo` as the fast lane's memo for this site in this PHP process (an empty string
+/// forgets it). False when `crmhook.lane_config` is not set or the memo is over 64 KiB.
+#[php_function]
+pub fn crmhook_lane_remember(memo: StrArg) -> PhpResultOf<bool> {
+    const MEMO: Param = Param::new("crmhook_lane_remember", 1, "memo");
+    run(|| Ok(super::lane::remember(memo.bytes(&MEMO)?)))
+}
+
 /// Adds every exported function to the module (the macro must see them by their bare names).
 pub(super) fn register(module: ModuleBuilder) -> ModuleBuilder {
     module
@@ -398,4 +415,6 @@ pub(super) fn register(module: ModuleBuilder) -> ModuleBuilder {
         .function(wrap_function!(crmhook_unregister_webhook))
         .function(wrap_function!(crmhook_remove_tag))
         .function(wrap_function!(crmhook_lane_status))
+        .function(wrap_function!(crmhook_lane_memo))
+        .function(wrap_function!(crmhook_lane_remember))
 }

@@ -4,8 +4,13 @@
 //! request only; the site's own prepend file, if it has one, is remembered for the entry to
 //! include first. At request end (RSHUTDOWN) the setting gets its own value back. Any other
 //! request costs one INI lookup and, when the lane is on, one scan of its query string.
+//!
+//! It also keeps the lane's memo: what the lane entry last read from the database, kept in this
+//! process from one webhook to the next, so that most webhooks need no read before they are
+//! stored (the lane confirms the memo in the statement that stores the job; docs/fast-lane.md).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::{c_char, CStr, CString};
 
 use ext_php_rs::boxed::ZBox;
@@ -28,6 +33,48 @@ struct Prepended {
 thread_local! {
     // A thread runs one request at a time (php-fpm: one per process; ZTS: one per thread).
     static PREPENDED: RefCell<Option<Prepended>> = const { RefCell::new(None) };
+    // The lane's memos, one per site: keyed by the site's `crmhook.lane_config` (a pool or
+    // `.user.ini` may serve several sites, each with its own file).
+    static MEMOS: RefCell<HashMap<String, Vec<u8>>> = RefCell::new(HashMap::new());
+}
+
+/// The largest memo kept: the lane's holds a few options (about 2 KiB).
+pub(super) const MEMO_MAX_BYTES: usize = 64 * 1024;
+
+/// Sites with a memo in one process at most: more means a misconfiguration, not a need.
+const MEMO_MAX_SITES: usize = 16;
+
+/// This process's memo for the site whose `crmhook.lane_config` this request has, if any.
+pub(super) fn memo() -> Option<Vec<u8>> {
+    let site = lane_config()?;
+    MEMOS.with(|m| m.borrow().get(site).cloned())
+}
+
+/// Keeps `value` as this site's memo (an empty value forgets it). False when the site has no
+/// `crmhook.lane_config` or the value is larger than [`MEMO_MAX_BYTES`].
+pub(super) fn remember(value: &[u8]) -> bool {
+    let Some(site) = lane_config() else {
+        return false;
+    };
+    if value.len() > MEMO_MAX_BYTES {
+        return false;
+    }
+    MEMOS.with(|m| {
+        let mut memos = m.borrow_mut();
+        if value.is_empty() {
+            memos.remove(site);
+        } else {
+            if memos.len() >= MEMO_MAX_SITES && !memos.contains_key(site) {
+                memos.clear();
+            }
+            memos.insert(site.to_owned(), value.to_vec());
+        }
+    });
+    true
+}
+
+fn lane_config() -> Option<&'static str> {
+    ini_current("crmhook.lane_config").map(str::trim).filter(|c| !c.is_empty())
 }
 
 /// RINIT: hands a webhook request to the lane entry. Never fails the request: anything amiss

@@ -149,6 +149,44 @@ final class LaneTest extends E2ETestCase
         $this->assertSame('1', $answer['headers']['x-crmhook-lane'] ?? null);
     }
 
+    public function testASettingChangedStraightInTheDatabaseIsSeenByTheNextWebhookThoughTheWorkersRememberTheOld(): void
+    {
+        $this->holdBudget(5);
+        // Every webhook worker answers a few: each keeps the settings it read (the lane's memo).
+        for ($i = 0; $i < 16; $i++) {
+            $answer = $this->webhook('update', (string) (2001 + $i));
+            $this->assertSame(202, $answer['status'], $answer['body']);
+        }
+        $this->assertCount(16, $this->jobs());
+        // The key changed in the database itself, not through WordPress, and only in its case:
+        // the options table's collation ignores case, the lane's check must not.
+        $old = self::$key;
+        $settings = $this->option('crmhook_settings');
+        $settings['access_key'] = strtoupper($old) !== $old ? strtoupper($old) : strtolower($old);
+        $this->assertNotSame($old, $settings['access_key']);
+        $this->setOption('crmhook_settings', $settings);
+
+        for ($i = 0; $i < 16; $i++) {
+            $answer = $this->webhook('update', (string) (3001 + $i));
+            $this->assertSame(403, $answer['status'], "webhook $i with the old key: " . $answer['body']);
+            $this->assertSame('1', $answer['headers']['x-crmhook-lane'] ?? null);
+        }
+        $this->assertCount(16, $this->jobs(), 'nothing stored with the old key');
+        $this->assertSame(0, (int) $this->rows("SELECT COUNT(*) AS n FROM wp_crmhook_log WHERE contact_id LIKE '30%' AND outcome = 'queued'")[0]['n'], 'no accept logged either');
+
+        self::$key = $settings['access_key'];
+        $answer = $this->webhook('update', '3001');
+        $this->assertSame(202, $answer['status'], $answer['body']);
+        $this->assertSame('1', $answer['headers']['x-crmhook-lane'] ?? null);
+        // The lane turned off the same way: the next webhook is WordPress's.
+        $settings['fast_lane'] = false;
+        $this->setOption('crmhook_settings', $settings);
+        $answer = $this->webhook('update', '3002');
+        $this->assertSame(202, $answer['status'], $answer['body']);
+        $this->assertArrayNotHasKey('x-crmhook-lane', $answer['headers']);
+        $this->assertCount(1, $this->webhookBoots());
+    }
+
     public function testWhatTheLaneDoesNotTakeGoesToWordPress(): void
     {
         // async=false: run now, which needs WordPress (the contact has no user: 200 ok:false).

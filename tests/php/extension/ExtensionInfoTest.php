@@ -35,6 +35,8 @@ final class ExtensionInfoTest extends ExtensionTestCase
         'crmhook_unregister_webhook' => [['<required> array $crm', '<required> mixed $rule_id'], 'void'],
         'crmhook_remove_tag' => [['<required> array $crm', '<required> mixed $contact_id', '<required> mixed $tag_id'], 'void'],
         'crmhook_lane_status' => [[], 'array'],
+        'crmhook_lane_memo' => [[], '?string'],
+        'crmhook_lane_remember' => [['<required> string $memo'], 'bool'],
     ];
 
     /**

@@ -25,6 +25,8 @@ final class LaneHookTest extends ExtensionTestCase
                 PHP_BINARY, '-n', '-d', 'extension=' . CRMHOOK_TEST_SO,
                 '-d', 'crmhook.lane=1',
                 '-d', 'crmhook.lane_entry=' . CRMHOOK_TEST_ROOT . '/wordpress-plugin/crmhook/lane.php',
+                // No such file: the lane lets every request through, and the memo has a site.
+                '-d', 'crmhook.lane_config=' . $fixtures . '/no-such-config.json',
                 '-d', 'auto_prepend_file=' . $fixtures . '/site-prepend.php',
                 '-S', "127.0.0.1:$port", '-t', $fixtures . '/docroot',
             ];
@@ -95,6 +97,29 @@ final class LaneHookTest extends ExtensionTestCase
             $this->assertFalse($page['json']['lane']['this_request']);
             $this->assertFalse($page['json']['lane_class_loaded'], 'the lane entry did not stick to the next request');
         }
+    }
+
+    public function testTheMemoOutlivesTheRequestThatKeptIt(): void
+    {
+        // The built-in server is one process, like a php-fpm worker: what one request keeps, the
+        // next one finds.
+        $this->assertTrue($this->fetch('memo=' . rawurlencode("first\0webhook"))['json']['remembered']);
+        $this->assertSame(base64_encode("first\0webhook"), $this->fetch('p=1')['json']['memo']);
+        $this->assertTrue($this->fetch('memo=')['json']['remembered'], 'an empty memo forgets');
+        $this->assertNull($this->fetch('p=2')['json']['memo']);
+    }
+
+    public function testTheMemoNeedsTheLaneConfigurationAndHasABound(): void
+    {
+        $this->assertNull(crmhook_lane_memo(), 'no crmhook.lane_config here');
+        $this->assertFalse(crmhook_lane_remember('x'));
+        $this->assertNull(crmhook_lane_memo());
+
+        $script = 'var_export([crmhook_lane_remember("a\0b"), bin2hex((string) crmhook_lane_memo()), crmhook_lane_remember(str_repeat("x", 64 * 1024 + 1)),'
+            . ' bin2hex((string) crmhook_lane_memo()), crmhook_lane_remember(str_repeat("y", 64 * 1024)), strlen((string) crmhook_lane_memo()),'
+            . ' crmhook_lane_remember(""), crmhook_lane_memo()]);';
+        $out = shell_exec(escapeshellarg(PHP_BINARY) . ' -n -d extension=' . escapeshellarg(CRMHOOK_TEST_SO) . ' -d crmhook.lane_config=/tmp/site.json -r ' . escapeshellarg($script));
+        $this->assertSame(var_export([true, '610062', false, '610062', true, 65536, true, null], true), $out, 'binary-safe, 64 KiB at most, an over-large memo keeps the old one');
     }
 
     public function testTheLaneSettingsAreOffByDefaultAndNotForScripts(): void

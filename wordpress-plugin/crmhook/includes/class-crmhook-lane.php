@@ -33,6 +33,14 @@ final class CrmHook_Lane {
 	const BAD_KEY_WINDOW = 10;
 
 	/**
+	 * Seconds a process decides on the options it read for an earlier webhook before it reads them
+	 * again. The settings (the key, the mode, the lane's own switch) are checked on every accept
+	 * anyway (take()); this bounds how long a change the lane cannot check that way — the plugin
+	 * deactivated straight in the database, its tables upgraded — goes unseen.
+	 */
+	const MEMO_SECONDS = 10;
+
+	/**
 	 * What the log row of this request names (CRM, action, contact id, or a wrong key), set as
 	 * the request is read.
 	 *
@@ -56,20 +64,20 @@ final class CrmHook_Lane {
 		}
 		$db = null;
 		try {
-			$db = self::connect( $config['db'] );
-			$outcome = self::accept( $db, $config );
+			$db      = self::connect( $config['db'] );
+			$outcome = self::take( $db, $config );
 		} catch ( \PDOException $e ) {
 			// The database is down or refused the job: the CRM must see a failure, never a 202.
 			$outcome = self::refusal( 503, 'The webhook could not be stored (database unavailable); it was not accepted.' );
+			if ( $db ) {
+				$outcome = self::store( $db, (string) $config['prefix'], $outcome ) ?? $outcome;
+			}
 		} catch ( \Throwable $e ) {
 			// A bug or an unexpected configuration must not cost the webhook: WordPress answers it.
 			$outcome = null;
 		}
 		if ( null === $outcome ) {
 			return; // WordPress answers.
-		}
-		if ( $db ) {
-			$outcome = self::store( $db, (string) $config['prefix'], $outcome );
 		}
 		self::respond( $outcome );
 		if ( $db && ! empty( $outcome['queued'] ) ) {
@@ -98,28 +106,108 @@ final class CrmHook_Lane {
 	}
 
 	/**
-	 * The outcome for this webhook, or null when WordPress should answer it.
+	 * Decides and stores this webhook: the answer to send (its job and log row stored), or null
+	 * when WordPress should answer it.
+	 *
+	 * It decides on the plugin's options as this process last read them (the memo, which the
+	 * extension keeps from one webhook to the next; read again after MEMO_SECONDS), so a webhook in
+	 * a burst costs no read: its job is stored only if the settings are still exactly what the
+	 * database holds, checked in the job's own statement (CrmHook_Sql::option_unchanged). When
+	 * they changed — a new key, the lane turned off, another mode, even straight in the database —
+	 * nothing is stored, and the lane reads the options and decides again. Any answer but an
+	 * accept (a wrong key, a test, WordPress's turn) is decided on options read in this request,
+	 * so a stale memo can neither refuse a webhook nor hand it over.
 	 *
 	 * @param array<string, mixed> $config The lane's configuration.
 	 * @return array<string, mixed>|null
 	 * @throws \PDOException When the database fails.
 	 */
-	private static function accept( PDO $db, array $config ): ?array {
-		$prefix  = (string) $config['prefix'];
-		$options = array();
-		// One query: the settings (the key as saved this instant), whether the plugin is active,
-		// whether its tables are the version this code writes, and what is due after the answer.
-		$rows = $db->query( CrmHook_Sql::lane_read( $prefix . 'options', $prefix . 'crmhook_budget' ) )->fetchAll( PDO::FETCH_NUM );
-		foreach ( $rows as [ $name, $value ] ) {
-			$options[ $name ] = $value;
+	private static function take( PDO $db, array $config ): ?array {
+		$prefix = (string) $config['prefix'];
+		$memo   = self::recall();
+		$read   = isset( $memo['options'] ) && microtime( true ) - (float) $memo['read_at'] < self::MEMO_SECONDS ? $memo : null;
+		$fresh  = false;
+		// Two passes at most: the memo's options, then what the database holds now. Settings that
+		// change again between a read and the statement after it leave the webhook to WordPress.
+		for ( $pass = 0; $pass < 2; $pass++ ) {
+			if ( null === $read ) {
+				$read  = self::read_options( $db, $prefix );
+				$fresh = true;
+			}
+			$verdict = self::verdict( $db, $config, $read );
+			if ( ! $fresh && ! isset( $verdict['enqueue'] ) ) {
+				$read = null;
+				continue;
+			}
+			if ( null === $verdict ) {
+				break;
+			}
+			if ( isset( $verdict['bad_key'] ) ) {
+				$verdict = self::bad_key( $db, $prefix, (string) $verdict['bad_key'] );
+			}
+			$outcome = self::store( $db, $prefix, $verdict );
+			if ( null === $outcome ) {
+				$read = null; // The settings changed since they were read: nothing was stored.
+				continue;
+			}
+			$due = false;
+			if ( ! empty( $outcome['queued'] ) ) {
+				// What is due after the answer, at most once a second in this process.
+				$now                   = microtime( true );
+				$outcome['lane_stale'] = $now - (float) $memo['stamped'] >= 1;
+				$outcome['kick_due']   = $now - (float) $memo['kicked'] >= 1;
+				$memo['stamped']       = $outcome['lane_stale'] ? $now : $memo['stamped'];
+				$memo['kicked']        = $outcome['kick_due'] ? $now : $memo['kicked'];
+				$due                   = $outcome['lane_stale'] || $outcome['kick_due'];
+			}
+			if ( $fresh || $due ) {
+				self::remember( $read, $memo );
+			}
+			return $outcome;
 		}
-		// Every row carries the same two flags (NULL when the budget row is missing: due).
-		$due = array(
-			'lane_stale' => '0' !== (string) ( $rows[0][2] ?? '' ),
-			'kick_due'   => '0' !== (string) ( $rows[0][3] ?? '' ),
+		if ( $fresh && null !== $read ) {
+			self::remember( $read, $memo );
+		}
+		return null;
+	}
+
+	/**
+	 * The plugin's options as the database holds them now (`options`: name => value, a missing one
+	 * left out), the settings' SHA-1 as the database computes it (`settings_sha1`, what
+	 * CrmHook_Sql::option_unchanged compares, whatever the table's character set), and when.
+	 *
+	 * @return array{options: array<string, string>, settings_sha1: string, read_at: float}
+	 * @throws \PDOException When the database fails.
+	 */
+	private static function read_options( PDO $db, string $prefix ): array {
+		$read = array(
+			'options'       => array(),
+			'settings_sha1' => '',
+			'read_at'       => microtime( true ),
 		);
-		$settings = @unserialize( (string) ( $options['crmhook_settings'] ?? '' ), array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions -- the site's own option, no objects.
-		$active   = @unserialize( (string) ( $options['active_plugins'] ?? '' ), array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions
+		foreach ( $db->query( CrmHook_Sql::lane_options( $prefix . 'options' ) )->fetchAll( PDO::FETCH_NUM ) as [ $name, $value, $sha1 ] ) {
+			$read['options'][ (string) $name ] = (string) $value;
+			if ( 'crmhook_settings' === $name ) {
+				$read['settings_sha1'] = (string) $sha1;
+			}
+		}
+		return $read;
+	}
+
+	/**
+	 * What to do with this webhook by the given options, with no side effect: null (WordPress
+	 * answers), `['bad_key' => message]`, a test's answer, or an accept carrying its `enqueue`
+	 * statement (stored only while the options are unchanged).
+	 *
+	 * @param array<string, mixed> $config The lane's configuration.
+	 * @param array<string, mixed> $read   The plugin's options (read_options()).
+	 * @return array<string, mixed>|null
+	 */
+	private static function verdict( PDO $db, array $config, array $read ): ?array {
+		$prefix   = (string) $config['prefix'];
+		$options  = (array) $read['options'];
+		$settings = @unserialize( $options['crmhook_settings'] ?? '', array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions -- the site's own option, no objects.
+		$active   = @unserialize( $options['active_plugins'] ?? '', array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions
 		if ( ! is_array( $settings ) || empty( $settings['fast_lane'] ) || ! is_array( $active ) || ! in_array( $config['plugin'], $active, true )
 			|| ( $options['crmhook_db_version'] ?? null ) !== $config['schema'] ) {
 			return null;
@@ -140,7 +228,7 @@ final class CrmHook_Lane {
 			if ( 403 === $e->getCode() ) {
 				// phpcs:ignore WordPress.Security.NonceVerification, WordPress.Security.ValidatedSanitizedInput -- only a word for the log, cut to [a-z0-9_].
 				self::$log = array( 'bad_key' => true, 'crm' => (string) ( $settings['crm'] ?? '' ), 'action' => substr( (string) preg_replace( '/[^a-z0-9_]/', '', strtolower( (string) $_GET['wpf_action'] ) ), 0, 32 ) );
-				return self::bad_key( $db, $prefix, $e->getMessage() );
+				return array( 'bad_key' => $e->getMessage() );
 			}
 			// Malformed, too large, no contact id: rare, and WordPress answers them alike and
 			// records them in the activity log.
@@ -162,6 +250,7 @@ final class CrmHook_Lane {
 			return null; // async=false: run it now, which needs WordPress.
 		}
 		$runners = (int) ( $settings['queue_runners'] ?? 0 );
+		$quote   = self::quoter( $db );
 		return array(
 			'status'     => 202,
 			'ok'         => true,
@@ -172,21 +261,65 @@ final class CrmHook_Lane {
 			'job'        => null, // store() fills it in.
 			'message'    => 'Accepted: the webhook runs in the background.',
 			'runners'    => $runners > 0 ? $runners : 3,
-			'enqueue'    => CrmHook_Sql::enqueue( $prefix . 'crmhook_queue', $hook, self::quoter( $db ) ),
-		) + $due;
+			'enqueue'    => CrmHook_Sql::enqueue( $prefix . 'crmhook_queue', $hook, $quote, CrmHook_Sql::option_unchanged( $prefix . 'options', 'crmhook_settings', (string) $read['settings_sha1'], $quote ) ),
+		);
+	}
+
+	/**
+	 * This process's memo for this site (crmhook_lane_memo()): the options last read
+	 * (read_options()), and when this process last stamped an accept and tried to start a runner.
+	 *
+	 * @return array<string, mixed>
+	 */
+	private static function recall(): array {
+		$raw  = function_exists( 'crmhook_lane_memo' ) ? crmhook_lane_memo() : null;
+		$memo = null === $raw ? null : @unserialize( $raw, array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions -- our own memo, no objects.
+		$none = array(
+			'stamped' => 0.0,
+			'kicked'  => 0.0,
+		);
+		if ( ! is_array( $memo ) ) {
+			return $none;
+		}
+		if ( ! is_array( $memo['options'] ?? null ) || ! is_string( $memo['settings_sha1'] ?? null ) || ! is_float( $memo['read_at'] ?? null ) ) {
+			unset( $memo['options'] );
+		}
+		return $memo + $none;
+	}
+
+	/**
+	 * Keeps the memo for the next webhook this process gets.
+	 *
+	 * @param array<string, mixed> $read The options read (read_options()).
+	 * @param array<string, mixed> $memo The memo, with this process's times.
+	 */
+	private static function remember( array $read, array $memo ): void {
+		if ( ! function_exists( 'crmhook_lane_remember' ) ) {
+			return;
+		}
+		$memo = array(
+			'options'       => $read['options'],
+			'settings_sha1' => $read['settings_sha1'],
+			'read_at'       => $read['read_at'],
+			'stamped'       => $memo['stamped'],
+			'kicked'        => $memo['kicked'],
+		);
+		crmhook_lane_remember( serialize( $memo ) ); // phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions -- read back with allowed_classes false.
 	}
 
 	/**
 	 * Writes the outcome: its log row, and for an accept the job first, both in one round trip to
-	 * the database (the job's statement, then the row that names it by LAST_INSERT_ID(); the job's
-	 * id is read from the first statement's answer, before the second's is). Returns the answer,
-	 * with the job's id. The job is stored or the answer is a 503; a log row that cannot be
-	 * written never changes the answer.
+	 * the database (the job's statement, then the row that names it by LAST_INSERT_ID() and is
+	 * written only if the job was; the job's id is read from the first statement's answer, before
+	 * the second's is). Returns the answer, with the job's id, or null when the job's statement
+	 * stored nothing because the options it was decided on have changed (nothing was written then).
+	 * The job is stored or the answer is a 503; a log row that cannot be written never changes the
+	 * answer.
 	 *
 	 * @param array<string, mixed> $outcome The outcome; an accept carries its `enqueue` statement.
-	 * @return array<string, mixed>
+	 * @return array<string, mixed>|null
 	 */
-	private static function store( PDO $db, string $prefix, array $outcome ): array {
+	private static function store( PDO $db, string $prefix, array $outcome ): ?array {
 		if ( ! isset( $outcome['enqueue'] ) ) {
 			try {
 				$db->exec( self::log_statement( $db, $prefix, $outcome ) );
@@ -199,7 +332,8 @@ final class CrmHook_Lane {
 		unset( $outcome['enqueue'] );
 		$both = null;
 		try {
-			$both           = $db->query( $enqueue . ";\n" . self::log_statement( $db, $prefix, array( 'job' => CrmHook_Sql::last_insert_id() ) + $outcome ) );
+			$both           = $db->query( $enqueue . ";\n" . self::log_statement( $db, $prefix, array( 'job' => CrmHook_Sql::last_insert_id() ) + $outcome, CrmHook_Sql::previous_wrote() ) );
+			$stored         = $both->rowCount() > 0;
 			$outcome['job'] = (int) $db->lastInsertId();
 		} catch ( \Throwable $e ) {
 			// The job was not stored: the CRM must see a failure (and the log says so).
@@ -213,7 +347,7 @@ final class CrmHook_Lane {
 		} catch ( \Throwable $e ) {
 			unset( $e );
 		}
-		return $outcome;
+		return $stored ? $outcome : null;
 	}
 
 	/**
@@ -223,8 +357,9 @@ final class CrmHook_Lane {
 	 *
 	 * @param array<string, mixed> $outcome The answer, with its HTTP status (and `job`: an id or
 	 *                                      CrmHook_Sql::last_insert_id()).
+	 * @param string               $only_if A condition for the row (CrmHook_Sql::log_row()).
 	 */
-	private static function log_statement( PDO $db, string $prefix, array $outcome ): string {
+	private static function log_statement( PDO $db, string $prefix, array $outcome, string $only_if = '' ): string {
 		$table    = $prefix . 'crmhook_log';
 		$status   = (int) $outcome['status'];
 		$started  = (float) ( $_SERVER['REQUEST_TIME_FLOAT'] ?? microtime( true ) ); // phpcs:ignore WordPress.Security.ValidatedSanitizedInput
@@ -256,17 +391,19 @@ final class CrmHook_Lane {
 				'job_id'      => $outcome['job'] ?? null,
 				'address'     => substr( $address, 0, 64 ),
 			),
-			$quote
+			$quote,
+			$only_if
 		);
 	}
 
 	/**
 	 * After the answer went out: the time of this accept for the settings screen, and a runner
-	 * started when a slot is free (the same booking WordPress's path makes, once a second). Each
-	 * only when the read before the accept found it due: in a burst, once a second in all.
+	 * started when a slot is free (the same booking WordPress's path makes, once a second across
+	 * every server). Each at most once a second in this process (take() says when it is due): in
+	 * a burst, a few statements a second in all, not a few per webhook.
 	 *
 	 * @param array<string, mixed> $config  The lane's configuration.
-	 * @param array<string, mixed> $outcome The accept, with what is due (CrmHook_Sql::lane_read).
+	 * @param array<string, mixed> $outcome The accept, with what is due.
 	 */
 	private static function after_accept( PDO $db, array $config, array $outcome ): void {
 		$budget = $config['prefix'] . 'crmhook_budget';

@@ -32,13 +32,16 @@ final class CrmHook_Sql {
 	/**
 	 * Queues a parsed webhook in one statement: a new job, or merged into the contact's waiting
 	 * job (stronger action, latest payload tags, notification kept if any asked for it). Run it,
-	 * then the job id is LAST_INSERT_ID(); 1 row affected is a new job, 2 a merge.
+	 * then the job id is LAST_INSERT_ID(); 1 row affected is a new job, 2 a merge, 0 (only with
+	 * `$only_if`) none: the condition was false.
 	 *
-	 * @param string                $table The queue table.
-	 * @param array<string, mixed>  $hook  The parsed webhook (crmhook_parse_webhook()).
+	 * @param string                $table   The queue table.
+	 * @param array<string, mixed>  $hook    The parsed webhook (crmhook_parse_webhook()).
 	 * @param callable(string): string $quote Quotes a text value as an SQL literal.
+	 * @param string                $only_if An SQL condition the job is stored under, checked in the
+	 *                                       same statement (the fast lane's options_unchanged()).
 	 */
-	public static function enqueue( string $table, array $hook, callable $quote ): string {
+	public static function enqueue( string $table, array $hook, callable $quote, string $only_if = '' ): string {
 		$action = (string) $hook['action'];
 		$tags   = is_array( $hook['tags'] ?? null ) ? $quote( (string) json_encode( array_values( array_map( 'strval', $hook['tags'] ) ) ) ) : 'NULL'; // phpcs:ignore WordPress.WP.AlternativeFunctions -- no WordPress in the fast lane.
 		$email  = '' !== (string) ( $hook['email'] ?? '' ) ? $quote( substr( (string) $hook['email'], 0, 191 ) ) : 'NULL';
@@ -46,9 +49,10 @@ final class CrmHook_Sql {
 		// A job an import queued (import_id) counts no webhook; a webhook merging into it does.
 		$import = empty( $hook['import_id'] ) ? 'NULL' : (string) (int) $hook['import_id'];
 		$count  = empty( $hook['import_id'] ) ? 1 : 0;
+		$values = $quote( (string) $hook['crm'] ) . ', ' . $quote( (string) $hook['contact_id'] ) . ', ' . $quote( $action ) . ', ' . (int) ( self::RANK[ $action ] ?? 1 ) . ",
+			   {$email}, {$tags}, {$role}, " . ( empty( $hook['send_notification'] ) ? 0 : 1 ) . ", 'queued', 1, {$count}, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), {$import}";
 		return "INSERT INTO {$table} (crm, contact_id, action, action_rank, email, tags, role, send_notification, status, waiting, webhooks, attempts, run_after, created_at, updated_at, import_id)
-			 VALUES (" . $quote( (string) $hook['crm'] ) . ', ' . $quote( (string) $hook['contact_id'] ) . ', ' . $quote( $action ) . ', ' . (int) ( self::RANK[ $action ] ?? 1 ) . ",
-			   {$email}, {$tags}, {$role}, " . ( empty( $hook['send_notification'] ) ? 0 : 1 ) . ", 'queued', 1, {$count}, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), {$import})
+			 " . self::row_source( $values, $only_if ) . '
 			 ON DUPLICATE KEY UPDATE
 			   id = LAST_INSERT_ID(id),
 			   action = IF(VALUES(action_rank) > action_rank, VALUES(action), action),
@@ -59,7 +63,39 @@ final class CrmHook_Sql {
 			   send_notification = GREATEST(send_notification, VALUES(send_notification)),
 			   webhooks = webhooks + VALUES(webhooks),
 			   import_id = COALESCE(import_id, VALUES(import_id)),
-			   updated_at = VALUES(updated_at)";
+			   updated_at = VALUES(updated_at)';
+	}
+
+	/**
+	 * The row an INSERT writes: `VALUES (…)`, or under a condition `SELECT … FROM DUAL WHERE …`
+	 * (no row when it is false).
+	 */
+	private static function row_source( string $values, string $only_if ): string {
+		return '' === $only_if ? "VALUES ({$values})" : "SELECT {$values} FROM DUAL WHERE {$only_if}";
+	}
+
+	/**
+	 * An SQL condition: an option still holds exactly the value the fast lane read, by the SHA-1
+	 * the database computed when it was read (so a change of case counts, whatever the table's
+	 * collation or character set). The lane stores a job under it, in the job's own statement,
+	 * when it decided on settings it read for an earlier webhook: a settings change made anywhere,
+	 * even straight in the database, is seen by the very next webhook.
+	 *
+	 * @param string                   $table The options table.
+	 * @param string                   $name  The option.
+	 * @param string                   $sha1  SHA1(option_value) as the database returned it.
+	 * @param callable(string): string $quote Quotes a text value.
+	 */
+	public static function option_unchanged( string $table, string $name, string $sha1, callable $quote ): string {
+		return "(SELECT SHA1(option_value) FROM {$table} WHERE option_name = " . $quote( $name ) . ') = ' . $quote( $sha1 );
+	}
+
+	/**
+	 * The condition of a statement sent right after another in one round trip: that statement
+	 * wrote a row (the fast lane writes a job's log row only if the job was stored).
+	 */
+	public static function previous_wrote(): string {
+		return 'ROW_COUNT() > 0';
 	}
 
 	/**
@@ -95,21 +131,13 @@ final class CrmHook_Sql {
 	}
 
 	/**
-	 * The fast lane's one read before it accepts: the plugin's options (the settings, the key as
-	 * saved this instant, whether the plugin is active, its tables' version), each row carrying
-	 * two flags from the budget table — `lane_stale`: the `_lane` stamp is a second old or missing;
-	 * `kick_due`: the `_kick` booking is free or missing. So a burst's webhooks stamp and try to
-	 * start a runner once a second, not each with statements of its own. Scalar subqueries, not a
-	 * UNION: the options table of an older site may have another collation than the plugin's.
+	 * The fast lane's read of the plugin's options: the settings (the key as saved this instant),
+	 * the active plugins and the plugin's schema version, each with its SHA-1 (option_unchanged()).
 	 *
 	 * @param string $options The options table.
-	 * @param string $budget  The budget table.
 	 */
-	public static function lane_read( string $options, string $budget ): string {
-		return "SELECT option_name, option_value,
-			   (SELECT next_at <= UTC_TIMESTAMP(6) - INTERVAL 1 SECOND FROM {$budget} WHERE crm = '_lane') AS lane_stale,
-			   (SELECT next_at <= UTC_TIMESTAMP(6) FROM {$budget} WHERE crm = '_kick') AS kick_due
-			 FROM {$options} WHERE option_name IN ('crmhook_settings', 'active_plugins', 'crmhook_db_version')";
+	public static function lane_options( string $options ): string {
+		return "SELECT option_name, option_value, SHA1(option_value) FROM {$options} WHERE option_name IN ('crmhook_settings', 'active_plugins', 'crmhook_db_version')";
 	}
 
 	/**
@@ -194,8 +222,10 @@ final class CrmHook_Sql {
 	 * @param array<string, int|string|null|array{sql: string}> $row Column => value; integers are
 	 *        written as numbers, last_insert_id() as itself.
 	 * @param callable(string): string                    $quote Quotes a text value.
+	 * @param string                                      $only_if An SQL condition the row is written
+	 *        under (previous_wrote(): the job sent before it was stored).
 	 */
-	public static function log_row( string $table, array $row, callable $quote ): string {
+	public static function log_row( string $table, array $row, callable $quote, string $only_if = '' ): string {
 		$values = array_map(
 			static function ( $value ) use ( $quote ): string {
 				if ( null === $value ) {
@@ -208,7 +238,7 @@ final class CrmHook_Sql {
 			},
 			$row
 		);
-		return "INSERT INTO {$table} (" . implode( ', ', array_keys( $row ) ) . ') VALUES (' . implode( ', ', $values ) . ')';
+		return "INSERT INTO {$table} (" . implode( ', ', array_keys( $row ) ) . ') ' . self::row_source( implode( ', ', $values ), $only_if );
 	}
 
 	/**
