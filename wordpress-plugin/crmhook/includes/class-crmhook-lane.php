@@ -125,7 +125,8 @@ final class CrmHook_Lane {
 	private static function take( PDO $db, array $config ): ?array {
 		$prefix = (string) $config['prefix'];
 		$memo   = self::recall();
-		$read   = isset( $memo['options'] ) && microtime( true ) - (float) $memo['read_at'] < self::MEMO_SECONDS ? $memo : null;
+		$age    = isset( $memo['options'] ) ? microtime( true ) - (float) $memo['read_at'] : -1.0;
+		$read   = $age >= 0 && $age < self::MEMO_SECONDS ? $memo : null; // A clock set back reads again.
 		$fresh  = false;
 		// Two passes at most: the memo's options, then what the database holds now. Settings that
 		// change again between a read and the statement after it leave the webhook to WordPress.
@@ -152,10 +153,11 @@ final class CrmHook_Lane {
 			}
 			$due = false;
 			if ( ! empty( $outcome['queued'] ) ) {
-				// What is due after the answer, at most once a second in this process.
+				// What is due after the answer, at most once a second in this process (and at once
+				// when the clock was set back).
 				$now                   = microtime( true );
-				$outcome['lane_stale'] = $now - (float) $memo['stamped'] >= 1;
-				$outcome['kick_due']   = $now - (float) $memo['kicked'] >= 1;
+				$outcome['lane_stale'] = ! ( $now - (float) $memo['stamped'] >= 0 && $now - (float) $memo['stamped'] < 1 );
+				$outcome['kick_due']   = ! ( $now - (float) $memo['kicked'] >= 0 && $now - (float) $memo['kicked'] < 1 );
 				$memo['stamped']       = $outcome['lane_stale'] ? $now : $memo['stamped'];
 				$memo['kicked']        = $outcome['kick_due'] ? $now : $memo['kicked'];
 				$due                   = $outcome['lane_stale'] || $outcome['kick_due'];
