@@ -135,10 +135,15 @@ pub(super) fn scalar_text(v: &Zval) -> Result<Option<Cow<'_, str>>, NotText> {
 }
 
 /// `$arr[$key]` as text; null or absent is `None`.
+#[inline]
 pub(super) fn string_of<'a>(arr: &'a ZendHashTable, key: Fixed, param: &'static Param) -> Result<Option<Cow<'a, str>>, Failure> {
     match find(arr, key) {
         None => Ok(None),
-        Some(v) => scalar_text(v).map_err(|why| param.key(key.text()).not_text(None, why, v)),
+        // The usual value, a UTF-8 string, read here; any other goes through `scalar_text`.
+        Some(v) => match v.zend_str().and_then(|s| utf8(s.as_bytes())) {
+            Some(text) => Ok(Some(Cow::Borrowed(text))),
+            None => scalar_text(v).map_err(|why| param.key(key.text()).not_text(None, why, v)),
+        },
     }
 }
 
@@ -157,6 +162,7 @@ pub(super) fn id_argument(v: &Zval, param: &'static Param) -> Result<String, Fai
 }
 
 /// `$arr[$key]` as raw bytes (the query and body may hold anything).
+#[inline]
 pub(super) fn bytes_of<'a>(arr: &'a ZendHashTable, key: Fixed, param: &'static Param) -> Result<&'a [u8], Failure> {
     match find(arr, key) {
         None => Ok(b""),
