@@ -171,13 +171,24 @@ fn zero_bytes(word: u64) -> u64 {
 /// byte at a time from 32 bytes on cost a 58-byte query string ~150 instructions a search).
 #[inline]
 fn find_by_words(haystack: &[u8], marks: impl Fn(u64) -> u64, far: impl Fn(&[u8]) -> Option<usize>) -> Option<usize> {
+    let word_at = |at: usize| match haystack.get(at..at + 8) {
+        Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) => Some(marks(u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]))),
+        _ => None,
+    };
     let mut at = 0;
-    loop {
-        if at >= SHORT && haystack.len() - at >= SHORT {
-            return far(&haystack[at..]).map(|i| at + i);
+    // A fixed number of rounds, which the compiler unrolls.
+    while at < SHORT {
+        let Some(found) = word_at(at) else { break };
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
         }
-        let Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) = haystack.get(at..at + 8) else { break };
-        let found = marks(u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]));
+        at += 8;
+    }
+    let rest = haystack.get(at..).unwrap_or_default();
+    if rest.len() >= SHORT {
+        return far(rest).map(|i| at + i);
+    }
+    while let Some(found) = word_at(at) {
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
         }
