@@ -45,11 +45,3 @@ pub mod webhook;
 
 #[doc(hidden)]
 pub mod php;
-
-/// Rust's own allocations (the core's strings and lists; PHP values come from the engine) go to
-/// mimalloc: glibc malloc was a third of a call (bench/README.md has the figures). Release builds
-/// only: `cargo php stubs` loads the debug build and frees the description the library hands it
-/// with its own allocator, which must then be the same one.
-#[cfg(not(debug_assertions))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

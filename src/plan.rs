@@ -229,21 +229,13 @@ fn plan_with_tags<'t>(
     tags: impl FnOnce() -> Vec<Cow<'t, str>>,
 ) -> Result<UserPlan<'t>, PlanError> {
     let mut notices = Vec::new();
-    let mapped = |target: &str| -> Option<&str> {
-        options
-            .field_map
-            .iter()
-            .filter(|(_, wp)| wp == target)
-            .find_map(|(crm_field, _)| contact.field(crm_field))
-            .map(trim)
-            .filter(|v| !v.is_empty())
-    };
+    let mapped = MappedUserFields::read(&options.field_map, contact);
 
-    let email = mapped("user_email").unwrap_or(trim(&contact.email));
-    let first_name = mapped("first_name").unwrap_or(trim(&contact.first_name));
-    let last_name = mapped("last_name").unwrap_or(trim(&contact.last_name));
-    let given_password = mapped("user_pass");
-    let requested_role = options.requested_role.as_deref().or_else(|| mapped("role"));
+    let email = mapped.email.unwrap_or(trim(&contact.email));
+    let first_name = mapped.first_name.unwrap_or(trim(&contact.first_name));
+    let last_name = mapped.last_name.unwrap_or(trim(&contact.last_name));
+    let given_password = mapped.password;
+    let requested_role = options.requested_role.as_deref().or(mapped.role);
 
     let mut fields = UserFields {
         first_name: non_empty(first_name).map(str::to_owned),
@@ -263,7 +255,7 @@ fn plan_with_tags<'t>(
                 )));
             }
             fields.email = Some(email.to_owned());
-            fields.login = Some(choose_login(options, mapped("user_login"), email, first_name, last_name, &mut notices));
+            fields.login = Some(choose_login(options, mapped.login, email, first_name, last_name, &mut notices));
             fields.display_name = Some(match (first_name, last_name) {
                 ("", "") => fields.login.clone().unwrap_or_default(),
                 (f, "") => f.to_owned(),
@@ -340,6 +332,47 @@ fn plan_with_tags<'t>(
     }
 
     Ok(UserPlan { op, user: fields, meta, tags: tags(), password_generated, return_password, notices })
+}
+
+/// The user fields the field map sets from the contact: for each, the first map entry that
+/// targets it (its WordPress key exactly) and whose CRM field the contact has, trimmed; `None`
+/// when there is no such entry or its value is empty.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct MappedUserFields<'c> {
+    email: Option<&'c str>,
+    first_name: Option<&'c str>,
+    last_name: Option<&'c str>,
+    password: Option<&'c str>,
+    role: Option<&'c str>,
+    login: Option<&'c str>,
+}
+
+impl<'c> MappedUserFields<'c> {
+    /// One walk over the map for all six (a search of the 25-entry map per field was a twentieth
+    /// of a small map call).
+    fn read(field_map: &[(Cow<'_, str>, Cow<'_, str>)], contact: &'c Contact) -> Self {
+        // The decided ones: the first entry that targets a field and whose CRM field the
+        // contact has decides it, even when its value is empty.
+        let mut found: [Option<Option<&'c str>>; 6] = [None; 6];
+        for (crm_field, wp_key) in field_map {
+            let slot = match wp_key.as_ref() {
+                "user_email" => 0,
+                "first_name" => 1,
+                "last_name" => 2,
+                "user_pass" => 3,
+                "role" => 4,
+                "user_login" => 5,
+                _ => continue,
+            };
+            if found[slot].is_none() {
+                if let Some(value) = contact.field(crm_field) {
+                    found[slot] = Some(non_empty(trim(value)));
+                }
+            }
+        }
+        let [email, first_name, last_name, password, role, login] = found.map(Option::flatten);
+        MappedUserFields { email, first_name, last_name, password, role, login }
+    }
 }
 
 /// Why no plan could be made.
@@ -438,6 +471,12 @@ fn is_privileged(options: &PlanOptions, user: &ExistingUser) -> bool {
 /// Meta keys that hold a user's powers or sessions: writing them from CRM data would let the
 /// CRM (or whoever can edit a contact there) grant capabilities.
 fn is_protected_meta(key: &str) -> bool {
+    // Most keys (`birthday`, `fluent_field_3`) neither end nor start like a protected one: told
+    // by two bytes, before the six comparisons below.
+    let (Some(first), Some(last)) = (key.as_bytes().first(), key.as_bytes().last()) else { return false };
+    if !matches!(last.to_ascii_lowercase(), b's' | b'l' | b'd') && !matches!(first.to_ascii_lowercase(), b'c' | b'_') {
+        return false;
+    }
     // Compared without case and without allocating: this runs for every field-map entry.
     let ends_with =
         |suffix: &str| key.len() >= suffix.len() && key.as_bytes()[key.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes());
@@ -455,6 +494,71 @@ fn is_protected_meta(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The two-byte test in front of `is_protected_meta` refuses no key the comparisons catch.
+    #[test]
+    fn protected_meta_keys_pass_the_first_and_last_byte_test() {
+        let protected = ["wp_capabilities", "wp_user_level", "session_tokens", "crmhook_x", "_crmhook", "keap_contact_id"];
+        for key in protected {
+            for spelled in [key.to_owned(), key.to_ascii_uppercase()] {
+                assert!(is_protected_meta(&spelled), "{spelled}");
+            }
+        }
+        for key in ["", "birthday", "fluent_field_3", "plan", "level", "membership_level", "capability", "c", "_", "crm", "x_contact_idx"] {
+            let full = key.len() >= 12 && key.as_bytes()[key.len() - 12..].eq_ignore_ascii_case(b"capabilities")
+                || key.len() >= 10 && key.as_bytes()[key.len() - 10..].eq_ignore_ascii_case(b"user_level")
+                || key.eq_ignore_ascii_case("session_tokens")
+                || key.len() >= 11 && key.as_bytes()[key.len() - 11..].eq_ignore_ascii_case(b"_contact_id")
+                || key.len() >= 7 && key.as_bytes()[..7].eq_ignore_ascii_case(b"crmhook")
+                || key.len() >= 8 && key.as_bytes()[..8].eq_ignore_ascii_case(b"_crmhook");
+            assert_eq!(is_protected_meta(key), full, "{key}");
+        }
+    }
+
+    /// The one walk against a search per field, as the plan made them before: every map of up
+    /// to three entries over a few CRM fields (present, absent, empty, padded) and the targets.
+    #[test]
+    fn mapped_user_fields_are_the_first_entry_found_per_field() {
+        let contact = Contact {
+            email: "e@x.io".into(),
+            fields: vec![("a".into(), " A ".into()), ("b".into(), "  ".into()), ("c".into(), "C".into())],
+            ..Contact::default()
+        };
+        let search = |map: &[(Cow<'_, str>, Cow<'_, str>)], target: &str| {
+            map.iter()
+                .filter(|(_, wp)| wp == target)
+                .find_map(|(crm_field, _)| contact.field(crm_field))
+                .map(trim)
+                .filter(|v| !v.is_empty())
+        };
+        let crm_fields = ["a", "b", "c", "d", "email"];
+        let targets = ["user_email", "first_name", "last_name", "user_pass", "role", "user_login", " role", "meta_key"];
+        let mut entries = Vec::new();
+        for crm in crm_fields {
+            for wp in targets {
+                entries.push((Cow::Borrowed(crm), Cow::Borrowed(wp)));
+            }
+        }
+        let mut maps: Vec<Vec<(Cow<'_, str>, Cow<'_, str>)>> = vec![Vec::new()];
+        for first in &entries {
+            maps.push(vec![first.clone()]);
+            for second in entries.iter().step_by(3) {
+                maps.push(vec![first.clone(), second.clone()]);
+                maps.push(vec![second.clone(), first.clone(), entries[entries.len() - 1 - maps.len() % entries.len()].clone()]);
+            }
+        }
+        for map in &maps {
+            let want = MappedUserFields {
+                email: search(map, "user_email"),
+                first_name: search(map, "first_name"),
+                last_name: search(map, "last_name"),
+                password: search(map, "user_pass"),
+                role: search(map, "role"),
+                login: search(map, "user_login"),
+            };
+            assert_eq!(MappedUserFields::read(map, &contact), want, "{map:?}");
+        }
+    }
 
     fn roles() -> HashMap<String, Vec<String>> {
         let caps = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();

@@ -7,11 +7,15 @@
 //! - `ini` — the `crmhook.*` settings;
 //! - `tables` — the CRM table and the username formats, as PHP arrays;
 //! - `functions` — the exported `crmhook_*` functions;
-//! - `lane` — the fast lane's request start and end hooks (RINIT/RSHUTDOWN).
+//! - `lane` — the fast lane's request start and end hooks (RINIT/RSHUTDOWN);
+//! - `allocator` — Rust's global allocator (mimalloc, in release builds).
 //!
 //! This file starts the module: MINIT, `phpinfo()` and the function table.
 #![allow(unsafe_code)]
 
+// The debug build keeps the system allocator (see the module); its tests still run.
+#[cfg(any(not(debug_assertions), test))]
+mod allocator;
 mod args;
 mod exceptions;
 mod functions;
