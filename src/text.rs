@@ -116,15 +116,15 @@ pub fn parse_bool(name: &'static str, value: &str) -> Result<bool, WebhookError>
 /// because it is the usual mistake behind a bad id.
 pub fn check_contact_id(crm: Crm, raw: &str) -> Result<String, WebhookError> {
     let id = trim(raw);
-    // The usual id, 1 to 64 digits, holds none of the merge-field marks: one scan says so.
-    if !id.is_empty() && id.len() <= MAX_CONTACT_ID_BYTES && id.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(id.to_owned());
-    }
     if id.is_empty() {
         return Err(WebhookError::MissingContactId { crm, hint: crm.contact_id_hint() });
     }
     if id.len() > MAX_CONTACT_ID_BYTES {
         return Err(WebhookError::invalid("contact id", format!("{} bytes long, the limit is {MAX_CONTACT_ID_BYTES}", id.len())));
+    }
+    // The usual id: one scan says so, before the merge-field marks are looked for.
+    if id.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(id.to_owned());
     }
     if id.contains('~') || id.contains("{{") || id.contains('%') && id.contains('[') {
         return Err(WebhookError::invalid(
@@ -132,10 +132,7 @@ pub fn check_contact_id(crm: Crm, raw: &str) -> Result<String, WebhookError> {
             format!("\"{}\" is a merge field {} did not fill in: check the webhook's data", echo(id), crm.name()),
         ));
     }
-    if !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(WebhookError::invalid("contact id", format!("\"{}\" is not a {} contact id (digits only)", echo(id), crm.name())));
-    }
-    Ok(id.to_owned())
+    Err(WebhookError::invalid("contact id", format!("\"{}\" is not a {} contact id (digits only)", echo(id), crm.name())))
 }
 
 /// Checks an email address loosely (one `@`, something on each side, no spaces or control

@@ -70,7 +70,7 @@ final class CrmHook_Lane {
 			// The database is down or refused the job: the CRM must see a failure, never a 202.
 			$outcome = self::refusal( 503, 'The webhook could not be stored (database unavailable); it was not accepted.' );
 			if ( $db ) {
-				$outcome = self::store( $db, (string) $config['prefix'], $outcome ) ?? $outcome;
+				$outcome = self::log( $db, (string) $config['prefix'], $outcome );
 			}
 		} catch ( \Throwable $e ) {
 			// A bug or an unexpected configuration must not cost the webhook: WordPress answers it.
@@ -146,7 +146,7 @@ final class CrmHook_Lane {
 			if ( isset( $verdict['bad_key'] ) ) {
 				$verdict = self::bad_key( $db, $prefix, (string) $verdict['bad_key'] );
 			}
-			$outcome = self::store( $db, $prefix, $verdict );
+			$outcome = isset( $verdict['enqueue'] ) ? self::store_job( $db, $prefix, $verdict ) : self::log( $db, $prefix, $verdict );
 			if ( null === $outcome ) {
 				$read = null; // The settings changed since they were read: nothing was stored.
 				continue;
@@ -260,7 +260,7 @@ final class CrmHook_Lane {
 			'contact_id' => $hook['contact_id'],
 			'user_id'    => null,
 			'queued'     => true,
-			'job'        => null, // store() fills it in.
+			'job'        => null, // store_job() fills it in.
 			'message'    => 'Accepted: the webhook runs in the background.',
 			'runners'    => $runners > 0 ? $runners : 3,
 			'enqueue'    => CrmHook_Sql::enqueue( $prefix . 'crmhook_queue', $hook, $quote, CrmHook_Sql::option_unchanged( $prefix . 'options', 'crmhook_settings', (string) $read['settings_sha1'], $quote ) ),
@@ -310,37 +310,41 @@ final class CrmHook_Lane {
 	}
 
 	/**
-	 * Writes the outcome: its log row, and for an accept the job first, both in one round trip to
-	 * the database (the job's statement, then the row that names it by LAST_INSERT_ID() and is
-	 * written only if the job was; the job's id is read from the first statement's answer, before
-	 * the second's is). Returns the answer, with the job's id, or null when the job's statement
-	 * stored nothing because the options it was decided on have changed (nothing was written then).
-	 * The job is stored or the answer is a 503; a log row that cannot be written never changes the
-	 * answer.
+	 * Writes the log row of an answer that stores no job (a test, a refusal). A row that cannot be
+	 * written never changes the answer.
 	 *
-	 * @param array<string, mixed> $outcome The outcome; an accept carries its `enqueue` statement.
+	 * @param array<string, mixed> $outcome The answer, with its HTTP status.
+	 * @return array<string, mixed> The answer.
+	 */
+	private static function log( PDO $db, string $prefix, array $outcome ): array {
+		try {
+			$db->exec( self::log_statement( $db, $prefix, $outcome ) );
+		} catch ( \Throwable $e ) {
+			unset( $e ); // The database went away after the answer was decided.
+		}
+		return $outcome;
+	}
+
+	/**
+	 * Stores an accept: the job, then its log row, in one round trip to the database (the row
+	 * names the job by LAST_INSERT_ID() and is written only if the job was; the job's id is read
+	 * from the first statement's answer, before the second's is). Returns the answer with the
+	 * job's id, a logged 503 when the database refused the job, or null when the job's statement
+	 * stored nothing because the settings it was decided on have changed (nothing was written).
+	 *
+	 * @param array<string, mixed> $outcome The accept, with its `enqueue` statement.
 	 * @return array<string, mixed>|null
 	 */
-	private static function store( PDO $db, string $prefix, array $outcome ): ?array {
-		if ( ! isset( $outcome['enqueue'] ) ) {
-			try {
-				$db->exec( self::log_statement( $db, $prefix, $outcome ) );
-			} catch ( \Throwable $e ) {
-				unset( $e ); // The database went away after the answer was decided.
-			}
-			return $outcome;
-		}
+	private static function store_job( PDO $db, string $prefix, array $outcome ): ?array {
 		$enqueue = (string) $outcome['enqueue'];
 		unset( $outcome['enqueue'] );
-		$both = null;
 		try {
 			$both           = $db->query( $enqueue . ";\n" . self::log_statement( $db, $prefix, array( 'job' => CrmHook_Sql::last_insert_id() ) + $outcome, CrmHook_Sql::previous_wrote() ) );
 			$stored         = $both->rowCount() > 0;
 			$outcome['job'] = (int) $db->lastInsertId();
 		} catch ( \Throwable $e ) {
 			// The job was not stored: the CRM must see a failure (and the log says so).
-			$refusal = self::refusal( 503, 'The webhook could not be queued (database error); it was not accepted.' );
-			return self::store( $db, $prefix, $refusal );
+			return self::log( $db, $prefix, self::refusal( 503, 'The webhook could not be queued (database error); it was not accepted.' ) );
 		}
 		try {
 			while ( $both->nextRowset() ) {
