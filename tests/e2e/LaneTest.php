@@ -270,6 +270,35 @@ final class LaneTest extends E2ETestCase
         }
     }
 
+    public function testANewConfigurationFileIsReadByTheNextWebhookThoughTheWorkersRememberTheOld(): void
+    {
+        $this->holdBudget(5);
+        // Every webhook worker answers a few: each keeps the configuration it read (the memo).
+        for ($i = 0; $i < 16; $i++) {
+            $answer = $this->webhook('update', (string) (4001 + $i));
+            $this->assertSame(202, $answer['status'], $answer['body']);
+            $this->assertSame('1', $answer['headers']['x-crmhook-lane'] ?? null);
+        }
+        // A new file, replaced in one rename as the plugin writes it: here, a network's.
+        $file = self::$runDir . '/lane/lane.json';
+        $config = json_decode((string) file_get_contents($file), true);
+        $config['multisite'] = true;
+        file_put_contents("$file.new", json_encode($config));
+        rename("$file.new", $file);
+        try {
+            for ($i = 0; $i < 16; $i++) {
+                $answer = $this->webhook('update', (string) (5001 + $i));
+                $this->assertSame(202, $answer['status'], $answer['body']);
+                $this->assertArrayNotHasKey('x-crmhook-lane', $answer['headers'], "webhook $i: WordPress answered");
+            }
+            $this->assertCount(16, $this->webhookBoots());
+        } finally {
+            $this->wp('return CrmHook_Lane_Config::write();');
+        }
+        $answer = $this->webhook('update', '5001');
+        $this->assertSame('1', $answer['headers']['x-crmhook-lane'] ?? null, 'the lane again, with the plugin\'s file back');
+    }
+
     public function testWithTheDatabaseStoppedTheLaneNeverAnswers202(): void
     {
         $cnf = self::$runDir . '/mariadb/my.cnf';

@@ -58,14 +58,15 @@ final class CrmHook_Lane {
 		if ( ! isset( $_GET['wpf_action'] ) || ! function_exists( 'crmhook_parse_webhook' ) || ! extension_loaded( 'pdo_mysql' ) ) {
 			return;
 		}
-		$config = self::config( $config_path );
+		$memo   = self::recall();
+		$config = self::configured( $config_path, $memo );
 		if ( null === $config ) {
 			return;
 		}
 		$db = null;
 		try {
 			$db      = self::connect( $config['db'] );
-			$outcome = self::take( $db, $config );
+			$outcome = self::take( $db, $config, $memo );
 		} catch ( \PDOException $e ) {
 			// The database is down or refused the job: the CRM must see a failure, never a 202.
 			$outcome = self::refusal( 503, 'The webhook could not be stored (database unavailable); it was not accepted.' );
@@ -106,6 +107,29 @@ final class CrmHook_Lane {
 	}
 
 	/**
+	 * The configuration as config() reads it, kept in the memo while the file is the one read (the
+	 * plugin replaces it by a rename: a new inode, so a new signature), which saves the read and
+	 * the JSON decoding on every webhook of a burst. A new file also drops the options the memo
+	 * decided on, as what they mean depends on it (the plugin's path, its schema).
+	 *
+	 * @param array<string, mixed> $memo The memo (recall()); updated when the file is read.
+	 * @return array<string, mixed>|null
+	 */
+	private static function configured( string $path, array &$memo ): ?array {
+		$stat      = '' === $path ? false : @stat( $path ); // phpcs:ignore WordPress.PHP.NoSilencedErrors -- missing is a normal state.
+		$signature = false === $stat ? '' : $stat['dev'] . ':' . $stat['ino'] . ':' . $stat['size'] . ':' . $stat['mtime'] . ':' . $stat['ctime'];
+		if ( '' !== $signature && $signature === $memo['config_signature'] && is_array( $memo['config'] ) ) {
+			return $memo['config'];
+		}
+		$config                   = self::config( $path );
+		$memo['config']           = $config;
+		$memo['config_signature'] = null === $config ? '' : $signature;
+		$memo['read']             = null;
+		$memo['changed']          = true;
+		return $config;
+	}
+
+	/**
 	 * Decides and stores this webhook: the answer to send (its job and log row stored), or null
 	 * when WordPress should answer it.
 	 *
@@ -119,20 +143,20 @@ final class CrmHook_Lane {
 	 * so a stale memo can neither refuse a webhook nor hand it over.
 	 *
 	 * @param array<string, mixed> $config The lane's configuration.
+	 * @param array<string, mixed> $memo   This process's memo (recall()).
 	 * @return array<string, mixed>|null
 	 * @throws \PDOException When the database fails.
 	 */
-	private static function take( PDO $db, array $config ): ?array {
+	private static function take( PDO $db, array $config, array $memo ): ?array {
 		$prefix = (string) $config['prefix'];
-		$memo   = self::recall();
-		$age    = isset( $memo['options'] ) ? microtime( true ) - (float) $memo['read_at'] : -1.0;
-		$read   = $age >= 0 && $age < self::MEMO_SECONDS ? $memo : null; // A clock set back reads again.
+		$age    = null !== $memo['read'] ? microtime( true ) - (float) $memo['read']['read_at'] : -1.0;
+		$read   = $age >= 0 && $age < self::MEMO_SECONDS ? $memo['read'] : null; // A clock set back reads again.
 		$fresh  = false;
 		// Two passes at most: the memo's options, then what the database holds now. Settings that
 		// change again between a read and the statement after it leave the webhook to WordPress.
 		for ( $pass = 0; $pass < 2; $pass++ ) {
 			if ( null === $read ) {
-				$read  = self::read_options( $db, $prefix );
+				$read  = self::read_options( $db, $config );
 				$fresh = true;
 			}
 			$verdict = self::verdict( $db, $config, $read );
@@ -162,38 +186,68 @@ final class CrmHook_Lane {
 				$memo['kicked']        = $outcome['kick_due'] ? $now : $memo['kicked'];
 				$due                   = $outcome['lane_stale'] || $outcome['kick_due'];
 			}
-			if ( $fresh || $due ) {
+			if ( $fresh || $due || $memo['changed'] ) {
 				self::remember( $read, $memo );
 			}
 			return $outcome;
 		}
-		if ( $fresh && null !== $read ) {
+		if ( ( $fresh && null !== $read ) || $memo['changed'] ) {
 			self::remember( $read, $memo );
 		}
 		return null;
 	}
 
 	/**
-	 * The plugin's options as the database holds them now (`options`: name => value, a missing one
-	 * left out), the settings' SHA-1 as the database computes it (`settings_sha1`, what
+	 * What the lane needs of the plugin's options as the database holds them now (`facts`, see
+	 * facts()), the settings' SHA-1 as the database computes it (`settings_sha1`, what
 	 * CrmHook_Sql::option_unchanged compares, whatever the table's character set), and when.
 	 *
-	 * @return array{options: array<string, string>, settings_sha1: string, read_at: float}
+	 * @param array<string, mixed> $config The lane's configuration.
+	 * @return array{facts: array<string, mixed>, settings_sha1: string, read_at: float}
 	 * @throws \PDOException When the database fails.
 	 */
-	private static function read_options( PDO $db, string $prefix ): array {
-		$read = array(
-			'options'       => array(),
-			'settings_sha1' => '',
-			'read_at'       => microtime( true ),
-		);
-		foreach ( $db->query( CrmHook_Sql::lane_options( $prefix . 'options' ) )->fetchAll( PDO::FETCH_NUM ) as [ $name, $value, $sha1 ] ) {
-			$read['options'][ (string) $name ] = (string) $value;
+	private static function read_options( PDO $db, array $config ): array {
+		$read_at = microtime( true );
+		$options = array();
+		$sha1    = '';
+		foreach ( $db->query( CrmHook_Sql::lane_options( $config['prefix'] . 'options' ) )->fetchAll( PDO::FETCH_NUM ) as [ $name, $value, $value_sha1 ] ) {
+			$options[ (string) $name ] = (string) $value;
 			if ( 'crmhook_settings' === $name ) {
-				$read['settings_sha1'] = (string) $sha1;
+				$sha1 = (string) $value_sha1;
 			}
 		}
-		return $read;
+		return array(
+			'facts'         => self::facts( $options, $config ),
+			'settings_sha1' => $sha1,
+			'read_at'       => $read_at,
+		);
+	}
+
+	/**
+	 * What the options say for the lane, decided once per read (a webhook in a burst decodes
+	 * none): `on` false when WordPress answers every webhook (the lane's setting off, the plugin
+	 * inactive, its tables of another version, the "always immediately" mode), else the CRM, the
+	 * access key, the queue's mode and its runners.
+	 *
+	 * @param array<string, string> $options Option name => value, as stored.
+	 * @param array<string, mixed>  $config  The lane's configuration.
+	 * @return array<string, mixed>
+	 */
+	private static function facts( array $options, array $config ): array {
+		$settings = @unserialize( $options['crmhook_settings'] ?? '', array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions -- the site's own option, no objects.
+		$active   = @unserialize( $options['active_plugins'] ?? '', array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions
+		if ( ! is_array( $settings ) || empty( $settings['fast_lane'] ) || ! is_array( $active ) || ! in_array( $config['plugin'], $active, true )
+			|| ( $options['crmhook_db_version'] ?? null ) !== $config['schema'] ) {
+			return array( 'on' => false );
+		}
+		$mode    = ! empty( $settings['async'] ) ? 'background' : (string) ( $settings['queue_mode'] ?? 'auto' );
+		$runners = (int) ( $settings['queue_runners'] ?? 0 );
+		return array(
+			'on'         => 'immediate' !== $mode, // The owner wants every webhook run before it is answered.
+			'crm'        => (string) ( $settings['crm'] ?? '' ),
+			'access_key' => (string) ( $settings['access_key'] ?? '' ),
+			'runners'    => (int) $facts['runners'],
+		);
 	}
 
 	/**
@@ -202,34 +256,27 @@ final class CrmHook_Lane {
 	 * statement (stored only while the options are unchanged).
 	 *
 	 * @param array<string, mixed> $config The lane's configuration.
-	 * @param array<string, mixed> $read   The plugin's options (read_options()).
+	 * @param array<string, mixed> $read   What the options say (read_options()).
 	 * @return array<string, mixed>|null
 	 */
 	private static function verdict( PDO $db, array $config, array $read ): ?array {
-		$prefix   = (string) $config['prefix'];
-		$options  = (array) $read['options'];
-		$settings = @unserialize( $options['crmhook_settings'] ?? '', array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions -- the site's own option, no objects.
-		$active   = @unserialize( $options['active_plugins'] ?? '', array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions
-		if ( ! is_array( $settings ) || empty( $settings['fast_lane'] ) || ! is_array( $active ) || ! in_array( $config['plugin'], $active, true )
-			|| ( $options['crmhook_db_version'] ?? null ) !== $config['schema'] ) {
+		$prefix = (string) $config['prefix'];
+		$facts  = (array) $read['facts'];
+		if ( empty( $facts['on'] ) ) {
 			return null;
-		}
-		$mode = ! empty( $settings['async'] ) ? 'background' : (string) ( $settings['queue_mode'] ?? 'auto' );
-		if ( 'immediate' === $mode ) {
-			return null; // The owner wants every webhook run before it is answered.
 		}
 		try {
 			$hook = crmhook_parse_webhook(
 				self::raw_request(),
 				array(
-					'crm'        => (string) ( $settings['crm'] ?? '' ),
-					'access_key' => (string) ( $settings['access_key'] ?? '' ),
+					'crm'        => (string) $facts['crm'],
+					'access_key' => (string) $facts['access_key'],
 				)
 			);
 		} catch ( \CrmHook\WebhookException $e ) {
 			if ( 403 === $e->getCode() ) {
 				// phpcs:ignore WordPress.Security.NonceVerification, WordPress.Security.ValidatedSanitizedInput -- only a word for the log, cut to [a-z0-9_].
-				self::$log = array( 'bad_key' => true, 'crm' => (string) ( $settings['crm'] ?? '' ), 'action' => substr( (string) preg_replace( '/[^a-z0-9_]/', '', strtolower( (string) $_GET['wpf_action'] ) ), 0, 32 ) );
+				self::$log = array( 'bad_key' => true, 'crm' => (string) $facts['crm'], 'action' => substr( (string) preg_replace( '/[^a-z0-9_]/', '', strtolower( (string) $_GET['wpf_action'] ) ), 0, 32 ) );
 				return array( 'bad_key' => $e->getMessage() );
 			}
 			// Malformed, too large, no contact id: rare, and WordPress answers them alike and
@@ -251,8 +298,7 @@ final class CrmHook_Lane {
 		if ( false === $hook['async'] ) {
 			return null; // async=false: run it now, which needs WordPress.
 		}
-		$runners = (int) ( $settings['queue_runners'] ?? 0 );
-		$quote   = self::quoter( $db );
+		$quote = self::quoter( $db );
 		return array(
 			'status'     => 202,
 			'ok'         => true,
@@ -262,14 +308,16 @@ final class CrmHook_Lane {
 			'queued'     => true,
 			'job'        => null, // store_job() fills it in.
 			'message'    => 'Accepted: the webhook runs in the background.',
-			'runners'    => $runners > 0 ? $runners : 3,
+			'runners'    => (int) $facts['runners'],
 			'enqueue'    => CrmHook_Sql::enqueue( $prefix . 'crmhook_queue', $hook, $quote, CrmHook_Sql::option_unchanged( $prefix . 'options', 'crmhook_settings', (string) $read['settings_sha1'], $quote ) ),
 		);
 	}
 
 	/**
-	 * This process's memo for this site (crmhook_lane_memo()): the options last read
-	 * (read_options()), and when this process last stamped an accept and tried to start a runner.
+	 * This process's memo for this site (crmhook_lane_memo()): the configuration and its file's
+	 * signature (configured()), what the options said when last read (`read`: read_options()), and
+	 * when this process last stamped an accept and tried to start a runner. `changed` (not kept)
+	 * says this request changed it.
 	 *
 	 * @return array<string, mixed>
 	 */
@@ -277,34 +325,42 @@ final class CrmHook_Lane {
 		$raw  = function_exists( 'crmhook_lane_memo' ) ? crmhook_lane_memo() : null;
 		$memo = null === $raw ? null : @unserialize( $raw, array( 'allowed_classes' => false ) ); // phpcs:ignore WordPress.PHP.NoSilencedErrors, WordPress.PHP.DiscouragedPHPFunctions -- our own memo, no objects.
 		$none = array(
-			'stamped' => 0.0,
-			'kicked'  => 0.0,
+			'config_signature' => '',
+			'config'           => null,
+			'read'             => null,
+			'stamped'          => 0.0,
+			'kicked'           => 0.0,
 		);
 		if ( ! is_array( $memo ) ) {
-			return $none;
+			return array( 'changed' => false ) + $none;
 		}
-		if ( ! is_array( $memo['options'] ?? null ) || ! is_string( $memo['settings_sha1'] ?? null ) || ! is_float( $memo['read_at'] ?? null ) ) {
-			unset( $memo['options'] );
+		$read = $memo['read'] ?? null;
+		if ( ! is_array( $read ) || ! is_array( $read['facts'] ?? null ) || ! is_string( $read['settings_sha1'] ?? null ) || ! is_float( $read['read_at'] ?? null ) ) {
+			$memo['read'] = null;
 		}
-		return $memo + $none;
+		if ( ! is_string( $memo['config_signature'] ?? null ) || ! is_array( $memo['config'] ?? null ) ) {
+			$memo['config_signature'] = '';
+			$memo['config']           = null;
+		}
+		return array( 'changed' => false ) + $memo + $none;
 	}
 
 	/**
 	 * Keeps the memo for the next webhook this process gets.
 	 *
-	 * @param array<string, mixed> $read The options read (read_options()).
-	 * @param array<string, mixed> $memo The memo, with this process's times.
+	 * @param array<string, mixed>|null $read What the options said (read_options()), if read.
+	 * @param array<string, mixed>      $memo The memo, with this process's times.
 	 */
-	private static function remember( array $read, array $memo ): void {
+	private static function remember( ?array $read, array $memo ): void {
 		if ( ! function_exists( 'crmhook_lane_remember' ) ) {
 			return;
 		}
 		$memo = array(
-			'options'       => $read['options'],
-			'settings_sha1' => $read['settings_sha1'],
-			'read_at'       => $read['read_at'],
-			'stamped'       => $memo['stamped'],
-			'kicked'        => $memo['kicked'],
+			'config_signature' => $memo['config_signature'],
+			'config'           => $memo['config'],
+			'read'             => $read,
+			'stamped'          => $memo['stamped'],
+			'kicked'           => $memo['kicked'],
 		);
 		crmhook_lane_remember( serialize( $memo ) ); // phpcs:ignore WordPress.PHP.DiscouragedPHPFunctions -- read back with allowed_classes false.
 	}
