@@ -130,6 +130,28 @@ final class QueueTest extends E2ETestCase
         }
     }
 
+    public function testOneRunnerStartedAloneBringsUpTheOthersWhileJobsWait(): void
+    {
+        $this->configure(self::AC, ['queue_mode' => 'background', 'queue_runners' => 3]);
+        $ids = range(6001, 6030);
+        $this->createContacts($ids);
+        $this->fault(['crm' => self::AC, 'path' => '#^/api/3/contacts/60\d\d$#', 'mode' => 'delay', 'delay_ms' => 300]);
+        // Thirty jobs stored as webhooks store them, and one runner start, as a burst shorter
+        // than a second makes (runners are started one a second).
+        $this->wp('foreach (range(6001, 6030) as $id) { CrmHook_Queue::enqueue(["crm" => "activecampaign", "contact_id" => (string) $id, "action" => "add"]); } return "queued";');
+        $this->assertSame(30, count($this->jobs()));
+        $this->wp('CrmHook_Runner::kick(); return "started";');
+        $busy = 0;
+        $this->assertTrue($this->waitFor(function () use (&$busy): bool {
+            $busy = (int) self::$db->query("SELECT (IS_USED_LOCK('crmhook_runner_1') IS NOT NULL) + (IS_USED_LOCK('crmhook_runner_2') IS NOT NULL) + (IS_USED_LOCK('crmhook_runner_3') IS NOT NULL)")->fetch_row()[0];
+            return 3 === $busy;
+        }, 10, 50), "three runners at work while jobs wait, not $busy");
+        $this->assertTrue($this->drained(60), json_encode($this->jobs()));
+        foreach ($ids as $id) {
+            $this->assertSame(1, $this->fetches((string) $id), "contact $id fetched once");
+        }
+    }
+
     public function testTheEmulatorsLimitAnswers429WithRetryAfter(): void
     {
         $this->configure(self::AC);

@@ -33,6 +33,9 @@ final class CrmHook_Runner {
 	/** Seconds a runner started by a request drains before it hands over to a fresh one. */
 	const TIME_BUDGET = 20;
 
+	/** Seconds between a runner's checks for work enough to bring up the other runners. */
+	const SIBLING_CHECK = 2;
+
 	/** Attempts before a job is failed; seconds of the first backoff (doubled each time). */
 	const MAX_ATTEMPTS = 8;
 	const BACKOFF      = 5;
@@ -134,7 +137,8 @@ final class CrmHook_Runner {
 
 	/**
 	 * Starts a runner when fewer than RUNNERS run and none was started in the last second: a
-	 * request to this site that answers at once. Called after a webhook's answer was sent.
+	 * request to this site that answers at once. Called after a webhook's answer was sent, and by
+	 * a runner that hands over or sees work enough for more runners.
 	 */
 	public static function kick(): void {
 		global $wpdb;
@@ -220,6 +224,12 @@ final class CrmHook_Runner {
 		$claim_id = bin2hex( random_bytes( 12 ) );
 		$by       = substr( php_uname( 'n' ), 0, 60 ) . ':' . getmypid() . ':' . $via;
 		$ran      = 0;
+		// Runners are started one a second, by webhooks and by a runner handing over: a burst
+		// shorter than a second (the fast lane takes 2,000 webhooks in about two) starts one, and
+		// two runners handing over in the same second leave one. So while jobs are waiting that
+		// are due now, a runner brings up the others (up to the setting), checking every
+		// SIBLING_CHECK seconds. Not from the CLI, which serves sites whose loopback may not work.
+		$siblings_at = 'cli' === $via ? INF : 0.0;
 		try {
 			CrmHook_Queue::release_stale( self::max_attempts() );
 			while ( microtime( true ) < $deadline ) {
@@ -247,6 +257,13 @@ final class CrmHook_Runner {
 					}
 					usleep( (int) ( max( 0.05, min( $due, 1.0 ) ) * 1e6 ) );
 					continue;
+				}
+				if ( microtime( true ) >= $siblings_at ) {
+					$siblings_at = microtime( true ) + self::SIBLING_CHECK;
+					$next_due    = CrmHook_Queue::next_due_in();
+					if ( null !== $next_due && $next_due <= 0.0 ) {
+						self::kick();
+					}
 				}
 				self::run_job( $job );
 				++$ran;
