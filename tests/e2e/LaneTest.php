@@ -17,6 +17,9 @@ final class LaneTest extends E2ETestCase
     private static string $bootLog = '';
     private static string $muPlugin = '';
 
+    /** Where PHP's log (the harness's error_log) stood when the test began. */
+    private int $phpLogAt = 0;
+
     public static function setUpBeforeClass(): void
     {
         parent::setUpBeforeClass();
@@ -52,6 +55,23 @@ final class LaneTest extends E2ETestCase
         // The lane's configuration, as the plugin writes it when settings are saved.
         $this->wp('return CrmHook_Lane_Config::write() ? "written" : "not written";');
         @unlink(self::$bootLog);
+        clearstatcache();
+        $this->phpLogAt = (int) @filesize($this->phpLog());
+    }
+
+    protected function assertPostConditions(): void
+    {
+        // The lane answers before WordPress, where a PHP warning would go unseen by any screen:
+        // none may come from its files.
+        clearstatcache();
+        $grown = (string) @file_get_contents($this->phpLog(), false, null, $this->phpLogAt);
+        $lines = preg_grep('#/crmhook/(lane\.php|includes/class-crmhook-(lane|sql)\.php)#', explode("\n", $grown));
+        $this->assertSame([], array_values($lines), 'PHP warnings from the lane');
+    }
+
+    private function phpLog(): string
+    {
+        return self::$runDir . '/logs/php-error.log';
     }
 
     public function testAWebhookIsAcceptedWithoutBootingWordPressAndProcessedByTheRunner(): void

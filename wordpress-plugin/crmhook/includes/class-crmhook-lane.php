@@ -246,7 +246,7 @@ final class CrmHook_Lane {
 			'on'         => 'immediate' !== $mode, // The owner wants every webhook run before it is answered.
 			'crm'        => (string) ( $settings['crm'] ?? '' ),
 			'access_key' => (string) ( $settings['access_key'] ?? '' ),
-			'runners'    => (int) $facts['runners'],
+			'runners'    => $runners > 0 ? $runners : 3,
 		);
 	}
 
