@@ -227,7 +227,7 @@ final class CrmHook_Lane {
 	 * What the options say for the lane, decided once per read (a webhook in a burst decodes
 	 * none): `on` false when WordPress answers every webhook (the lane's setting off, the plugin
 	 * inactive, its tables of another version, the "always immediately" mode), else the CRM, the
-	 * access key, the queue's mode and its runners.
+	 * access key and how many runners may run.
 	 *
 	 * @param array<string, string> $options Option name => value, as stored.
 	 * @param array<string, mixed>  $config  The lane's configuration.
