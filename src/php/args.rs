@@ -15,8 +15,10 @@
 use std::fmt::Write as _;
 
 use ext_php_rs::convert::FromZval;
+use ext_php_rs::ffi::zend_wrong_parameters_count_error;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::zend::ExecuteData;
 
 use super::exceptions::Failure;
 
@@ -127,8 +129,46 @@ pub(super) fn type_name(v: &Zval) -> String {
     }
 }
 
+/// True when a call to a function registered by hand (`FunctionBuilder::new`) passed `min` to
+/// `max` arguments, as the engine's own `ZEND_PARSE_PARAMETERS_START(min, max)` checks; otherwise
+/// the engine's own ArgumentCountError is thrown.
+#[inline]
+pub(super) fn argument_count_within(ex: &ExecuteData, min: u32, max: u32) -> bool {
+    // SAFETY: `ex` is the frame the engine passed to an internal function's handler, whose
+    // `This.u2` holds the number of arguments the call passed.
+    let given = unsafe { ex.This.u2.num_args };
+    if (min..=max).contains(&given) {
+        return true;
+    }
+    // SAFETY: in a handler, for the function being called: the engine names it and the counts
+    // in its ArgumentCountError, as for its own functions.
+    unsafe { zend_wrong_parameters_count_error(min, max) };
+    false
+}
+
+/// Argument `index` (from 0) of the call, read straight from the call frame; `None` past the
+/// arguments passed ([`argument_count_within`] says how many there are).
+#[inline]
+pub(super) fn argument(ex: &ExecuteData, index: u32) -> Option<&Zval> {
+    // SAFETY: as in `argument_count_within`.
+    if index >= unsafe { ex.This.u2.num_args } {
+        return None;
+    }
+    // SAFETY: below the number of arguments passed, the frame holds one `zval` per argument,
+    // alive for the call (as long as `ex` is lent); it is only read. By-value arguments arrive
+    // dereferenced; `dereference` keeps that true whoever calls.
+    unsafe { ex.zend_call_arg(index as usize) }.map(|zv| zv.dereference())
+}
+
 /// An argument PHP sees as `array`.
 pub(super) struct ArrayArg<'a>(&'a Zval);
+
+impl<'a> ArrayArg<'a> {
+    /// An argument read from the call frame (see [`exact_arguments`]).
+    pub(super) const fn new(zval: &'a Zval) -> Self {
+        ArrayArg(zval)
+    }
+}
 
 impl<'a> FromZval<'a> for ArrayArg<'a> {
     const TYPE: DataType = DataType::Array;

@@ -13,7 +13,7 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 use ext_php_rs::zend::ExecuteData;
 
-use super::args::{ArrayArg, Param, StrArg};
+use super::args::{argument, argument_count_within, ArrayArg, Param, StrArg};
 use super::exceptions::{run, Failure, PhpResultOf};
 use super::ini::{call_settings, ini_max_body_bytes};
 use super::input::{
@@ -28,64 +28,85 @@ use crate::form::Form;
 use crate::plan;
 use crate::webhook::{self, Request, Settings};
 
-/// Parses and authenticates a CRM webhook request.
-///
-/// `$request`: `method`, `query` (raw query string), `body` (raw body), `content_type`,
-/// `headers` (lower-case names → values), optional `form` (`$_POST`, for multipart bodies).
-/// `$settings`: `crm`, `access_key`, optional `max_body_bytes`, optional `fields`.
-///
-/// The access key is checked first (query, form body, JSON body or `X-Crmhook-Key` header).
-/// `$settings['fields'] = true` also returns `fields`, the contact fields the payload carried
-/// (CRM field id → text); without it they are left out, as the plugin reads none and a payload
-/// can carry hundreds.
-/// Returns `action`, `crm`, `contact_id`, `email`, `tags` (null when the payload has none),
-/// `fields` (only when asked for), `role`, `send_notification`, `async` (null/true/false),
-/// `initiated_from`.
-///
-/// @throws \CrmHook\WebhookException whose code is the HTTP status to answer with.
-#[php_function]
-pub fn crmhook_parse_webhook(request: ArrayArg, settings: ArrayArg) -> PhpResultOf<ZBox<ZendHashTable>> {
+/// `crmhook_parse_webhook`'s docblock, for the stubs and reflection.
+const PARSE_WEBHOOK_DOCS: &[&str] = &[
+    " Parses and authenticates a CRM webhook request.",
+    "",
+    " `$request`: `method`, `query` (raw query string), `body` (raw body), `content_type`,",
+    " `headers` (lower-case names → values), optional `form` (`$_POST`, for multipart bodies).",
+    " `$settings`: `crm`, `access_key`, optional `max_body_bytes`, optional `fields`.",
+    "",
+    " The access key is checked first (query, form body, JSON body or `X-Crmhook-Key` header).",
+    " `$settings['fields'] = true` also returns `fields`, the contact fields the payload carried",
+    " (CRM field id → text); without it they are left out, as the plugin reads none and a payload",
+    " can carry hundreds.",
+    " Returns `action`, `crm`, `contact_id`, `email`, `tags` (null when the payload has none),",
+    " `fields` (only when asked for), `role`, `send_notification`, `async` (null/true/false),",
+    " `initiated_from`.",
+    "",
+    " @throws \\CrmHook\\WebhookException whose code is the HTTP status to answer with.",
+];
+
+/// `crmhook_parse_webhook(array $request, array $settings): array` (docs above), registered by
+/// hand in [`register`]: the call every webhook makes, so its arguments are read straight from
+/// the call frame and its result written straight to the return value, without the generated
+/// wrapper's `zend_try` (a `setjmp`), closure frames and conversions — ~200 instructions of a
+/// ~4,000-instruction `test` webhook. A wrong type still reads as before (`super::args`), and
+/// `run` still keeps a panic from PHP.
+extern "C" fn crmhook_parse_webhook(ex: &mut ExecuteData, retval: &mut Zval) {
+    // A wrong number of arguments: the engine's own ArgumentCountError is already thrown.
+    if !argument_count_within(ex, 2, 2) {
+        return;
+    }
+    let (Some(request), Some(settings)) = (argument(ex, 0), argument(ex, 1)) else {
+        return;
+    };
+    match run(|| parse_webhook(ArrayArg::new(request), ArrayArg::new(settings))) {
+        Ok(array) => retval.set_hashtable(array),
+        Err(e) => e.throw(),
+    }
+}
+
+fn parse_webhook(request: ArrayArg, settings: ArrayArg) -> Result<ZBox<ZendHashTable>, Failure> {
     const REQUEST: Param = Param::new("crmhook_parse_webhook", 1, "request");
     const SETTINGS: Param = Param::new("crmhook_parse_webhook", 2, "settings");
-    run(|| {
-        let request = request.get(&REQUEST)?;
-        let settings = settings.get(&SETTINGS)?;
-        let crm = Crm::from_slug(&string_of(settings, Fixed::CRM, &SETTINGS)?.unwrap_or_default())?;
-        let access_key = string_of(settings, Fixed::ACCESS_KEY, &SETTINGS)?.unwrap_or_default();
-        let max_body_bytes = match find(settings, Fixed::MAX_BODY_BYTES) {
-            Some(v) if !v.is_null() => {
-                let at = SETTINGS.key("max_body_bytes");
-                usize::try_from(v.long().ok_or_else(|| at.wrong_type("int", v))?).map_err(|_| at.value_error("must not be negative"))?
-            }
-            _ => ini_max_body_bytes(),
-        };
-        let with_fields = flag_of(settings, Fixed::FIELDS);
+    let request = request.get(&REQUEST)?;
+    let settings = settings.get(&SETTINGS)?;
+    let crm = Crm::from_slug(&string_of(settings, Fixed::CRM, &SETTINGS)?.unwrap_or_default())?;
+    let access_key = string_of(settings, Fixed::ACCESS_KEY, &SETTINGS)?.unwrap_or_default();
+    let max_body_bytes = match find(settings, Fixed::MAX_BODY_BYTES) {
+        Some(v) if !v.is_null() => {
+            let at = SETTINGS.key("max_body_bytes");
+            usize::try_from(v.long().ok_or_else(|| at.wrong_type("int", v))?).map_err(|_| at.value_error("must not be negative"))?
+        }
+        _ => ini_max_body_bytes(),
+    };
+    let with_fields = flag_of(settings, Fixed::FIELDS);
 
-        let method = string_of(request, Fixed::METHOD, &REQUEST)?.unwrap_or(Cow::Borrowed("GET"));
-        let content_type = string_of(request, Fixed::CONTENT_TYPE, &REQUEST)?.unwrap_or_default();
-        let query = bytes_of(request, Fixed::QUERY, &REQUEST)?;
-        let body = bytes_of(request, Fixed::BODY, &REQUEST)?;
-        let key_header = match find(request, Fixed::HEADERS) {
-            Some(h) if h.is_array() => h.array().and_then(header_key),
-            Some(h) if !h.is_null() => return Err(REQUEST.key("headers").wrong_type("?array", h)),
-            _ => None,
-        };
-        let form = match find(request, Fixed::FORM).filter(|f| !f.is_null()) {
-            Some(form) => {
-                let form = form.array().ok_or_else(|| REQUEST.key("form").wrong_type("?array", form))?;
-                let mut pairs = Vec::new();
-                flatten_form(form, "", &mut pairs, 0)?;
-                Some(Form::from_pairs(pairs))
-            }
-            None => None,
-        };
+    let method = string_of(request, Fixed::METHOD, &REQUEST)?.unwrap_or(Cow::Borrowed("GET"));
+    let content_type = string_of(request, Fixed::CONTENT_TYPE, &REQUEST)?.unwrap_or_default();
+    let query = bytes_of(request, Fixed::QUERY, &REQUEST)?;
+    let body = bytes_of(request, Fixed::BODY, &REQUEST)?;
+    let key_header = match find(request, Fixed::HEADERS) {
+        Some(h) if h.is_array() => h.array().and_then(header_key),
+        Some(h) if !h.is_null() => return Err(REQUEST.key("headers").wrong_type("?array", h)),
+        _ => None,
+    };
+    let form = match find(request, Fixed::FORM).filter(|f| !f.is_null()) {
+        Some(form) => {
+            let form = form.array().ok_or_else(|| REQUEST.key("form").wrong_type("?array", form))?;
+            let mut pairs = Vec::new();
+            flatten_form(form, "", &mut pairs, 0)?;
+            Some(Form::from_pairs(pairs))
+        }
+        None => None,
+    };
 
-        let request = Request { method: &method, query, body, content_type: &content_type, key_header, form };
-        let settings = Settings { crm, access_key: &access_key, max_body_bytes };
-        // The array is built while the decoded request is alive: the tags go from it to PHP
-        // strings without a Rust copy in between.
-        Ok(webhook::parse_webhook_lent(&request, &settings, with_fields, |hook| webhook_array(&hook, with_fields))?)
-    })
+    let request = Request { method: &method, query, body, content_type: &content_type, key_header, form };
+    let settings = Settings { crm, access_key: &access_key, max_body_bytes };
+    // The array is built while the decoded request is alive: the tags go from it to PHP
+    // strings without a Rust copy in between.
+    Ok(webhook::parse_webhook_lent(&request, &settings, with_fields, |hook| webhook_array(&hook, with_fields))?)
 }
 
 /// Compares an access key with the expected one in constant time. False when either is empty.
@@ -390,7 +411,13 @@ pub fn crmhook_lane_remember(memo: StrArg) -> PhpResultOf<bool> {
 /// Adds every exported function to the module (the macro must see them by their bare names).
 pub(super) fn register(module: ModuleBuilder) -> ModuleBuilder {
     module
-        .function(wrap_function!(crmhook_parse_webhook))
+        .function(
+            FunctionBuilder::new("crmhook_parse_webhook", crmhook_parse_webhook)
+                .arg(Arg::new("request", DataType::Array))
+                .arg(Arg::new("settings", DataType::Array))
+                .returns(DataType::Array, false, false)
+                .docs(PARSE_WEBHOOK_DOCS),
+        )
         .function(wrap_function!(crmhook_verify_access_key))
         .function(wrap_function!(crmhook_generate_access_key))
         .function(

@@ -4,8 +4,8 @@
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use ext_php_rs::boxed::ZBox;
 use ext_php_rs::ffi::{zend_hash_find_known_hash, zend_string};
+use ext_php_rs::flags::ZvalTypeFlags;
 use ext_php_rs::types::{ZendHashTable, ZendStr, Zval};
 
 macro_rules! fixed_strings {
@@ -79,17 +79,20 @@ impl Fixed {
         FIXED_TEXT[self as usize]
     }
     /// The word as a `zval` holding the interned string: no allocation, no reference count.
+    #[inline]
     pub(super) fn zval(self) -> Zval {
         let ptr = interned(self);
+        let mut zv = Zval::new();
         if ptr.is_null() {
-            let mut zv = Zval::new();
             zv.set_zend_string(ZendStr::new(self.text(), false));
             return zv;
         }
-        let mut zv = Zval::new();
-        // SAFETY: `ptr` is a permanent interned string (see `intern_fixed_strings`); a zval may
-        // hold it without owning it, and `set_zend_string` marks it as interned (not counted).
-        zv.set_zend_string(unsafe { ZBox::from_raw(ptr) });
+        // What `ZVAL_INTERNED_STR` writes: a permanent interned string (see
+        // `intern_fixed_strings`), which a zval holds without owning or counting it. Set here
+        // rather than through `set_zend_string`, which reads the string's flags and clears the
+        // (null) value first: two fixed words go into every parse result.
+        zv.value.str_ = ptr;
+        zv.u1.type_info = ZvalTypeFlags::InternedStringEx.bits();
         zv
     }
 }

@@ -39,6 +39,7 @@ extern "C" fn startup(_ty: i32, module_number: i32) -> i32 {
         return FAILURE;
     }
     interned::intern_fixed_strings();
+    output::make_shapes();
     SUCCESS
 }
 

@@ -5,11 +5,14 @@
 //! one string allocation per *payload* value and none per key.
 
 use std::borrow::Cow;
-use std::mem::ManuallyDrop;
+use std::ffi::{c_char, c_void};
+use std::mem::{ManuallyDrop, MaybeUninit};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::ffi::{
-    _zend_new_array, zend_hash_add_new, zend_hash_index_update, zend_hash_next_index_insert, zend_hash_str_update, zend_ulong,
+    _zend_new_array, dtor_func_t, zend_array_dup, zend_hash_add_new, zend_hash_find_known_hash, zend_hash_index_update,
+    zend_hash_next_index_insert, zend_hash_str_update, zend_ulong, HashTable, GC_FLAGS_SHIFT, GC_IMMUTABLE,
 };
 use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 
@@ -29,8 +32,10 @@ fn new_array(size: usize) -> ZBox<ZendHashTable> {
 }
 
 /// A string value: the interned empty string for `""`, otherwise one new `zend_string`.
-/// Inlined: a result builds one per tag of a list of 1,000.
-#[inline]
+/// Always inlined: a result builds one per tag of a list of 1,000, and a call each (which the
+/// compiler chose once the parse result stopped calling `list_array` inline) was ~9 instructions
+/// a tag.
+#[inline(always)]
 fn text_zval(text: &str) -> Zval {
     if text.is_empty() && !interned(Fixed::EMPTY).is_null() {
         return Fixed::EMPTY.zval();
@@ -70,6 +75,145 @@ fn add(array: &mut ZendHashTable, key: Fixed, value: Zval) {
         // counts it. `add_new` is right because no result repeats a key.
         unsafe { zend_hash_add_new(array, key_ptr, &raw mut *value) };
     }
+}
+
+/// `zend_hash_init()` (Zend/zend_hash.h): `_zend_hash_init(ht, size, destructor, persistent)`.
+type HashInit = unsafe extern "C" fn(ht: *mut HashTable, size: u32, destructor: dtor_func_t, persistent: bool);
+
+extern "C" {
+    /// The C library's symbol lookup (every PHP is linked with it).
+    fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+}
+
+/// The engine's `_zend_hash_init`, the one way to make a persistent array (`_zend_new_array`
+/// takes from the request's memory, which module start may not keep). ext-php-rs's bindings
+/// leave it out, and `cargo php stubs` loads the library where only those exist, so it is
+/// looked up in the process at module start instead of linked; `None` where it is not found.
+fn zend_hash_init() -> Option<HashInit> {
+    // `RTLD_DEFAULT` (a null handle on glibc and musl): the symbols of the whole process,
+    // the PHP binary's among them.
+    // SAFETY: `dlsym` reads a NUL-terminated name; it returns null or the symbol's address.
+    let found = unsafe { dlsym(std::ptr::null_mut(), c"_zend_hash_init".as_ptr()) };
+    // SAFETY: `_zend_hash_init` is this function, with this signature, in every PHP 8
+    // (`ZEND_FASTCALL` is the plain C convention on x86-64 and arm64).
+    (!found.is_null()).then(|| unsafe { std::mem::transmute::<*mut c_void, HashInit>(found) })
+}
+
+/// A result whose keys never change: an array of those keys, each value null, made once at
+/// module start and marked immutable, as opcache marks the arrays it keeps (only interned keys,
+/// no counted value). The engine copies such an array in one block (`zend_array_dup`), so a
+/// result is that copy with its values then set, instead of its keys inserted one by one
+/// (`zend_hash_add_new`, ~40 instructions a key).
+pub(super) struct Shape {
+    keys: &'static [Fixed],
+    array: AtomicPtr<ZendHashTable>,
+}
+
+impl Shape {
+    const fn new(keys: &'static [Fixed]) -> Self {
+        Shape { keys, array: AtomicPtr::new(std::ptr::null_mut()) }
+    }
+
+    /// Makes the immutable array; called once from MINIT, after the keys are interned. It lives
+    /// as long as the process, as the interned keys do.
+    fn make(&self) {
+        let Some(hash_init) = zend_hash_init() else { return };
+        if self.keys.iter().any(|key| interned(*key).is_null()) {
+            return;
+        }
+        // The header is ours (never freed: the array is permanent); the engine fills it in.
+        let array = Box::into_raw(Box::new(MaybeUninit::<HashTable>::uninit())).cast::<HashTable>();
+        let size = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
+        // SAFETY: `array` is a block of a `HashTable`'s size and alignment, which
+        // `zend_hash_init` initialises as an empty persistent array (its slots from `malloc`).
+        unsafe { hash_init(array, size, None, true) };
+        for key in self.keys {
+            let mut null = Zval::new();
+            // SAFETY: a live persistent array of ours; the key is a permanent interned string,
+            // which a persistent array may hold; the value is a null, nothing to take over.
+            unsafe { zend_hash_add_new(array, interned(*key), &raw mut null) };
+        }
+        // SAFETY: ours and alive. Immutable (`IS_ARRAY_IMMUTABLE`) is true of it: interned keys,
+        // null values, never changed from here on; the engine then never counts or frees it,
+        // and `zend_array_dup` copies it whole.
+        unsafe { (*array).gc.u.type_info |= GC_IMMUTABLE << GC_FLAGS_SHIFT };
+        self.array.store(array, Ordering::Release);
+    }
+
+    /// A new array with the shape's keys, in order, every value null.
+    fn array(&self) -> ZBox<ZendHashTable> {
+        let shape = self.array.load(Ordering::Acquire);
+        if shape.is_null() {
+            // Before MINIT (`cargo php stubs` loads the library without starting it).
+            let mut array = new_array(self.keys.len());
+            for key in self.keys {
+                add(&mut array, *key, Zval::new());
+            }
+            return array;
+        }
+        // SAFETY: `shape` is the permanent immutable array made by `make`, only read;
+        // `zend_array_dup` returns a new, owned, mutable copy (or aborts the request when memory
+        // runs out).
+        unsafe { ZBox::from_raw(zend_array_dup(shape)) }
+    }
+}
+
+/// `$array[$key] = $value` on an array made by [`Shape::array`] whose value under `key` is
+/// still null: the value is written in place, found by the key's precomputed hash.
+fn fill(array: &mut ZendHashTable, key: Fixed, value: Zval) {
+    let key_ptr = interned(key);
+    let slot = if key_ptr.is_null() {
+        array.get_mut(key.text())
+    } else {
+        // SAFETY: a live array we own; `key_ptr` is a permanent interned string whose hash the
+        // engine computed when interning it. The pointer, if any, is to the entry's value,
+        // alive as long as the array is not changed, and it is not before the write below.
+        unsafe { zend_hash_find_known_hash(array, key_ptr).as_mut() }
+    };
+    match slot {
+        Some(slot) => {
+            // What `ZVAL_COPY_VALUE` copies: the value and its type, not the rest of the
+            // `zval`, which in an array entry links the entry to the next of its hash chain.
+            // The null replaced holds nothing to free; the slot takes over the value.
+            let value = ManuallyDrop::new(value);
+            slot.value = value.value;
+            slot.u1 = value.u1;
+        }
+        None => add(array, key, value),
+    }
+}
+
+/// The keys of `crmhook_parse_webhook()`'s result, in the order PHP sees them.
+static WEBHOOK: Shape = Shape::new(&[
+    Fixed::ACTION,
+    Fixed::CRM,
+    Fixed::CONTACT_ID,
+    Fixed::EMAIL,
+    Fixed::TAGS,
+    Fixed::ROLE,
+    Fixed::SEND_NOTIFICATION,
+    Fixed::ASYNC,
+    Fixed::INITIATED_FROM,
+]);
+
+/// The same with `fields`, for `$settings['fields'] = true`.
+static WEBHOOK_WITH_FIELDS: Shape = Shape::new(&[
+    Fixed::ACTION,
+    Fixed::CRM,
+    Fixed::CONTACT_ID,
+    Fixed::EMAIL,
+    Fixed::TAGS,
+    Fixed::FIELDS,
+    Fixed::ROLE,
+    Fixed::SEND_NOTIFICATION,
+    Fixed::ASYNC,
+    Fixed::INITIATED_FROM,
+]);
+
+/// Makes the results' shapes; called once from MINIT, after `intern_fixed_strings`.
+pub(super) fn make_shapes() {
+    WEBHOOK.make();
+    WEBHOOK_WITH_FIELDS.make();
 }
 
 /// `$array[] = $value`: on an array made by [`new_array`] and filled only this way, the keys are
@@ -154,7 +298,6 @@ pub(super) fn contact_page_array(page: &ContactPage) -> ZBox<ZendHashTable> {
 pub(super) fn webhook_array<S: AsRef<str>>(hook: &Webhook<S>, with_fields: bool) -> ZBox<ZendHashTable> {
     use crate::crm::Crm;
     use crate::webhook::Action;
-    let mut array = new_array(if with_fields { 10 } else { 9 });
     let action = match hook.action {
         Action::Test => Fixed::TEST,
         Action::Add => Fixed::ADD,
@@ -171,18 +314,32 @@ pub(super) fn webhook_array<S: AsRef<str>>(hook: &Webhook<S>, with_fields: bool)
         Crm::FunnelKit => Fixed::FUNNELKIT,
         Crm::Keap => Fixed::KEAP,
     };
-    add(&mut array, Fixed::ACTION, action.zval());
-    add(&mut array, Fixed::CRM, crm.zval());
-    add(&mut array, Fixed::CONTACT_ID, optional_text_zval(hook.contact_id.as_deref()));
-    add(&mut array, Fixed::EMAIL, optional_text_zval(hook.email.as_deref()));
-    add(&mut array, Fixed::TAGS, hook.tags.as_deref().map(list_array).map(array_zval).unwrap_or_default());
-    if with_fields {
-        add(&mut array, Fixed::FIELDS, array_zval(pairs_array(&hook.fields)));
+    // Every value starts null: only the others are written.
+    let mut array = if with_fields { WEBHOOK_WITH_FIELDS.array() } else { WEBHOOK.array() };
+    fill(&mut array, Fixed::ACTION, action.zval());
+    fill(&mut array, Fixed::CRM, crm.zval());
+    if let Some(contact_id) = hook.contact_id.as_deref() {
+        fill(&mut array, Fixed::CONTACT_ID, text_zval(contact_id));
     }
-    add(&mut array, Fixed::ROLE, optional_text_zval(hook.role.as_deref()));
-    add(&mut array, Fixed::SEND_NOTIFICATION, bool_zval(hook.send_notification));
-    add(&mut array, Fixed::ASYNC, hook.run_async.map(bool_zval).unwrap_or_default());
-    add(&mut array, Fixed::INITIATED_FROM, optional_text_zval(hook.initiated_from.as_deref()));
+    if let Some(email) = hook.email.as_deref() {
+        fill(&mut array, Fixed::EMAIL, text_zval(email));
+    }
+    if let Some(tags) = hook.tags.as_deref() {
+        fill(&mut array, Fixed::TAGS, array_zval(list_array(tags)));
+    }
+    if with_fields {
+        fill(&mut array, Fixed::FIELDS, array_zval(pairs_array(&hook.fields)));
+    }
+    if let Some(role) = hook.role.as_deref() {
+        fill(&mut array, Fixed::ROLE, text_zval(role));
+    }
+    fill(&mut array, Fixed::SEND_NOTIFICATION, bool_zval(hook.send_notification));
+    if let Some(run_async) = hook.run_async {
+        fill(&mut array, Fixed::ASYNC, bool_zval(run_async));
+    }
+    if let Some(initiated_from) = hook.initiated_from.as_deref() {
+        fill(&mut array, Fixed::INITIATED_FROM, text_zval(initiated_from));
+    }
     array
 }
 

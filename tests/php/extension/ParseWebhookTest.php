@@ -103,6 +103,40 @@ final class ParseWebhookTest extends ExtensionTestCase
         $this->assertSame(self::HOOK_KEYS, array_keys($hook));
     }
 
+    /**
+     * Every result starts as a copy of one array the extension made at start-up: each one must
+     * be an ordinary array that finds its keys, takes new ones and changes without touching the
+     * next result.
+     *
+     * @dataProvider crmProvider
+     */
+    public function testEachResultIsAnOrdinaryArrayOfItsOwn(string $crm): void
+    {
+        $more = ['contact_id' => '4711', 'email' => 'ann@example.com', 'role' => 'editor', 'async' => '1'];
+        $request = ['method' => 'GET', 'query' => self::query('update', $more), 'body' => '', 'content_type' => '', 'headers' => []];
+        foreach ([false, true] as $fields) {
+            $settings = ['crm' => $crm, 'access_key' => self::KEY, 'fields' => $fields];
+            $first = crmhook_parse_webhook($request, $settings);
+            foreach ($first as $key => $value) {
+                $this->assertTrue(array_key_exists($key, $first), "finds $key");
+                $this->assertSame($value, $first[$key]);
+            }
+            $this->assertArrayNotHasKey('missing', $first);
+            $first['extra'] = 1;
+            $first['contact_id'] = '1';
+            unset($first['email']);
+            $this->assertSame(1, $first['extra']);
+            $this->assertArrayNotHasKey('email', $first);
+
+            $second = crmhook_parse_webhook($request, $settings);
+            $this->assertSame('4711', $second['contact_id']);
+            $this->assertSame('ann@example.com', $second['email']);
+            $this->assertSame('editor', $second['role']);
+            $this->assertTrue($second['async']);
+            $this->assertArrayNotHasKey('extra', $second);
+        }
+    }
+
     public function testFieldsOnRequestCarryEveryPayloadField(): void
     {
         $body = json_encode(['id' => 55, 'email' => 'cy@example.com', 'custom_values' => ['a' => '1', 'b' => '2']]);
