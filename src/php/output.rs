@@ -90,12 +90,17 @@ extern "C" {
 /// leave it out, and `cargo php stubs` loads the library where only those exist, so it is
 /// looked up in the process at module start instead of linked; `None` where it is not found.
 fn zend_hash_init() -> Option<HashInit> {
+    // On 32-bit x86 `ZEND_FASTCALL` is `fastcall`, not this type's C convention: no shapes there
+    // (results are then built key by key).
+    if cfg!(target_arch = "x86") {
+        return None;
+    }
     // `RTLD_DEFAULT` (a null handle on glibc and musl): the symbols of the whole process,
     // the PHP binary's among them.
     // SAFETY: `dlsym` reads a NUL-terminated name; it returns null or the symbol's address.
     let found = unsafe { dlsym(std::ptr::null_mut(), c"_zend_hash_init".as_ptr()) };
     // SAFETY: `_zend_hash_init` is this function, with this signature, in every PHP 8
-    // (`ZEND_FASTCALL` is the plain C convention on x86-64 and arm64).
+    // (`ZEND_FASTCALL` is the plain C convention everywhere but 32-bit x86, excluded above).
     (!found.is_null()).then(|| unsafe { std::mem::transmute::<*mut c_void, HashInit>(found) })
 }
 
