@@ -164,7 +164,7 @@ pub(super) fn argument(ex: &ExecuteData, index: u32) -> Option<&Zval> {
 pub(super) struct ArrayArg<'a>(&'a Zval);
 
 impl<'a> ArrayArg<'a> {
-    /// An argument read from the call frame (see [`exact_arguments`]).
+    /// An argument read from the call frame (see [`argument`]).
     pub(super) const fn new(zval: &'a Zval) -> Self {
         ArrayArg(zval)
     }

@@ -50,7 +50,7 @@ const PARSE_WEBHOOK_DOCS: &[&str] = &[
 /// `crmhook_parse_webhook(array $request, array $settings): array` (docs above), registered by
 /// hand in [`register`]: the call every webhook makes, so its arguments are read straight from
 /// the call frame and its result written straight to the return value, without the generated
-/// wrapper's `zend_try` (a `setjmp`), closure frames and conversions — ~200 instructions of a
+/// wrapper's `zend_try` (a `setjmp`), closure frames and conversions — ~100 instructions of a
 /// ~4,000-instruction `test` webhook. A wrong type still reads as before (`super::args`), and
 /// `run` still keeps a panic from PHP.
 extern "C" fn crmhook_parse_webhook(ex: &mut ExecuteData, retval: &mut Zval) {
